@@ -1,0 +1,155 @@
+"""pytest hooks and fixtures; everything they do goes through ``replay``'s public API.
+
+Settings precedence, highest first: a ``--replay-*`` option given on the command line, then the
+closest ``@pytest.mark.replay(...)`` marker, then the ``replay_config`` fixture (override it at
+any scope), then the defaults (record mode ``none``, timing ``virtual``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import replay
+from replay.modes import RecordMode, Timing
+
+__all__ = ["replay_cassette", "replay_config"]
+
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+_USE_CASSETTE_KEYS = frozenset(
+    {"record_mode", "timing", "speed", "allow_playback_repeats", "match_on", "record_on_failure"}
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("replay", "llm-replay: record and replay LLM API traffic")
+    group.addoption(
+        "--replay-record-mode",
+        action="store",
+        default=None,
+        choices=[m.value for m in RecordMode],
+        help="none (default: replay only), once, new_episodes, all, or rewrite.",
+    )
+    group.addoption(
+        "--replay-timing",
+        action="store",
+        default=None,
+        choices=[t.value for t in Timing],
+        help="How replayed chunks are paced: virtual (default), real, or instant.",
+    )
+    group.addoption(
+        "--replay-speed",
+        action="store",
+        type=float,
+        default=None,
+        help="Divide recorded offsets by this factor in virtual and real timing (default 1.0).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "replay(path=None, *, record_mode=None, timing=None, speed=None, allow_playback_repeats=None, "
+        "match_on=None, record_on_failure=None): record or replay this test's HTTP traffic "
+        "from a cassette (default path: cassettes/<module>/<test>.yaml beside the test file).",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    return report
+
+
+def default_cassette_path(node: pytest.Item) -> Path:
+    """``<test dir>/cassettes/<module>/<[Class.]test>.yaml``, with the name made file-safe."""
+    module = node.path.stem
+    owner = getattr(node, "cls", None)
+    cls = owner.__name__ + "." if owner is not None else ""
+    name = re.sub(r"[^\w.\-\[\]=,+@]", "_", cls + node.name)
+    return node.path.parent / "cassettes" / module / f"{name}.yaml"
+
+
+def _marker_settings(node: pytest.Item) -> tuple[Path | None, dict[str, Any]]:
+    # Closest marker wins per key: apply from the farthest (module) to the nearest (function).
+    path: Path | None = None
+    kwargs: dict[str, Any] = {}
+    for marker in reversed(list(node.iter_markers("replay"))):
+        if len(marker.args) > 1:
+            raise pytest.UsageError(f"{node.nodeid}: @pytest.mark.replay takes at most one path argument")
+        unknown = set(marker.kwargs) - _USE_CASSETTE_KEYS - {"path"}
+        if unknown:
+            raise pytest.UsageError(
+                f"{node.nodeid}: unknown @pytest.mark.replay argument(s) {sorted(unknown)}; "
+                f"known: path, {', '.join(sorted(_USE_CASSETTE_KEYS))}"
+            )
+        given = marker.args[0] if marker.args else marker.kwargs.get("path")
+        if given is not None:
+            p = Path(given)
+            path = p if p.is_absolute() else node.path.parent / p
+        kwargs.update({k: v for k, v in marker.kwargs.items() if k != "path" and v is not None})
+    return path, kwargs
+
+
+def _settings(node: pytest.Item, config_fixture: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    unknown = set(config_fixture) - _USE_CASSETTE_KEYS
+    if unknown:
+        raise pytest.UsageError(
+            f"replay_config returned unknown key(s) {sorted(unknown)}; "
+            f"known: {', '.join(sorted(_USE_CASSETTE_KEYS))}"
+        )
+    marker_path, marker_kwargs = _marker_settings(node)
+    settings: dict[str, Any] = {"record_mode": "none", "timing": "virtual"}
+    settings.update(config_fixture)
+    settings.update(marker_kwargs)
+    options = node.config.option
+    if options.replay_record_mode is not None:
+        settings["record_mode"] = options.replay_record_mode
+    if options.replay_timing is not None:
+        settings["timing"] = options.replay_timing
+    if options.replay_speed is not None:
+        settings["speed"] = options.replay_speed
+    return marker_path or default_cassette_path(node), settings
+
+
+@pytest.fixture
+def replay_config() -> dict[str, Any]:
+    """Default ``use_cassette`` settings for tests in scope; override to change them."""
+    return {}
+
+
+@pytest.fixture
+def replay_cassette(
+    request: pytest.FixtureRequest, replay_config: dict[str, Any]
+) -> Iterator[replay.ActiveCassette]:
+    """The test's active cassette (from its ``replay`` marker, or the default path)."""
+    node = request.node
+    assert isinstance(node, pytest.Item)
+    path, settings = _settings(node, replay_config)
+    try:
+        context = replay.use_cassette(
+            path,
+            record_hint=f"pytest --replay-record-mode=once {node.nodeid!s}",
+            **settings,
+        )
+    except ValueError as exc:
+        raise pytest.UsageError(f"{node.nodeid}: {exc}") from None
+    active = context.open()
+    try:
+        yield active
+    finally:
+        # The call phase's report exists by now: a failed test does not save a half recording.
+        reports = node.stash.get(_REPORTS, {})
+        context.close(failed=any(r.failed for r in reports.values()))
+
+
+@pytest.fixture(autouse=True)
+def _replay_marker(request: pytest.FixtureRequest) -> None:
+    """Activates ``replay_cassette`` for tests carrying the ``replay`` marker."""
+    if request.node.get_closest_marker("replay") is not None:
+        request.getfixturevalue("replay_cassette")

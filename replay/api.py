@@ -1,0 +1,167 @@
+"""``use_cassette``: the entry point, as a context manager (sync or async) and a decorator."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+from .clock import make_timing
+from .matching import normalize_match_on
+from .modes import RecordMode, Timing, parse_record_mode, parse_timing
+from .patch import pop_cassette, push_cassette
+from .player import ActiveCassette
+
+__all__ = ["CassetteContext", "use_cassette"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CassetteContext:
+    """Activates a cassette for the duration of a ``with`` block or a decorated function.
+
+    Each entry makes a fresh :class:`~replay.player.ActiveCassette`, so one decorated function
+    can run many times.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        record_mode: RecordMode | str,
+        timing: Timing | str,
+        speed: float,
+        allow_playback_repeats: bool,
+        match_on: Iterable[str] | None,
+        record_on_failure: bool,
+        record_hint: str | None,
+    ) -> None:
+        self.path = Path(path)
+        self.record_mode = parse_record_mode(record_mode)
+        self.timing = parse_timing(timing)
+        make_timing(self.timing, speed)  # validates speed now, not at first request
+        self.speed = speed
+        self.allow_playback_repeats = bool(allow_playback_repeats)
+        self.match_on = normalize_match_on(match_on)
+        self.record_on_failure = bool(record_on_failure)
+        self.record_hint = record_hint
+        self._active: list[ActiveCassette] = []
+
+    def open(self) -> ActiveCassette:
+        """Activate a new :class:`ActiveCassette` (what ``__enter__`` does)."""
+        active = ActiveCassette(
+            self.path,
+            record_mode=self.record_mode,
+            timing=make_timing(self._effective_timing(), self.speed),
+            match_on=self.match_on,
+            allow_playback_repeats=self.allow_playback_repeats,
+            record_on_failure=self.record_on_failure,
+            record_hint=self.record_hint,
+        )
+        push_cassette(active)
+        try:
+            active.activate()
+        except BaseException:
+            pop_cassette(active)
+            raise
+        self._active.append(active)
+        return active
+
+    def _effective_timing(self) -> Timing:
+        # Recording always runs on the real clock: when nothing can be replayed there is no
+        # reason to freeze the application's clock.
+        mode = self.record_mode
+        if mode in (RecordMode.ALL, RecordMode.REWRITE) or (
+            mode is RecordMode.ONCE and not self.path.exists()
+        ):
+            return Timing.INSTANT
+        return self.timing
+
+    def close(self, *, failed: bool = False) -> None:
+        """Deactivate the most recent :meth:`open`; ``failed`` suppresses saving new recordings."""
+        active = self._active.pop()
+        try:
+            pop_cassette(active)
+        finally:
+            active.deactivate(failed=failed)
+
+    def __enter__(self) -> ActiveCassette:
+        return self.open()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(failed=exc_type is not None)
+
+    async def __aenter__(self) -> ActiveCassette:
+        return self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(failed=exc_type is not None)
+
+    def __call__(self, func: F) -> F:
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                async with self:
+                    return await func(*args, **kwargs)
+
+            return cast(F, async_wrapper)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return func(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+
+def use_cassette(
+    path: str | os.PathLike[str],
+    *,
+    record_mode: RecordMode | str = "none",
+    timing: Timing | str = "virtual",
+    speed: float = 1.0,
+    allow_playback_repeats: bool = False,
+    match_on: Iterable[str] | None = None,
+    record_on_failure: bool = False,
+    record_hint: str | None = None,
+) -> CassetteContext:
+    """Record or replay every httpx2/httpx request made inside the block or decorated function.
+
+    ``record_mode`` is one of ``none`` (replay only; the default), ``once``, ``new_episodes``,
+    ``all`` or ``rewrite``; ``timing`` one of ``virtual`` (default), ``real`` or ``instant``;
+    ``speed`` divides recorded offsets (2.0 replays twice as fast). Requests match on
+    ``match_on`` (default method, URL and body). If the block raises, new recordings are not
+    saved unless ``record_on_failure`` is true.
+
+    Example usage::
+
+        with replay.use_cassette("cassettes/chat.yaml", record_mode="once") as cassette:
+            client = openai.OpenAI()
+            for chunk in client.chat.completions.create(model="gpt-4o-mini", messages=msgs, stream=True):
+                ...
+    """
+    return CassetteContext(
+        path,
+        record_mode=record_mode,
+        timing=timing,
+        speed=speed,
+        allow_playback_repeats=allow_playback_repeats,
+        match_on=match_on,
+        record_on_failure=record_on_failure,
+        record_hint=record_hint,
+    )

@@ -1,0 +1,91 @@
+"""``llm-replay inspect PATH``: one row per interaction (status, chunks, timing, finish, usage)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from rich.console import Console
+from rich.table import Table
+
+from ..storage import load_cassette
+from ..summary import InteractionSummary, summarize
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="cassette file(s)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}s"
+
+
+def _usage(s: InteractionSummary) -> str:
+    if s.prompt_tokens is None and s.completion_tokens is None:
+        return "-"
+
+    def fmt(n: int | None) -> str:
+        return "?" if n is None else str(n)
+
+    return f"{fmt(s.prompt_tokens)} -> {fmt(s.completion_tokens)}"
+
+
+def _origin(url: str) -> tuple[str, str]:
+    split = urlsplit(url)
+    rest = split.path + (f"?{split.query}" if split.query else "")
+    return f"{split.scheme}://{split.netloc}", rest or "/"
+
+
+def _table(path: Path, rows: list[InteractionSummary]) -> Table:
+    origins = {_origin(s.url)[0] for s in rows}
+    single = len(origins) == 1
+    where = f" on {next(iter(origins))}" if single else ""
+    title = f"{path}: {len(rows)} interaction{'s' if len(rows) != 1 else ''}{where}"
+    table = Table(title=title, title_justify="left")
+    for name, justify in (
+        ("#", "right"),
+        ("request", "left"),
+        ("status", "right"),
+        ("chunks", "right"),
+        ("events", "right"),
+        ("ttfb", "right"),
+        ("duration", "right"),
+        ("finish", "left"),
+        ("tokens in -> out", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for s in rows:
+        status = str(s.status) + (f" ({s.end})" if s.end else "")
+        duration = _seconds(s.duration) + (" (synthetic)" if s.synthetic_timing else "")
+        table.add_row(
+            str(s.index),
+            f"{s.method} {_origin(s.url)[1] if single else s.url}",
+            status,
+            str(s.chunks),
+            str(s.events) if s.events else "-",
+            _seconds(s.ttfb),
+            duration,
+            ", ".join(s.finish_reasons) or "-",
+            _usage(s),
+        )
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    out: dict[str, list[dict[str, object]]] = {}
+    for path in args.paths:
+        cassette = load_cassette(path)
+        rows = [summarize(interaction, i) for i, interaction in enumerate(cassette.interactions)]
+        if args.json:
+            out[str(path)] = [r.as_dict() for r in rows]
+        else:
+            console.print(_table(path, rows))
+    if args.json:
+        print(json.dumps(out, indent=2))
+    return 0

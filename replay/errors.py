@@ -1,0 +1,40 @@
+"""The exceptions llm-replay raises.
+
+None of them subclasses the HTTP client's ``RequestError``/``TransportError``: the SDKs retry
+those with real back-off sleeps, and a replay miss must fail at once, loudly.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CassetteError",
+    "CassetteFormatError",
+    "CassetteNotFoundError",
+    "CassetteWriteError",
+    "NoMatchingInteraction",
+    "ReplayError",
+]
+
+
+class ReplayError(Exception):
+    """Base class of every error llm-replay raises."""
+
+
+class CassetteError(ReplayError):
+    """A problem with a cassette file as a whole."""
+
+
+class CassetteNotFoundError(CassetteError):
+    """The cassette file does not exist and the record mode does not allow creating it."""
+
+
+class CassetteFormatError(CassetteError):
+    """The cassette file cannot be read: bad YAML, wrong shape, or a field that fails validation."""
+
+
+class CassetteWriteError(CassetteError):
+    """The cassette could not be written (the previous file, if any, is left untouched)."""
+
+
+class NoMatchingInteraction(ReplayError):
+    """A request has no recorded interaction to replay, and recording is not allowed."""

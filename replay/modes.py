@@ -1,0 +1,57 @@
+"""Record modes and timing policies, as validated string enums."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = ["RecordMode", "Timing", "parse_record_mode", "parse_timing"]
+
+
+class RecordMode(str, Enum):
+    """When requests go to the network and what is written back.
+
+    - ``none``: replay only; a request with no recorded match is an error.
+    - ``once``: record everything if the cassette file does not exist yet, else behave as ``none``.
+    - ``new_episodes``: replay what matches, record (and append) what does not.
+    - ``all``: record every request, never replay; new interactions are appended (vcrpy's meaning).
+    - ``rewrite``: record every request and replace the file's interactions with them
+      (pytest-recording's meaning).
+    """
+
+    NONE = "none"
+    ONCE = "once"
+    NEW_EPISODES = "new_episodes"
+    ALL = "all"
+    REWRITE = "rewrite"
+
+
+class Timing(str, Enum):
+    """How replayed chunks are paced.
+
+    - ``virtual``: freezegun's clock jumps to each recorded offset; no wall time passes.
+    - ``real``: chunks arrive at the recorded offsets on the real clock.
+    - ``instant``: no delays at all.
+    """
+
+    VIRTUAL = "virtual"
+    REAL = "real"
+    INSTANT = "instant"
+
+
+def _parse(enum: type[RecordMode] | type[Timing], value: object, what: str) -> str:
+    if isinstance(value, enum):
+        return str(value.value)
+    names = [m.value for m in enum]
+    if isinstance(value, str) and value in names:
+        return value
+    raise ValueError(f"Unknown {what} {value!r}; expected one of: {', '.join(names)}.")
+
+
+def parse_record_mode(value: object) -> RecordMode:
+    """Validate a record mode given as a string or :class:`RecordMode`."""
+    return RecordMode(_parse(RecordMode, value, "record mode"))
+
+
+def parse_timing(value: object) -> Timing:
+    """Validate a timing policy given as a string or :class:`Timing`."""
+    return Timing(_parse(Timing, value, "timing"))

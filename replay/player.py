@@ -1,0 +1,231 @@
+"""The active cassette: decides, per request, to replay or record, and does it.
+
+Data flow of one request (see ``shared/DESIGN.md``)::
+
+    request -> match -> interaction -> ResponsePlan -> (faults) -> ChunkPlayer on a Schedule
+    request -> real transport -> RecordingTap (chunks pass through as they arrive) -> cassette
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .adapters import HttpLib
+from .cassette import Cassette, Interaction, Request
+from .clock import REAL, TimingPolicy, VirtualTiming
+from .errors import CassetteNotFoundError, NoMatchingInteraction
+from .matching import Match, Matcher
+from .modes import RecordMode
+from .storage import load_cassette, save_cassette
+from .streams import ChunkPlayer, PendingRecording, RecordingTap, ResponsePlan
+
+__all__ = ["ActiveCassette"]
+
+
+class ActiveCassette:
+    """A cassette in use: what ``use_cassette(...)`` yields and the ``replay_cassette`` fixture is.
+
+    Example usage::
+
+        with replay.use_cassette("cassettes/chat.yaml") as cassette:
+            client.chat.completions.create(...)
+        assert cassette.all_played
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        record_mode: RecordMode,
+        timing: TimingPolicy,
+        match_on: Sequence[str] | None,
+        allow_playback_repeats: bool,
+        record_on_failure: bool,
+        record_hint: str | None = None,
+    ) -> None:
+        self.path = path
+        self.record_mode = record_mode
+        self.timing = timing
+        self.allow_playback_repeats = allow_playback_repeats
+        self.record_on_failure = record_on_failure
+        self.record_hint = record_hint
+        self._match_on = match_on
+        self._lock = threading.Lock()
+        self._recordings: list[PendingRecording] = []
+        self.existed = path.exists()
+        if self.existed and record_mode is not RecordMode.REWRITE:
+            self.cassette = load_cassette(path)
+        else:
+            self.cassette = Cassette()
+        self.matcher = Matcher(
+            self.cassette.interactions,
+            match_on=match_on,
+            allow_playback_repeats=allow_playback_repeats,
+        )
+        self.saved = False
+
+    # -- public view ----------------------------------------------------------------------
+
+    @property
+    def interactions(self) -> list[Interaction]:
+        """The interactions loaded from the file (recordings of this session are added on save)."""
+        return self.cassette.interactions
+
+    @property
+    def play_counts(self) -> list[int]:
+        """How many times each loaded interaction was replayed."""
+        return self.matcher.play_counts[: len(self.cassette.interactions)]
+
+    @property
+    def all_played(self) -> bool:
+        """True when every loaded interaction was replayed at least once."""
+        return all(self.play_counts)
+
+    @property
+    def unplayed(self) -> list[int]:
+        """Indices of loaded interactions that were never replayed."""
+        return [i for i, n in enumerate(self.play_counts) if n == 0]
+
+    @property
+    def recorded(self) -> list[Interaction]:
+        """Interactions recorded in this session (finished ones), in the order requests were sent."""
+        return [p.to_interaction() for p in self._recordings if p.done]
+
+    def __repr__(self) -> str:
+        return (
+            f"<ActiveCassette {self.path} mode={self.record_mode.value} timing={self.timing.name.value} "
+            f"interactions={len(self.cassette.interactions)} recorded={len(self._recordings)}>"
+        )
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def activate(self) -> None:
+        self.timing.activate()
+
+    def deactivate(self, failed: bool) -> None:
+        self.timing.deactivate()
+        for pending in self._recordings:
+            if not pending.done:
+                # The application never finished or closed this body: keep what arrived.
+                from .cassette import StreamEnd
+
+                pending.finish(StreamEnd(kind="closed_early"))
+        if self._recordings and (not failed or self.record_on_failure):
+            self.save()
+
+    def save(self) -> None:
+        """Write loaded + newly recorded interactions to the cassette file, atomically."""
+        new = [p.to_interaction() for p in self._recordings]
+        if self.record_mode is RecordMode.REWRITE:
+            out = Cassette(interactions=new)
+        else:
+            out = Cassette(interactions=[*self.cassette.interactions, *new])
+        save_cassette(out, self.path)
+        self.saved = True
+
+    # -- deciding -------------------------------------------------------------------------
+
+    def _may_record(self) -> bool:
+        mode = self.record_mode
+        if mode is RecordMode.NONE:
+            return False
+        if mode is RecordMode.ONCE:
+            return not self.existed
+        return True
+
+    def _decide(self, request: Request) -> Match | None:
+        """The interaction to replay, or None to record; raises when neither is allowed."""
+        if self.record_mode not in (RecordMode.ALL, RecordMode.REWRITE):
+            match = self.matcher.find(request)
+            if match is not None:
+                return match
+        if self._may_record():
+            return None
+        raise self._miss(request)
+
+    def _miss(self, request: Request) -> NoMatchingInteraction:
+        what = f"{request.method} {request.url}"
+        hint = self.record_hint or (
+            f"use_cassette({str(self.path)!r}, record_mode='once') to record it, or "
+            "record_mode='new_episodes' to add to an existing cassette"
+        )
+        if not self.existed:
+            return CassetteNotFoundError(
+                f"Cassette {self.path} does not exist (record mode '{self.record_mode.value}'), so "
+                f"{what} cannot be replayed.\nRecord it: {hint}."
+            )  # type: ignore[return-value]
+        return NoMatchingInteraction(
+            f"No interaction in {self.path} matches {what} (record mode '{self.record_mode.value}').\n"
+            f"{self.matcher.explain_miss(request)}\n"
+            f"To fix: re-record with {hint}; or widen match_on (now: {', '.join(self.matcher.match_on)})."
+        )
+
+    def _plan(self, match: Match) -> ResponsePlan:
+        return ResponsePlan.from_response(
+            match.interaction.response, f"{self.path} interaction #{match.index}"
+        )
+
+    # -- handling (called by the patched transports) --------------------------------------
+
+    def handle_sync(self, lib: HttpLib, request: Any, send: Callable[[], Any]) -> Any:
+        body = request.read()
+        req = lib.request_model(request, body)
+        match = self._decide(req)
+        if match is not None:
+            plan = self._plan(match)
+            schedule = self.timing.schedule()
+            schedule.wait(plan.head_t)
+            player = ChunkPlayer(plan, schedule, lib, request)
+            return lib.make_response(plan.status, list(plan.headers), lib.replay_stream(player))
+        sent_at = REAL.perf_counter()
+        virtual_base = self._virtual_now()
+        response = send()
+        return self._wrap_recording(lib, req, response, sent_at, virtual_base)
+
+    async def handle_async(self, lib: HttpLib, request: Any, send: Callable[[], Any]) -> Any:
+        body = await request.aread()
+        req = lib.request_model(request, body)
+        match = self._decide(req)
+        if match is not None:
+            plan = self._plan(match)
+            schedule = self.timing.schedule()
+            await schedule.wait_async(plan.head_t)
+            player = ChunkPlayer(plan, schedule, lib, request)
+            return lib.make_response(plan.status, list(plan.headers), lib.replay_stream(player))
+        sent_at = REAL.perf_counter()
+        virtual_base = self._virtual_now()
+        response = await send()
+        return self._wrap_recording(lib, req, response, sent_at, virtual_base)
+
+    def _virtual_now(self) -> float | None:
+        clock = self.timing.clock if isinstance(self.timing, VirtualTiming) else None
+        return clock.now() if clock is not None else None
+
+    def _wrap_recording(
+        self, lib: HttpLib, req: Request, response: Any, sent_at: float, virtual_base: float | None
+    ) -> Any:
+        head_t = REAL.perf_counter() - sent_at
+        pending = PendingRecording(
+            request=req,
+            status=response.status_code,
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
+            sent_at=sent_at,
+            head_t=head_t,
+        )
+        with self._lock:
+            self._recordings.append(pending)
+        on_chunk: Callable[[float], None] | None = None
+        clock = self.timing.clock if isinstance(self.timing, VirtualTiming) else None
+        if clock is not None and virtual_base is not None:
+            # new_episodes under virtual timing: a recorded request runs in real time, and the
+            # virtual clock follows it so the application sees the real durations.
+            clock.advance_to(virtual_base + head_t)
+
+            def on_chunk(t: float, _clock: Any = clock, _base: float = virtual_base) -> None:
+                _clock.advance_to(_base + t)
+
+        response.stream = lib.recording_stream(RecordingTap(response.stream, pending, lib, on_chunk))
+        return response

@@ -1,0 +1,58 @@
+"""Shared fixtures: the local LLM server, SDK client factories, and a network guard."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llm_server import LLMServer, Script
+
+pytest_plugins = ["pytester"]
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+REAL_CASSETTES = SHARED / "real-cassettes"
+
+
+@pytest.fixture
+def script() -> Script:
+    """Fast timing for tests where timing is not the point (override per test)."""
+    return Script(head_delay=0.02, first_delay=0.01, gaps=[0.005, 0.01, 0.015])
+
+
+@pytest.fixture
+def llm_server(script: Script) -> Iterator[LLMServer]:
+    """A real HTTP server on 127.0.0.1 speaking the OpenAI and Anthropic APIs."""
+    server = LLMServer(script)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class NetworkGuard:
+    """Fails any socket connection while enabled: replay must never open one."""
+
+    def __init__(self) -> None:
+        self.attempts: list[Any] = []
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> NetworkGuard:
+    """Refuse every socket connect (and record the attempt) for the rest of the test."""
+    guard = NetworkGuard()
+
+    def refuse(self: socket.socket, address: Any, *args: Any) -> Any:
+        guard.attempts.append(address)
+        raise OSError(f"network access during replay: connect({address!r})")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    return guard
+
+
+Factory = Callable[..., Any]

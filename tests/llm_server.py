@@ -1,0 +1,313 @@
+"""A real HTTP server on 127.0.0.1 that speaks the OpenAI-compatible chat API and Anthropic's
+messages API, streaming SSE with chosen delays, for recording tests and benchmarks.
+
+It writes each SSE event as its own HTTP/1.1 chunk and flushes it, sleeping between events, so a
+client sees one network read per event at the scripted times. ``hold_last`` makes the server
+wait for the test before sending the final event, which proves a recorder does not buffer.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["LLMServer", "Script"]
+
+
+@dataclass
+class Script:
+    """What the server answers: tokens and timing (seconds)."""
+
+    tokens: list[str] = field(
+        default_factory=lambda: ["Hello", " from", " the", " local", " test", " server", "."]
+    )
+    head_delay: float = 0.25  # request -> response headers
+    first_delay: float = 0.05  # headers -> first event
+    gaps: list[float] = field(default_factory=lambda: [0.04, 0.08, 0.12])  # between events, cycled
+    finish_reason: str = "stop"
+    gzip_json: bool = True
+    model: str | None = None  # None: echo the requested model
+    disconnect_after: int | None = None  # events sent before the connection is dropped mid-body
+
+    def gap(self, i: int) -> float:
+        return self.gaps[i % len(self.gaps)] if self.gaps else 0.0
+
+
+class LLMServer:
+    """Start with :meth:`start` (returns the base URL) and stop with :meth:`stop`.
+
+    Example usage::
+
+        server = LLMServer()
+        base = server.start()            # "http://127.0.0.1:PORT"
+        client = openai.OpenAI(base_url=base + "/v1", api_key="sk-test")
+    """
+
+    def __init__(self, script: Script | None = None) -> None:
+        self.script = script or Script()
+        self.requests: list[dict[str, Any]] = []
+        self.sent: list[tuple[float, bytes]] = []  # (monotonic time, event bytes), last request
+        self.hold_last = threading.Event()
+        self.hold_last.set()  # set = do not hold
+        self.waiting_for_release = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        server = self
+
+        class Handler(_Handler):
+            owner = server
+
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="llm-server", daemon=True)
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> LLMServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients closing keep-alive connections (or tests dropping them) are not errors here.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: LLMServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _read_json(self) -> dict[str, Any]:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        self.owner.requests.append(
+            {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": raw}
+        )
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {}
+        return body if isinstance(body, dict) else {}
+
+    def _send_json(self, status: int, payload: Any, *, pretty: bool = True) -> None:
+        script = self.owner.script
+        time.sleep(script.head_delay)
+        data = (json.dumps(payload, indent=2) if pretty else json.dumps(payload)).encode()
+        use_gzip = script.gzip_json and "gzip" in (self.headers.get("accept-encoding") or "")
+        if use_gzip:
+            data = gzip.compress(data, mtime=0)
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.send_header("x-request-id", f"req_{len(self.owner.requests)}")
+        if use_gzip:
+            self.send_header("content-encoding", "gzip")
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _send_stream(self, events: Iterator[bytes]) -> None:
+        script = self.owner.script
+        owner = self.owner
+        owner.sent = []
+        time.sleep(script.head_delay)
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        self.send_header("x-request-id", f"req_{len(owner.requests)}")
+        self.end_headers()
+        self.wfile.flush()
+        all_events = list(events)
+        time.sleep(script.first_delay)
+        for i, event in enumerate(all_events):
+            if i > 0:
+                time.sleep(script.gap(i - 1))
+            if i == len(all_events) - 1 and not owner.hold_last.is_set():
+                owner.waiting_for_release.set()
+                owner.hold_last.wait(timeout=30)
+            if script.disconnect_after is not None and i >= script.disconnect_after:
+                # Drop the connection mid-body: no terminating zero-length chunk.
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+                return
+            self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+            self.wfile.flush()
+            owner.sent.append((time.monotonic(), event))
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    # -- routes -----------------------------------------------------------------------------
+
+    def do_POST(self) -> None:
+        body = self._read_json()
+        path = self.path.split("?")[0]
+        if path.endswith("/chat/completions"):
+            self._chat(body)
+        elif path.endswith("/messages"):
+            self._messages(body)
+        else:
+            self._send_json(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
+
+    def _chat(self, body: dict[str, Any]) -> None:
+        script = self.owner.script
+        model = script.model or body.get("model", "test-model")
+        tokens = script.tokens
+        n_prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+        usage = {
+            "prompt_tokens": n_prompt,
+            "completion_tokens": len(tokens),
+            "total_tokens": n_prompt + len(tokens),
+        }
+        created = 1_764_000_000
+        cid = "chatcmpl-test123"
+        if not body.get("stream"):
+            self._send_json(
+                200,
+                {
+                    "id": cid,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": "".join(tokens), "refusal": None},
+                            "logprobs": None,
+                            "finish_reason": script.finish_reason,
+                        }
+                    ],
+                    "usage": usage,
+                    "system_fingerprint": "fp_test",
+                },
+            )
+            return
+
+        def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+            return {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": "fp_test",
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            }
+
+        def events() -> Iterator[bytes]:
+            yield _sse(chunk({"role": "assistant", "content": ""}, None))
+            for token in tokens:
+                yield _sse(chunk({"content": token}, None))
+            yield _sse(chunk({"content": None}, script.finish_reason))
+            if (body.get("stream_options") or {}).get("include_usage"):
+                final = chunk({}, None)
+                final["choices"] = []
+                final["usage"] = usage
+                yield _sse(final)
+            yield b"data: [DONE]\n\n"
+
+        self._send_stream(events())
+
+    def _messages(self, body: dict[str, Any]) -> None:
+        script = self.owner.script
+        model = script.model or body.get("model", "claude-test")
+        tokens = script.tokens
+        stop = {"stop": "end_turn", "length": "max_tokens"}.get(script.finish_reason, script.finish_reason)
+        mid = "msg_test123"
+        if not body.get("stream"):
+            self._send_json(
+                200,
+                {
+                    "id": mid,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [{"type": "text", "text": "".join(tokens)}],
+                    "stop_reason": stop,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 10, "output_tokens": len(tokens)},
+                },
+                pretty=False,
+            )
+            return
+
+        def events() -> Iterator[bytes]:
+            start = {
+                "type": "message_start",
+                "message": {
+                    "id": mid,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 10, "output_tokens": 1},
+                },
+            }
+            yield _sse(start, "message_start")
+            yield _sse(
+                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+                "content_block_start",
+            )
+            yield _sse({"type": "ping"}, "ping")
+            for token in tokens:
+                yield _sse(
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": token},
+                    },
+                    "content_block_delta",
+                )
+            yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+            yield _sse(
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": stop, "stop_sequence": None},
+                    "usage": {"output_tokens": len(tokens)},
+                },
+                "message_delta",
+            )
+            yield _sse({"type": "message_stop"}, "message_stop")
+
+        self._send_stream(events())
+
+
+def _sse(payload: Any, event: str | None = None) -> bytes:
+    data = json.dumps(payload, separators=(",", ":"))
+    prefix = f"event: {event}\n" if event else ""
+    return f"{prefix}data: {data}\n\n".encode()
