@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,8 +14,22 @@ from llm_server import LLMServer, Script
 
 pytest_plugins = ["pytester"]
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+ROOT = Path(__file__).resolve().parent.parent
+# The real recordings live outside the repository, in ../shared (never copied in). Point
+# LLM_REPLAY_SHARED elsewhere if needed. Where the folder is absent the tests that need it skip,
+# except under CI (CI=true), where its absence is an error.
+SHARED = Path(os.environ.get("LLM_REPLAY_SHARED") or ROOT.parent / "shared")
 REAL_CASSETTES = SHARED / "real-cassettes"
+
+
+def require_real_cassettes() -> Path:
+    """The real-cassettes folder, or skip (fail under CI) with the reason."""
+    if REAL_CASSETTES.is_dir():
+        return REAL_CASSETTES
+    reason = f"{REAL_CASSETTES} is absent (set LLM_REPLAY_SHARED to the folder holding real-cassettes/)"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must have the real recordings: {reason}")
+    pytest.skip(reason)
 
 
 @pytest.fixture
