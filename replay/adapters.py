@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -132,28 +133,42 @@ def _build(name: str, module: ModuleType) -> HttpLib:
     return HttpLib(name=name, module=module, replay_stream=ReplayStream, recording_stream=RecordingStream)
 
 
-_CACHE: dict[str, HttpLib | None] = {}
+_CACHE: dict[str, HttpLib] = {}
+_MISSING: set[str] = set()
+
+
+def _module(name: str) -> ModuleType | None:
+    module = sys.modules.get(name)
+    if module is not None or name in _MISSING:
+        return module
+    try:
+        # find_spec first: an absent library must not cost an import attempt each time.
+        if importlib.util.find_spec(name) is not None:
+            return importlib.import_module(name)
+    except (ImportError, ValueError):  # a broken or deliberately blocked install
+        pass
+    _MISSING.add(name)
+    return None
 
 
 def available_libs() -> list[HttpLib]:
     """The installed client libraries (imported on first use), without duplicates.
 
     httpx2's ``alias_httpx()`` makes ``import httpx`` return httpx2; such an alias counts once.
+    The adapter is rebuilt if the module object changed (a re-import makes new classes, and
+    patching the old ones would silently let requests through).
     """
     libs: list[HttpLib] = []
     seen: set[int] = set()
     for name in LIBRARY_NAMES:
-        if name not in _CACHE:
-            module: ModuleType | None = None
-            if importlib.util.find_spec(name) is not None:
-                try:
-                    module = importlib.import_module(name)
-                except ImportError:
-                    module = None
-            _CACHE[name] = _build(name, module) if module is not None else None
-        lib = _CACHE[name]
-        if lib is not None and id(lib.module) not in seen:
-            seen.add(id(lib.module))
+        module = _module(name)
+        if module is None:
+            continue
+        lib = _CACHE.get(name)
+        if lib is None or lib.module is not module:
+            lib = _CACHE[name] = _build(name, module)
+        if id(module) not in seen:
+            seen.add(id(module))
             libs.append(lib)
     return libs
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -41,12 +42,13 @@ def _origin(url: str) -> tuple[str, str]:
     return f"{split.scheme}://{split.netloc}", rest or "/"
 
 
-def _table(path: Path, rows: list[InteractionSummary]) -> Table:
+def _table(path: Path, rows: list[InteractionSummary]) -> tuple[str, Table]:
     origins = {_origin(s.url)[0] for s in rows}
     single = len(origins) == 1
     where = f" on {next(iter(origins))}" if single else ""
+    # Printed above the table rather than as its title, which rich wraps to the table's width.
     title = f"{path}: {len(rows)} interaction{'s' if len(rows) != 1 else ''}{where}"
-    table = Table(title=title, title_justify="left")
+    table = Table()
     for name, justify in (
         ("#", "right"),
         ("request", "left"),
@@ -73,11 +75,13 @@ def _table(path: Path, rows: list[InteractionSummary]) -> Table:
             ", ".join(s.finish_reasons) or "-",
             _usage(s),
         )
-    return table
+    return title, table
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
+    # A table wrapped to 80 columns is unreadable in a log or a pipe; only a terminal's own
+    # width constrains it.
+    console = Console(width=None if sys.stdout.isatty() else 200)
     out: dict[str, list[dict[str, object]]] = {}
     for path in args.paths:
         cassette = load_cassette(path)
@@ -85,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             out[str(path)] = [r.as_dict() for r in rows]
         else:
-            console.print(_table(path, rows))
+            title, table = _table(path, rows)
+            console.print(title, soft_wrap=True, highlight=False, markup=False)
+            console.print(table)
     if args.json:
         print(json.dumps(out, indent=2))
     return 0

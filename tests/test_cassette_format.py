@@ -1,0 +1,207 @@
+"""The native cassette format: readable, byte-exact, validated with errors naming the field."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import replay
+from replay import Cassette, Chunk, Interaction, Request, Response
+from replay.bodies import JsonStyle, decode_body, encode_body
+from replay.storage import dump_cassette, load_cassette, save_cassette
+
+
+def _roundtrip(tmp_path: Path, cassette: Cassette) -> Cassette:
+    path = tmp_path / "c.yaml"
+    save_cassette(cassette, path)
+    return load_cassette(path)
+
+
+def _one(response: Response, body: bytes = b"") -> Cassette:
+    request = Request(method="POST", url="https://api.example.com/v1/x", body=body)
+    return Cassette(interactions=[Interaction(request=request, response=response)])
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ('{"a":1,"b":[true,null]}', "compact"),
+        ('{"a": 1, "b": [true, null]}', "spaced"),
+        ('{\n  "a": 1,\n  "b": [\n    true\n  ]\n}', "indent=2"),
+        ('{\n    "a": "\\u00e9"\n}\n', "indent=4,ascii,newline"),
+        ('{"a":"é"}\n', "newline"),
+    ],
+)
+def test_json_bodies_are_data_when_that_is_byte_exact(text: str, spec: str) -> None:
+    encoded = encode_body(text.encode())
+    assert "json" in encoded
+    assert encoded.get("format", "compact") == spec
+    assert decode_body(encoded) == text.encode()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a":1.0e5}', '{"a":1, "b":2}', '{"a":1,"a":2}', "[1,2", '{"a":0.00001}', '{\n "a":1}'],
+)
+def test_json_that_cannot_be_reproduced_is_kept_as_text(text: str) -> None:
+    encoded = encode_body(text.encode())
+    assert "json" not in encoded
+    assert decode_body(encoded) == text.encode()
+
+
+def test_binary_is_base64_and_text_is_text() -> None:
+    assert encode_body(b"\xff\xfe\x00") == {"b64": base64.b64encode(b"\xff\xfe\x00").decode()}
+    assert encode_body(b"plain text\n") == {"text": "plain text\n"}
+
+
+def test_sse_chunks_are_readable_text_with_their_time(tmp_path: Path) -> None:
+    response = Response(
+        status=200,
+        t=0.25,
+        headers=[("content-type", "text/event-stream")],
+        chunks=[
+            Chunk(t=0.3, data=b'data: {"x":1}\n\n'),
+            Chunk(t=0.41, data=b"data: [DONE]\n\n"),
+        ],
+    )
+    text = dump_cassette(_one(response))
+    assert "t: 0.3\n" in text and 'data: {"x":1}' in text and "data: [DONE]" in text
+    assert "b64" not in text
+    assert _roundtrip(tmp_path, _one(response)).interactions[0].response == response
+
+
+def test_chunk_boundaries_inside_a_utf8_character_survive(tmp_path: Path) -> None:
+    data = "data: héllo wörld ✓\n\n".encode()
+    chunks = [Chunk(t=0.1 * (i + 1), data=data[i : i + 3]) for i in range(0, len(data), 3)]
+    response = Response(status=200, headers=[("content-type", "text/event-stream")], chunks=chunks)
+    loaded = _roundtrip(tmp_path, _one(response)).interactions[0].response
+    assert [c.data for c in loaded.chunks] == [c.data for c in chunks]
+    assert loaded.body == data
+
+
+def test_whole_json_body_is_stored_once_with_chunk_sizes(tmp_path: Path) -> None:
+    body = json.dumps({"id": "x", "choices": [{"message": {"content": "hi"}}]}, indent=2).encode()
+    response = Response(
+        status=200,
+        headers=[("content-type", "application/json")],
+        chunks=[Chunk(t=0.5, data=body[:10]), Chunk(t=0.6, data=body[10:])],
+    )
+    text = dump_cassette(_one(response))
+    assert "size: 10" in text and "content: hi" in text
+    loaded = _roundtrip(tmp_path, _one(response)).interactions[0].response
+    assert [c.data for c in loaded.chunks] == [body[:10], body[10:]]
+
+
+def test_request_headers_keep_order_and_repeats(tmp_path: Path) -> None:
+    request = Request(
+        method="GET",
+        url="https://x.example/",
+        headers=[("Accept", "a"), ("x-multi", "1"), ("x-multi", "2"), ("Content-Type", "b")],
+    )
+    cassette = Cassette(interactions=[Interaction(request=request, response=Response(status=204))])
+    loaded = _roundtrip(tmp_path, cassette).interactions[0].request
+    assert loaded.headers == request.headers
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chunks=st.lists(st.binary(max_size=40), max_size=6), body=st.binary(max_size=60))
+def test_any_bytes_round_trip_exactly(tmp_path: Path, chunks: list[bytes], body: bytes) -> None:
+    response = Response(status=200, chunks=[Chunk(t=0.01 * i, data=c) for i, c in enumerate(chunks)])
+    loaded = _roundtrip(tmp_path, _one(response, body)).interactions[0]
+    assert [c.data for c in loaded.response.chunks] == chunks
+    assert loaded.request.body == body
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.dictionaries(st.text(max_size=8), json_values, max_size=5), indent=st.sampled_from([None, 2]))
+def test_any_json_body_round_trips_byte_exactly(tmp_path: Path, value: object, indent: int | None) -> None:
+    raw = json.dumps(value, indent=indent).encode()
+    response = Response(
+        status=200, headers=[("content-type", "application/json")], chunks=[Chunk(t=0.1, data=raw)]
+    )
+    loaded = _roundtrip(tmp_path, _one(response, raw)).interactions[0]
+    assert loaded.response.body == raw
+    assert loaded.request.body == raw
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("", "the file is empty"),
+        ("- a\n- b\n", "a list, not a mapping"),
+        ("format: llm-replay\nversion: 7\ninteractions: []\n", "unsupported cassette version 7"),
+        ("interactions: []\n", "not an llm-replay cassette"),
+        ("format: llm-replay\nversion: 1\ninteractions: {}\n", "'interactions' must be a list"),
+        ("format: llm-replay\nversion: 1\ninteractions: [\n", "invalid YAML at line"),
+        (
+            "format: llm-replay\nversion: 1\ninteractions:\n- request: {method: GET, url: u}\n"
+            "  response: {status: 200, chunks: [{t: -1, text: a}]}\n",
+            "interactions[0].response.chunks[0]: chunk t must be a finite number of seconds >= 0",
+        ),
+        (
+            "format: llm-replay\nversion: 1\ninteractions:\n- request: {method: GET, url: u}\n"
+            "  response: {status: 200, chunks: [{t: 2, text: a}, {t: 1, text: b}]}\n",
+            "chunks[1].t=1.0 is earlier than chunk 0",
+        ),
+        (
+            "format: llm-replay\nversion: 1\ninteractions:\n"
+            "- request: {method: GET, url: u, body: {b64: '!!'}}\n  response: {status: 200}\n",
+            "interactions[0].request: invalid base64 body",
+        ),
+        (
+            "format: llm-replay\nversion: 1\ninteractions:\n- request: {method: GET, url: u}\n"
+            "  response: {status: ok}\n",
+            "interactions[0].response.status",
+        ),
+        (
+            "format: llm-replay\nversion: 1\ninteractions:\n- request: {method: GET, url: u, extra: 1}\n"
+            "  response: {status: 200}\n",
+            "interactions[0].request.extra: Extra inputs are not permitted",
+        ),
+        ("a: &x [1]\nb: *x\n", "anchors/aliases"),
+        ("!!python/object:os.system {}\n", "invalid YAML"),
+    ],
+)
+def test_malformed_files_give_errors_naming_file_and_field(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    with pytest.raises(replay.CassetteFormatError) as info:
+        load_cassette(path)
+    assert str(path) in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_missing_file_is_a_not_found_error(tmp_path: Path) -> None:
+    with pytest.raises(replay.CassetteNotFoundError, match="does not exist"):
+        load_cassette(tmp_path / "nope.yaml")
+
+
+def test_json_style_specs_are_validated() -> None:
+    assert JsonStyle.parse("indent=2,ascii,newline") == JsonStyle(indent=2, ascii=True, newline=True)
+    with pytest.raises(ValueError, match="unknown part 'pretty'"):
+        JsonStyle.parse("pretty")
+    with pytest.raises(ValueError, match="exactly one of json, text, b64"):
+        decode_body({"text": "a", "b64": "YQ=="})
+
+
+def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "dir" / "c.yaml"
+    cassette = _one(Response(status=200, chunks=[Chunk(t=0.1, data=b"x")]))
+    cassette.save(path)
+    cassette.save(path)
+    assert [p.name for p in path.parent.iterdir()] == ["c.yaml"]
+    assert load_cassette(path) == cassette

@@ -1,0 +1,35 @@
+"""Pin the public API: a change here is a deliberate change to the contract."""
+
+from __future__ import annotations
+
+import replay
+
+EXPECTED = [
+    "ActiveCassette",
+    "Cassette",
+    "CassetteContext",
+    "CassetteError",
+    "CassetteFormatError",
+    "CassetteNotFoundError",
+    "CassetteWriteError",
+    "Chunk",
+    "Interaction",
+    "NoMatchingInteraction",
+    "RecordMode",
+    "ReplayError",
+    "Request",
+    "Response",
+    "SSEEvent",
+    "StreamEnd",
+    "Timing",
+    "load_cassette",
+    "save_cassette",
+    "use_cassette",
+]
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert replay.__all__ == sorted(replay.__all__)
+    assert set(EXPECTED) <= set(replay.__all__)
+    for name in replay.__all__:
+        assert hasattr(replay, name), name

@@ -1,0 +1,263 @@
+"""Timing policies: virtual (freezegun), real (deadline-scheduled) and instant, plus speed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import threading
+import time
+from pathlib import Path
+
+import anyio
+import httpx
+import httpx2
+import openai
+import pytest
+from cassette_factory import URL, even_times, stream_interaction, write_cassette
+
+import replay
+from replay.clock import REAL
+
+SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+
+
+def _observe_openai(is_async: bool) -> list[float]:
+    """Stream through the openai SDK; the application's own clock offset per parsed chunk."""
+    messages = [{"role": "user", "content": "hi"}]
+    if not is_async:
+        client = openai.OpenAI(base_url="https://api.openai.com/v1", api_key="sk-x", max_retries=0)
+        t0 = time.monotonic()
+        return [
+            time.monotonic() - t0
+            for _ in client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=messages,
+                stream=True,  # type: ignore[arg-type]
+            )
+        ]
+
+    async def go() -> list[float]:
+        client = openai.AsyncOpenAI(base_url="https://api.openai.com/v1", api_key="sk-x", max_retries=0)
+        t0 = time.monotonic()
+        stream = await client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=messages,
+            stream=True,  # type: ignore[arg-type]
+        )
+        return [time.monotonic() - t0 async for _ in stream]
+
+    return asyncio.run(go())
+
+
+@SYNC_ASYNC
+def test_virtual_30s_stream_takes_no_wall_time_and_offsets_are_exact(tmp_path: Path, is_async: bool) -> None:
+    times = even_times(301, first=0.35, gap=0.1)  # ~30 s of stream
+    path = write_cassette(tmp_path / "long.yaml", stream_interaction(times))
+    start = REAL.perf_counter()
+    with replay.use_cassette(path, timing="virtual"):
+        offsets = _observe_openai(is_async)
+    wall = REAL.perf_counter() - start
+    # The SDK yields one chunk per event except [DONE]: offsets match all but the last time.
+    assert offsets == pytest.approx(times[:-1], abs=1e-6)
+    assert times[-1] > 30
+    assert wall < 10, f"a 30 s recorded stream took {wall:.1f}s of wall time in virtual timing"
+
+
+def test_virtual_clock_is_seen_by_every_time_api(tmp_path: Path) -> None:
+    times = [0.25, 1.5, 2.75, 4.0]
+    path = write_cassette(tmp_path / "c.yaml", stream_interaction(times, ttfb=0.2))
+    seen: list[tuple[float, float, float, float]] = []
+    with replay.use_cassette(path):
+        start = (time.time(), time.monotonic(), time.perf_counter(), datetime.datetime.now())
+        with httpx2.Client() as client, client.stream("POST", URL, json=_body()) as response:
+            head = time.monotonic() - start[1]
+            for _ in response.iter_raw():
+                now = datetime.datetime.now()
+                seen.append(
+                    (
+                        time.time() - start[0],
+                        time.monotonic() - start[1],
+                        time.perf_counter() - start[2],
+                        (now - start[3]).total_seconds(),
+                    )
+                )
+    assert head == pytest.approx(0.2, abs=1e-6)
+    for row, t in zip(seen, times, strict=True):
+        assert row == pytest.approx((t, t, t, t), abs=1e-6)
+
+
+@pytest.mark.parametrize("timing", ["virtual", "real"])
+def test_speed_divides_the_recorded_offsets(tmp_path: Path, timing: str) -> None:
+    times = [0.1, 0.2, 0.3, 0.4]
+    path = write_cassette(tmp_path / "c.yaml", stream_interaction(times))
+    offsets: list[float] = []
+    clock = (lambda: time.monotonic()) if timing == "virtual" else REAL.perf_counter
+    with replay.use_cassette(path, timing=timing, speed=4.0), httpx2.Client() as client:
+        t0 = clock()
+        with client.stream("POST", URL, json=_body()) as response:
+            for _ in response.iter_raw():
+                offsets.append(clock() - t0)
+    expected = [t / 4 for t in times]
+    if timing == "virtual":
+        assert offsets == pytest.approx(expected, abs=1e-6)
+    else:
+        for got, want in zip(offsets, expected, strict=True):
+            assert want - 0.002 <= got <= want + 0.05
+
+
+@SYNC_ASYNC
+@pytest.mark.parametrize("library", [httpx2, httpx], ids=["httpx2", "httpx"])
+def test_real_timing_delivers_each_chunk_at_its_offset(
+    tmp_path: Path, is_async: bool, library: object
+) -> None:
+    times = [0.03, 0.05, 0.09, 0.1, 0.14, 0.2]
+    path = write_cassette(tmp_path / "c.yaml", stream_interaction(times, ttfb=0.02))
+    lib = library
+
+    def sync_run() -> list[float]:
+        out = []
+        with lib.Client() as client:  # type: ignore[attr-defined]
+            t0 = REAL.perf_counter()
+            with client.stream("POST", URL, json=_body()) as response:
+                for _ in response.iter_raw():
+                    out.append(REAL.perf_counter() - t0)
+        return out
+
+    async def async_run() -> list[float]:
+        out = []
+        async with lib.AsyncClient() as client:  # type: ignore[attr-defined]
+            t0 = REAL.perf_counter()
+            async with client.stream("POST", URL, json=_body()) as response:
+                async for _ in response.aiter_raw():
+                    out.append(REAL.perf_counter() - t0)
+        return out
+
+    with replay.use_cassette(path, timing="real"):
+        offsets = asyncio.run(async_run()) if is_async else sync_run()
+    # Never early; late by at most a generous margin on a loaded 2-core machine. The precise
+    # figures (p50/p99 error) are measured in bench/.
+    for got, want in zip(offsets, times, strict=True):
+        assert want - 0.001 <= got <= want + 0.05, (offsets, times)
+
+
+def test_instant_timing_neither_waits_nor_freezes_the_clock(tmp_path: Path) -> None:
+    times = even_times(50, first=1.0, gap=1.0)  # 50 s recorded
+    path = write_cassette(tmp_path / "c.yaml", stream_interaction(times))
+    start = REAL.perf_counter()
+    with replay.use_cassette(path, timing="instant"):
+        t0 = time.monotonic()
+        with httpx2.Client() as client, client.stream("POST", URL, json=_body()) as response:
+            chunks = list(response.iter_raw())
+        elapsed_seen = time.monotonic() - t0
+    wall = REAL.perf_counter() - start
+    assert len(chunks) == 50
+    assert wall < 5
+    assert 0 <= elapsed_seen < 5  # the real clock: neither frozen at 0 nor advanced to 50 s
+    assert elapsed_seen > 0
+
+
+def test_virtual_timing_keeps_asyncio_and_anyio_working(tmp_path: Path) -> None:
+    times = [0.5, 1.0, 1.5, 2.0]
+    path = write_cassette(tmp_path / "c.yaml", stream_interaction(times))
+
+    async def main() -> tuple[bool, list[float], float]:
+        # A timeout on a never-set event must fire on real loop time: neither at once nor never.
+        event = asyncio.Event()
+        loop_t0 = asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(event.wait(), timeout=0.05)
+            timed_out = False
+        except asyncio.TimeoutError:
+            timed_out = True
+        waited = asyncio.get_running_loop().time() - loop_t0
+        results: list[float] = []
+
+        async def one() -> None:
+            async with httpx2.AsyncClient() as client:
+                t0 = time.monotonic()
+                async with client.stream("POST", URL, json=_body()) as response:
+                    async for _ in response.aiter_raw():
+                        pass
+                results.append(time.monotonic() - t0)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(one)
+        with anyio.fail_after(5):  # anyio's own timers use the loop's real clock
+            await anyio.sleep(0.01)
+        return timed_out, results, waited
+
+    with replay.use_cassette(path, timing="virtual"):
+        start = REAL.perf_counter()
+        timed_out, results, waited = asyncio.run(main())
+        wall = REAL.perf_counter() - start
+    assert timed_out and 0.04 <= waited < 2
+    assert results == [pytest.approx(2.0, abs=1e-6)]
+    assert wall < 5
+
+
+def test_virtual_sleeps_advance_the_clock_in_the_cassette_thread_only(tmp_path: Path) -> None:
+    path = write_cassette(tmp_path / "c.yaml", stream_interaction([0.1, 0.2, 0.3]))
+    other: dict[str, float] = {}
+
+    def worker() -> None:
+        start = REAL.perf_counter()
+        time.sleep(0.05)  # another thread: a real sleep
+        other["real"] = REAL.perf_counter() - start
+
+    with replay.use_cassette(path, timing="virtual"):
+        t0 = time.monotonic()
+        wall0 = REAL.perf_counter()
+        time.sleep(120)  # the cassette's thread: virtual
+        asyncio.run(asyncio.sleep(30))
+        anyio.run(anyio.sleep, 15)
+        seen = time.monotonic() - t0
+        wall = REAL.perf_counter() - wall0
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+    assert seen == pytest.approx(165, abs=1e-6)
+    assert wall < 5
+    assert other["real"] >= 0.045
+    with pytest.raises(ValueError), replay.use_cassette(path, timing="virtual"):
+        time.sleep(-1)
+
+
+def test_clock_is_restored_after_the_cassette(tmp_path: Path) -> None:
+    path = write_cassette(tmp_path / "c.yaml", stream_interaction([0.1, 0.2, 0.3]))
+    real_sleep = time.sleep
+    with replay.use_cassette(path, timing="virtual"):
+        assert time.sleep is not real_sleep
+        assert isinstance(datetime.datetime.now(), datetime.datetime)
+    assert time.sleep is real_sleep
+    a = time.monotonic()
+    real_sleep(0.01)
+    assert time.monotonic() - a >= 0.009
+
+
+def test_nested_cassettes_share_one_virtual_clock(tmp_path: Path) -> None:
+    outer = write_cassette(tmp_path / "outer.yaml", stream_interaction([1.0, 2.0, 3.0]))
+    inner = write_cassette(tmp_path / "inner.yaml", stream_interaction([0.5, 1.0, 1.5]))
+    with replay.use_cassette(outer):
+        t0 = time.monotonic()
+        time.sleep(10)
+        with replay.use_cassette(inner):
+            with httpx2.Client() as client, client.stream("POST", URL, json=_body()) as response:
+                list(response.iter_raw())
+            assert time.monotonic() - t0 == pytest.approx(11.5, abs=1e-6)
+        # Leaving the inner cassette does not move time backwards.
+        assert time.monotonic() - t0 == pytest.approx(11.5, abs=1e-6)
+
+
+def test_invalid_timing_and_speed_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="Unknown timing 'fast'"):
+        replay.use_cassette(tmp_path / "x.yaml", timing="fast")
+    with pytest.raises(ValueError, match="speed must be a number > 0"):
+        replay.use_cassette(tmp_path / "x.yaml", speed=0)
+    with pytest.raises(ValueError, match="Unknown record mode 'sometimes'"):
+        replay.use_cassette(tmp_path / "x.yaml", record_mode="sometimes")
+
+
+def _body() -> dict[str, object]:
+    from cassette_factory import BODY
+
+    return BODY
