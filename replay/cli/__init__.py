@@ -46,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`llm-replay inspect ... | head`): stop quietly, like cat does.
+        sys.stderr.close()
+        return 141
     return code
 
 
