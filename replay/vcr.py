@@ -79,7 +79,9 @@ class SyntheticTiming:
                 or not math.isfinite(value)
                 or value < 0
             ):
-                raise ValueError(f"SyntheticTiming.{name} must be a finite number of seconds >= 0, got {value!r}")
+                raise ValueError(
+                    f"SyntheticTiming.{name} must be a finite number of seconds >= 0, got {value!r}"
+                )
 
     def chunk_times(self, n: int) -> list[float]:
         return [round(self.ttfb + i * self.gap, 6) for i in range(n)]
