@@ -246,7 +246,9 @@ def interaction_from_vcr(
     else:
         pieces = split_at_events(body) if _looks_like_sse(headers, body) else ([body] if body else [])
         head_t = synthetic_timing.ttfb
-        chunks = [Chunk(t=t, data=p) for t, p in zip(synthetic_timing.chunk_times(len(pieces)), pieces)]
+        chunks = [
+            Chunk(t=t, data=p) for t, p in zip(synthetic_timing.chunk_times(len(pieces)), pieces, strict=True)
+        ]
         end, synthetic = None, True
     response = Response(
         status=status,

@@ -20,15 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require_real_cassettes
 
 import replay
-from conftest import require_real_cassettes
 from replay.cassette import Interaction
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 PKG = "openllmetry/packages/opentelemetry-instrumentation-"
 OPENAI = PKG + "openai/tests/traces/cassettes/"
+FINISH = OPENAI + "test_finish_reasons/"
 ANTHROPIC = PKG + "anthropic/tests/cassettes/"
 
 
