@@ -215,12 +215,10 @@ _CHAT_ARGS = ("messages", "model", "stream", "tools", "n", "response_format", "s
 
 
 @case(
-    OPENAI
-    + "test_finish_reasons/TestChatCompletionsFinishReasons.test_chat_streaming_sets_top_level_finish_reasons.yaml",
+    FINISH + "TestChatCompletionsFinishReasons.test_chat_streaming_sets_top_level_finish_reasons.yaml",
     OPENAI + "test_functions/test_open_ai_function_calls_tools_streaming_parallel.yaml",
     OPENAI + "test_chat/test_chat_tools_streaming.yaml",
-    OPENAI
-    + "test_finish_reasons/TestFinishReasonDeduplication.test_streaming_deduplicates_finish_reasons.yaml",
+    FINISH + "TestFinishReasonDeduplication.test_streaming_deduplicates_finish_reasons.yaml",
     OPENAI + "test_azure/test_chat_content_filtering.yaml",
     OPENAI + "test_azure/test_chat_streaming.yaml",
     OPENAI + "test_streaming_with_api_usage/test_streaming_with_api_usage_capture.yaml",
