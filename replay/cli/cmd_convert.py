@@ -75,9 +75,10 @@ def convert_file(
     if goal == "native":
         text = dump_cassette(cassette)
     else:
-        serializer = "json" if target.suffix == ".json" else "yaml"
         try:
-            text = dump_vcr(cassette, serializer=serializer, timing=timing)
+            text = dump_vcr(
+                cassette, serializer="json" if target.suffix == ".json" else "yaml", timing=timing
+            )
         except TypeError as exc:  # vcrpy's JSON serializer and binary bodies
             raise CassetteError(f"{source}: cannot be written as vcrpy JSON: {exc}") from None
     write_atomic(target, text.encode("utf-8"))
