@@ -222,10 +222,13 @@ def interaction_from_vcr(
     *,
     synthetic_timing: SyntheticTiming = DEFAULT_SYNTHETIC_TIMING,
     keep_secrets: bool = False,
+    decode: bool = True,
 ) -> Interaction:
     """One vcrpy interaction mapping (``{request, response}``) as a native :class:`Interaction`.
 
-    Raises ValueError describing the problem.
+    ``decode=False`` keeps a compressed body as stored, ``content-encoding`` intact (it is then
+    one chunk: event boundaries are not visible in compressed bytes). Raises ValueError
+    describing the problem.
     """
     if not isinstance(raw, dict) or "request" not in raw or "response" not in raw:
         raise _Bad("an interaction is a mapping with 'request' and 'response'")
@@ -235,8 +238,11 @@ def interaction_from_vcr(
     if not keep_secrets:
         request = request.model_copy(update={"headers": redact_headers(request.headers)})
         headers = redact_headers(headers)
-    decoded, headers, decoded_from = decode_recorded([(0.0, body)] if body else [], headers)
-    body = b"".join(d for _, d in decoded)
+    decoded_from: str | None = None
+    if decode:
+        decoded, headers, decoded_from = decode_recorded([(0.0, body)] if body else [], headers)
+        body = b"".join(d for _, d in decoded)
+    encoded = any(n.lower() == "content-encoding" and v.strip().lower() != "identity" for n, v in headers)
     if isinstance(meta, dict) and meta.get("decoded_from") and not decoded_from:
         decoded_from = str(meta["decoded_from"])
     timed = _recorded_timing(meta, body)
@@ -244,7 +250,8 @@ def interaction_from_vcr(
         head_t, chunks, end = timed
         synthetic = bool(meta.get("synthetic", False)) if isinstance(meta, dict) else False
     else:
-        pieces = split_at_events(body) if _looks_like_sse(headers, body) else ([body] if body else [])
+        sse = not encoded and _looks_like_sse(headers, body)
+        pieces = split_at_events(body) if sse else ([body] if body else [])
         head_t = synthetic_timing.ttfb
         chunks = [
             Chunk(t=t, data=p) for t, p in zip(synthetic_timing.chunk_times(len(pieces)), pieces, strict=True)
