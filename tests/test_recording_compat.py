@@ -25,19 +25,21 @@ import groq, openai, pytest, requests
 
 BASE = os.environ["LLM_BASE"]
 MESSAGES = [{"role": "user", "content": "hi"}]
+HELLO = "Hello from the local test server."
+KEY = "sk-secret-key"
 
 
 @pytest.mark.vcr
 def test_openai_stream():
     client = openai.OpenAI(base_url=BASE + "/v1", api_key="sk-secret-key", max_retries=0)
     stream = client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
-    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "Hello from the local test server."
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == HELLO
 
 
 @pytest.mark.vcr
 def test_openai_async_stream():
     async def main():
-        async with openai.AsyncOpenAI(base_url=BASE + "/v1", api_key="sk-secret-key", max_retries=0) as client:
+        async with openai.AsyncOpenAI(base_url=BASE + "/v1", api_key=KEY, max_retries=0) as client:
             stream = await client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
             return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
     assert asyncio.run(main()) == "Hello from the local test server."
