@@ -30,6 +30,7 @@ import http
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from .cassette import Cassette, Chunk, Headers, Interaction, Request, Response, StreamEnd
@@ -266,7 +267,8 @@ def interaction_from_vcr(
         decoded_from=decoded_from,
         synthetic_timing=synthetic,
     )
-    return Interaction(request=request, response=response)
+    recorded_at = meta.get("recorded_at") if isinstance(meta, dict) else None
+    return Interaction(request=request, response=response, recorded_at=recorded_at)
 
 
 def parse_vcr(
@@ -311,7 +313,9 @@ def _grouped(headers: Headers) -> dict[str, list[str]]:
     return out
 
 
-def response_to_vcr(response: Response, *, timing: bool = True) -> dict[str, Any]:
+def response_to_vcr(
+    response: Response, *, timing: bool = True, recorded_at: datetime | None = None
+) -> dict[str, Any]:
     """A native response as vcrpy's response mapping (body as bytes, as vcrpy keeps it in memory)."""
     try:
         phrase = http.HTTPStatus(response.status).phrase
@@ -333,6 +337,8 @@ def response_to_vcr(response: Response, *, timing: bool = True) -> dict[str, Any
             meta["decoded_from"] = response.decoded_from
         if response.end is not None:
             meta["end"] = response.end.model_dump(exclude_none=True)
+        if recorded_at is not None:
+            meta["recorded_at"] = recorded_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         out[TIMING_KEY] = meta
     return out
 
@@ -348,7 +354,9 @@ def to_vcr_pairs(interactions: Iterable[Interaction], *, timing: bool = True) ->
         # vcrpy keeps one value per request header name; repeated ones are joined as HTTP allows.
         headers = {name: ", ".join(values) for name, values in _grouped(req.headers).items()}
         requests.append(VcrRequest(req.method, req.url, req.body or None, headers))
-        responses.append(response_to_vcr(interaction.response, timing=timing))
+        responses.append(
+            response_to_vcr(interaction.response, timing=timing, recorded_at=interaction.recorded_at)
+        )
     return requests, responses
 
 

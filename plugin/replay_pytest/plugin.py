@@ -21,7 +21,15 @@ __all__ = ["replay_cassette", "replay_config"]
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _USE_CASSETTE_KEYS = frozenset(
-    {"record_mode", "timing", "speed", "allow_playback_repeats", "match_on", "record_on_failure"}
+    {
+        "record_mode",
+        "timing",
+        "speed",
+        "allow_playback_repeats",
+        "match_on",
+        "record_on_failure",
+        "synthetic_timing",  # issue 5: the schedule of vcrpy cassettes' bodies
+    }
 )
 
 
