@@ -90,7 +90,7 @@ def test_record_then_replay_offline_with_network_blocked(
 ) -> None:
     missing = pytester.runpytest(*NO_RECORDING)
     missing.assert_outcomes(failed=5)
-    missing.stdout.fnmatch_lines(["*CannotOverwriteExistingCassetteException*", "*--record-mode=once*"])
+    missing.stdout.fnmatch_lines(["*CannotOverwriteExistingCassetteException*", "*--record-mode=*"])
 
     recorded = pytester.runpytest(*NO_RECORDING, "--record-mode=once")
     recorded.assert_outcomes(passed=5)
@@ -341,3 +341,22 @@ def test_only_loaded_without_pytest_recording(pytester: pytest.Pytester) -> None
     assert "--record-mode" in help_text and "--replay-record-mode" in help_text
     alone = pytester.runpytest("-s", *NO_RECORDING)
     alone.stdout.fnmatch_lines(["*RECORDING False COMPAT True*"])
+
+
+def test_is_needed_when_pytest_recording_is_not_installed(
+    pytestconfig: pytest.Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    from replay_pytest import recording_compat
+
+    pm = pytestconfig.pluginmanager
+    assert recording_compat.is_needed(pm) is False  # installed and active here
+    monkeypatch.setattr(pm, "has_plugin", lambda name: False)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "pytest_recording" else real_find_spec(name, *a),
+    )
+    assert recording_compat.is_needed(pm) is True

@@ -321,6 +321,9 @@ def vcr(
         context = recorder.use_cassette(name, skip_patchers=skip, **merged)
     except (TypeError, ValueError, KeyError) as exc:
         raise pytest.UsageError(f"{request.node.nodeid}: invalid vcr settings: {exc}") from None
-    hint = f"Record it: pytest --record-mode=once {request.node.nodeid} (or new_episodes to add to it)."
+    hint = (
+        f"Record it: pytest --record-mode=new_episodes {request.node.nodeid} "
+        "(--record-mode=once records a cassette that does not exist yet)."
+    )
     with vcr_cassette(context, policy, synthetic_timing=synthetic, record_hint=hint) as cassette:
         yield cassette
