@@ -22,6 +22,7 @@ from .modes import RecordMode, Timing
 from .player import ActiveCassette
 from .sse import SSEEvent
 from .storage import load_cassette, save_cassette
+from .vcr import SyntheticTiming
 
 __version__ = "0.1.0"
 
@@ -42,6 +43,7 @@ __all__ = [
     "Response",
     "SSEEvent",
     "StreamEnd",
+    "SyntheticTiming",
     "Timing",
     "load_cassette",
     "save_cassette",

@@ -15,6 +15,7 @@ from .matching import normalize_match_on
 from .modes import RecordMode, Timing, parse_record_mode, parse_timing
 from .patch import pop_cassette, push_cassette
 from .player import ActiveCassette
+from .vcr import SyntheticTiming
 
 __all__ = ["CassetteContext", "use_cassette"]
 
@@ -39,8 +40,10 @@ class CassetteContext:
         match_on: Iterable[str] | None,
         record_on_failure: bool,
         record_hint: str | None,
+        synthetic_timing: SyntheticTiming | None = None,
     ) -> None:
         self.path = Path(path)
+        self.synthetic_timing = synthetic_timing
         self.record_mode = parse_record_mode(record_mode)
         self.timing = parse_timing(timing)
         make_timing(self.timing, speed)  # validates speed now, not at first request
@@ -61,6 +64,7 @@ class CassetteContext:
             allow_playback_repeats=self.allow_playback_repeats,
             record_on_failure=self.record_on_failure,
             record_hint=self.record_hint,
+            synthetic_timing=self.synthetic_timing,
         )
         push_cassette(active)
         try:
@@ -139,6 +143,7 @@ def use_cassette(
     match_on: Iterable[str] | None = None,
     record_on_failure: bool = False,
     record_hint: str | None = None,
+    synthetic_timing: SyntheticTiming | None = None,
 ) -> CassetteContext:
     """Record or replay every httpx2/httpx request made inside the block or decorated function.
 
@@ -146,7 +151,8 @@ def use_cassette(
     ``all`` or ``rewrite``; ``timing`` one of ``virtual`` (default), ``real`` or ``instant``;
     ``speed`` divides recorded offsets (2.0 replays twice as fast). Requests match on
     ``match_on`` (default method, URL and body). If the block raises, new recordings are not
-    saved unless ``record_on_failure`` is true.
+    saved unless ``record_on_failure`` is true. A vcrpy cassette (detected automatically) has no
+    timing: ``synthetic_timing`` (a :class:`replay.vcr.SyntheticTiming`) schedules its bodies.
 
     Example usage::
 
@@ -164,4 +170,5 @@ def use_cassette(
         match_on=match_on,
         record_on_failure=record_on_failure,
         record_hint=record_hint,
+        synthetic_timing=synthetic_timing,
     )

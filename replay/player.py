@@ -21,6 +21,7 @@ from .matching import Match, Matcher
 from .modes import RecordMode
 from .storage import load_cassette, save_cassette
 from .streams import ChunkPlayer, PendingRecording, RecordingTap, ResponsePlan
+from .vcr import SyntheticTiming
 
 __all__ = ["ActiveCassette"]
 
@@ -45,6 +46,7 @@ class ActiveCassette:
         allow_playback_repeats: bool,
         record_on_failure: bool,
         record_hint: str | None = None,
+        synthetic_timing: SyntheticTiming | None = None,
     ) -> None:
         self.path = path
         self.record_mode = record_mode
@@ -57,7 +59,7 @@ class ActiveCassette:
         self._recordings: list[PendingRecording] = []
         self.existed = path.exists()
         if self.existed and record_mode is not RecordMode.REWRITE:
-            self.cassette = load_cassette(path)
+            self.cassette = load_cassette(path, synthetic_timing=synthetic_timing)
         else:
             self.cassette = Cassette()
         self.matcher = Matcher(

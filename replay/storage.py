@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from .cassette import FORMAT, VERSION, Cassette
 from .errors import CassetteFormatError, CassetteNotFoundError, CassetteWriteError
+from .vcr import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming, is_vcr_data, parse_vcr
 from .yamlio import YamlAliasError, dump_data, load_data
 
 __all__ = ["dump_cassette", "load_cassette", "parse_cassette", "save_cassette"]
@@ -48,8 +49,15 @@ def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
     return "\n".join(lines)
 
 
-def parse_cassette(data: Any, source: str = "<data>") -> Cassette:
-    """Validate already-parsed YAML data as a native cassette."""
+def parse_cassette(
+    data: Any, source: str = "<data>", *, synthetic_timing: SyntheticTiming | None = None
+) -> Cassette:
+    """Validate already-parsed YAML data as a cassette: native, or vcrpy (see :mod:`replay.vcr`).
+
+    ``synthetic_timing`` schedules vcrpy bodies, which were recorded without timing.
+    """
+    if is_vcr_data(data):
+        return parse_vcr(data, source, synthetic_timing=synthetic_timing or DEFAULT_SYNTHETIC_TIMING)
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
         raise CassetteFormatError(
@@ -58,7 +66,8 @@ def parse_cassette(data: Any, source: str = "<data>") -> Cassette:
     fmt = data.get("format")
     if fmt != FORMAT:
         raise CassetteFormatError(
-            f"{source}: not an llm-replay cassette (format is {fmt!r}, expected {FORMAT!r})."
+            f"{source}: neither an llm-replay cassette (format is {fmt!r}, expected {FORMAT!r}) "
+            "nor a vcrpy cassette (a mapping with 'interactions' and 'version: 1')."
         )
     version = data.get("version")
     if version != VERSION:
@@ -77,8 +86,13 @@ def parse_cassette(data: Any, source: str = "<data>") -> Cassette:
         ) from None
 
 
-def load_cassette(path: str | os.PathLike[str]) -> Cassette:
-    """Load a cassette file (native llm-replay YAML, or a vcrpy YAML cassette).
+def load_cassette(
+    path: str | os.PathLike[str], *, synthetic_timing: SyntheticTiming | None = None
+) -> Cassette:
+    """Load a cassette file (native llm-replay YAML, or a vcrpy YAML/JSON cassette).
+
+    vcrpy bodies have no timing: ``synthetic_timing`` (default
+    :data:`replay.vcr.DEFAULT_SYNTHETIC_TIMING`) schedules them, and they are marked synthetic.
 
     Example usage::
 
@@ -109,7 +123,7 @@ def load_cassette(path: str | os.PathLike[str]) -> Cassette:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise CassetteFormatError(f"{p}: invalid YAML{where}: {problem}.") from None
-    return parse_cassette(data, str(p))
+    return parse_cassette(data, str(p), synthetic_timing=synthetic_timing)
 
 
 def dump_cassette(cassette: Cassette) -> str:

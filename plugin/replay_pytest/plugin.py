@@ -21,11 +21,25 @@ __all__ = ["replay_cassette", "replay_config"]
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _USE_CASSETTE_KEYS = frozenset(
-    {"record_mode", "timing", "speed", "allow_playback_repeats", "match_on", "record_on_failure"}
+    {
+        "record_mode",
+        "timing",
+        "speed",
+        "allow_playback_repeats",
+        "match_on",
+        "record_on_failure",
+        "synthetic_timing",  # issue 5: the schedule of vcrpy cassettes' bodies
+    }
 )
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    # pytest-recording's interface (vcr marker, fixtures, options), only where pytest-recording
+    # itself is not installed or is disabled: the two never load side by side.
+    from . import recording_compat
+
+    if recording_compat.is_needed(pluginmanager) and not pluginmanager.is_registered(recording_compat):
+        pluginmanager.register(recording_compat, "replay-recording-compat")
     group = parser.getgroup("replay", "llm-replay: record and replay LLM API traffic")
     group.addoption(
         "--replay-record-mode",
