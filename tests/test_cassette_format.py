@@ -142,7 +142,7 @@ def test_any_json_body_round_trips_byte_exactly(tmp_path: Path, value: object, i
         ("", "the file is empty"),
         ("- a\n- b\n", "a list, not a mapping"),
         ("format: llm-replay\nversion: 7\ninteractions: []\n", "unsupported cassette version 7"),
-        ("interactions: []\n", "not an llm-replay cassette"),
+        ("interactions: []\nversion: 3\n", "neither an llm-replay cassette"),
         ("format: llm-replay\nversion: 1\ninteractions: {}\n", "'interactions' must be a list"),
         ("format: llm-replay\nversion: 1\ninteractions: [\n", "invalid YAML at line"),
         (
