@@ -16,7 +16,7 @@ from typing import Any
 from .adapters import HttpLib
 from .cassette import Cassette, Interaction, Request
 from .clock import REAL, TimingPolicy, VirtualTiming
-from .errors import CassetteNotFoundError, NoMatchingInteraction
+from .errors import NoMatchingInteraction
 from .matching import Match, Matcher
 from .modes import RecordMode
 from .storage import load_cassette, save_cassette
@@ -155,10 +155,10 @@ class ActiveCassette:
             "record_mode='new_episodes' to add to an existing cassette"
         )
         if not self.existed:
-            return CassetteNotFoundError(
+            return NoMatchingInteraction(
                 f"Cassette {self.path} does not exist (record mode '{self.record_mode.value}'), so "
                 f"{what} cannot be replayed.\nRecord it: {hint}."
-            )  # type: ignore[return-value]
+            )
         return NoMatchingInteraction(
             f"No interaction in {self.path} matches {what} (record mode '{self.record_mode.value}').\n"
             f"{self.matcher.explain_miss(request)}\n"

@@ -136,7 +136,7 @@ def test_unmatched_request_through_the_sdk_fails_loudly_without_retrying(tmp_pat
 
 def test_missing_cassette_in_none_mode_says_how_to_record(tmp_path: Path) -> None:
     path = tmp_path / "never-recorded.yaml"
-    with replay.use_cassette(path), pytest.raises(replay.CassetteNotFoundError) as info:
+    with replay.use_cassette(path), pytest.raises(replay.NoMatchingInteraction) as info:
         httpx2.post(URL, json={"a": 1})
     assert f"Cassette {path} does not exist" in str(info.value)
     assert "record_mode='once'" in str(info.value)
@@ -148,3 +148,21 @@ def test_a_cassette_that_makes_no_request_needs_no_file(tmp_path: Path) -> None:
         pass
     assert cassette.interactions == []
     assert not (tmp_path / "absent.yaml").exists()
+
+
+@pytest.mark.parametrize("sdk", ["groq", "together"])
+def test_a_miss_is_not_swallowed_by_except_exception_or_sdk_retries(sdk: str, tmp_path: Path) -> None:
+    """groq and together retry on any Exception; an app may have an `except Exception` fallback."""
+    from sdk_helpers import make_client
+
+    path = write_cassette(tmp_path / "chat.yaml", stream_interaction([0.1, 0.2, 0.3]))
+    client = make_client(sdk, "https://api.example.com", is_async=False, max_retries=3)
+    calls = []
+    with replay.use_cassette(path, timing="instant"), pytest.raises(replay.NoMatchingInteraction) as info:
+        try:
+            calls.append(1)
+            client.chat.completions.create(model="other", messages=[{"role": "user", "content": "x"}])
+        except Exception:  # an application's fallback must not hide the stale cassette
+            pytest.fail("the miss was swallowed by `except Exception`")
+    assert calls == [1]
+    assert "No interaction in" in str(info.value)

@@ -75,7 +75,7 @@ def test_missing_cassette_fails_with_the_command_that_records_it(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*CassetteNotFoundError: Cassette *cassettes/test_missing/TestGroup.test_it.yaml does not exist*",
+            "*NoMatchingInteraction: Cassette *cassettes/test_missing/TestGroup.test_it.yaml does not exist*",
             "*Record it: pytest --replay-record-mode=once test_missing.py::TestGroup::test_it.",
         ]
     )
