@@ -13,6 +13,7 @@ __all__ = [
     "CassetteWriteError",
     "NoMatchingInteraction",
     "ReplayError",
+    "ReplayWarning",
 ]
 
 
@@ -38,3 +39,7 @@ class CassetteWriteError(CassetteError):
 
 class NoMatchingInteraction(ReplayError):
     """A request has no recorded interaction to replay, and recording is not allowed."""
+
+
+class ReplayWarning(UserWarning):
+    """Base class of every warning llm-replay emits (filter them all with ``replay.ReplayWarning``)."""
