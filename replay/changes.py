@@ -55,15 +55,21 @@ def _describe(item: InteractionDiff) -> str:
     if item.status == "removed":
         return f"- #{item.a_index} {item.label}: removed (was {_timing(item.timing_a, None)})"
     where = f"#{item.a_index}" if item.a_index == item.b_index else f"#{item.a_index} -> #{item.b_index}"
-    if item.status == "same":
-        what = "content unchanged"
+    content = item.content_changes
+    if not content:
+        what = "content unchanged" + (" (headers differ)" if item.changes else "")
     else:
         bits = []
         if item.text_changed:
             bits.append(f"text {_quote(item.text_a or '')} -> {_quote(item.text_b or '')}")
-        if item.request:
-            bits.append(f"request: {_first(item.request)}")
-        rest = [c for c in item.response if not (item.text_changed and ".data." in c.where)]
+        request = [c for c in content if c.where.startswith("request.")]
+        if request:
+            bits.append(f"request: {_first(request)}")
+        rest = [
+            c
+            for c in content
+            if c.where.startswith("response.") and not (item.text_changed and ".data." in c.where)
+        ]
         if rest:
             bits.append(_first(rest))
         what = "content changed: " + "; ".join(bits or ["response differs"])
@@ -87,11 +93,14 @@ class RecordingChanges:
 
     @property
     def changed(self) -> int:
-        return self.diff.count("changed")
+        """Paired interactions whose content (not just headers) differs."""
+        return sum(1 for d in self.diff.interactions if d.status == "changed" and d.content_changes)
 
     @property
     def unchanged(self) -> int:
-        return self.diff.count("same")
+        return sum(1 for d in self.diff.interactions if d.a_index is not None and d.b_index is not None) - (
+            self.changed
+        )
 
     def headline(self) -> str:
         return (

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from .cassette import Cassette, Headers, Interaction, Response
 from .matching import DEFAULT_MATCH_ON, request_parts
+from .sse import SSEEvent
 from .timeline import Timeline, percentile, timeline
 
 __all__ = [
@@ -136,6 +137,11 @@ class InteractionDiff:
         return self.request + self.response
 
     @property
+    def content_changes(self) -> tuple[Change, ...]:
+        """Changes outside the headers: status, URL, bodies, events, how the stream ended."""
+        return tuple(c for c in self.changes if ".headers." not in c.where)
+
+    @property
     def text_changed(self) -> bool:
         return self.text_a is not None and self.text_b is not None and self.text_a != self.text_b
 
@@ -242,6 +248,11 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _short_data(data: str) -> str:
+    ok, value = _parse_json(data)
+    return _short(value) if ok else _short(data)
+
+
 def _json_changes(where: str, a: Any, b: Any, ignore: frozenset[str], out: list[Change]) -> None:
     if len(out) >= _MAX_CHANGES:
         return
@@ -282,10 +293,8 @@ def _body_changes(where: str, a: bytes, b: bytes, ignore: frozenset[str], out: l
     ok_a, ja = _parse_json(a) if a.strip() else (False, None)
     ok_b, jb = _parse_json(b) if b.strip() else (False, None)
     if ok_a and ok_b:
-        before = len(out)
+        # Same data in another layout is the same content (and matches the same way).
         _json_changes(where, ja, jb, ignore, out)
-        if len(out) == before and not ignore:
-            out.append(Change(where, "same data, other bytes", "(formatting differs)"))
         return
     _text_changes(where, a.decode("utf-8", "replace"), b.decode("utf-8", "replace"), out)
 
@@ -338,31 +347,52 @@ def _header_changes(where: str, a: Headers, b: Headers, ignore: tuple[str, ...],
         )
 
 
+def _strip(value: Any, ignore: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v, ignore) for k, v in value.items() if k not in ignore}
+    if isinstance(value, list):
+        return [_strip(v, ignore) for v in value]
+    return value
+
+
+def _event_key(event: SSEEvent, ignore: frozenset[str]) -> str:
+    ok, data = _parse_json(event.data)
+    body = json.dumps(_strip(data, ignore), sort_keys=True) if ok else event.data
+    return f"{event.event}\n{body}"
+
+
 def _event_changes(a: Response, b: Response, ignore: frozenset[str], out: list[Change]) -> None:
     ea, eb = a.events(), b.events()
     if len(ea) != len(eb):
         out.append(Change("response.events", f"{len(ea)} events", f"{len(eb)} events"))
-    for i in range(max(len(ea), len(eb))):
-        if len(out) >= _MAX_CHANGES:
-            return
-        where = f"response.events[{i}]"
-        if i >= len(ea):
-            out.append(Change(where, None, _short(eb[i].data)))
+    # Align the two streams like a text diff aligns lines, so one extra token shows as one
+    # added event instead of every later event "changing".
+    matcher = difflib.SequenceMatcher(
+        a=[_event_key(e, ignore) for e in ea], b=[_event_key(e, ignore) for e in eb], autojunk=False
+    )
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
             continue
-        if i >= len(eb):
-            out.append(Change(where, _short(ea[i].data), None))
-            continue
-        x, y = ea[i], eb[i]
-        if x.event != y.event:
-            out.append(Change(f"{where}.event", _short(x.event), _short(y.event)))
-        if x.data == y.data:
-            continue
-        ok_x, jx = _parse_json(x.data)
-        ok_y, jy = _parse_json(y.data)
-        if ok_x and ok_y:
-            _json_changes(f"{where}.data", jx, jy, ignore, out)
-        else:
-            out.append(Change(f"{where}.data", _short(x.data), _short(y.data)))
+        for k in range(max(i2 - i1, j2 - j1)):
+            if len(out) >= _MAX_CHANGES:
+                return
+            i, j = i1 + k, j1 + k
+            if i >= i2:
+                out.append(Change(f"response.events[{j}]", None, _short_data(eb[j].data)))
+                continue
+            if j >= j2:
+                out.append(Change(f"response.events[{i}]", _short_data(ea[i].data), None))
+                continue
+            where = f"response.events[{i}]" if i == j else f"response.events[{i}->{j}]"
+            x, y = ea[i], eb[j]
+            if x.event != y.event:
+                out.append(Change(f"{where}.event", _short(x.event), _short(y.event)))
+            ok_x, jx = _parse_json(x.data)
+            ok_y, jy = _parse_json(y.data)
+            if ok_x and ok_y:
+                _json_changes(f"{where}.data", jx, jy, ignore, out)
+            elif x.data != y.data:
+                out.append(Change(f"{where}.data", _short(x.data), _short(y.data)))
 
 
 def _response_changes(

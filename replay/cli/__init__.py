@@ -15,6 +15,7 @@ __all__ = ["COMMANDS", "main"]
 # ``add_arguments(parser)`` and ``run(args) -> int``.
 COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("cmd_inspect", "Summarise a cassette: one row per interaction."),
+    "prune": ("cmd_prune", "Remove interactions no test played, using a --replay-usage-log file."),
     "demo": (
         "cmd_demo",
         "Replay the shipped demo cassette through the openai SDK (real, then virtual timing).",
