@@ -212,7 +212,7 @@ _BARS = "▁▂▃▄▅▆▇█"
 def sparkline(line: Timeline, width: int = 24, end: float | None = None) -> str:
     """Chunk arrivals per time bin, from the request (t=0) to ``end`` (default: the last chunk).
 
-    A space is a bin with no chunk; bar height is the bin's chunk count relative to the busiest.
+    A dot is a bin with no chunk; bar height is the bin's chunk count relative to the busiest.
     """
     times = line.chunk_times
     span = end if end is not None else line.duration
@@ -224,4 +224,4 @@ def sparkline(line: Timeline, width: int = 24, end: float | None = None) -> str:
     for t in times:
         bins[min(width - 1, int(t / span * width))] += 1
     top = max(bins)
-    return "".join(" " if n == 0 else _BARS[max(0, round(n / top * len(_BARS)) - 1)] for n in bins)
+    return "".join("·" if n == 0 else _BARS[max(0, round(n / top * len(_BARS)) - 1)] for n in bins)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -12,6 +13,7 @@ from rich.table import Table
 
 from ..storage import load_cassette
 from ..summary import InteractionSummary, summarize
+from ..timeline import Timeline, percentile, sparkline, timeline
 
 __all__ = ["add_arguments", "run"]
 
@@ -41,7 +43,23 @@ def _origin(url: str) -> tuple[str, str]:
     return f"{split.scheme}://{split.netloc}", rest or "/"
 
 
-def _table(path: Path, rows: list[InteractionSummary]) -> Table:
+def _arrival(line: Timeline) -> str:
+    # A sparkline only says something for a body that arrived in several pieces.
+    return sparkline(line) if len(line.chunk_times) > 1 else "-"
+
+
+def _timing_json(line: Timeline) -> dict[str, object]:
+    gaps = line.gaps
+    return {
+        "chunk_times": list(line.chunk_times),
+        "gap_p50": percentile(gaps, 50),
+        "gap_p95": percentile(gaps, 95),
+        "tokens_per_second": line.tokens_per_second,
+        "sparkline": sparkline(line),
+    }
+
+
+def _table(path: Path, rows: list[InteractionSummary], lines: list[Timeline]) -> Table:
     origins = {_origin(s.url)[0] for s in rows}
     single = len(origins) == 1
     where = f" on {next(iter(origins))}" if single else ""
@@ -57,9 +75,10 @@ def _table(path: Path, rows: list[InteractionSummary]) -> Table:
         ("duration", "right"),
         ("finish", "left"),
         ("tokens in -> out", "right"),
+        ("chunk arrival (0 -> end)", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for s in rows:
+    for s, line in zip(rows, lines, strict=True):
         status = str(s.status) + (f" ({s.end})" if s.end else "")
         duration = _seconds(s.duration) + (" (synthetic)" if s.synthetic_timing else "")
         table.add_row(
@@ -72,20 +91,24 @@ def _table(path: Path, rows: list[InteractionSummary]) -> Table:
             duration,
             ", ".join(s.finish_reasons) or "-",
             _usage(s),
+            _arrival(line),
         )
     return table
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
+    # A table wrapped to 80 columns is unreadable in a log or a pipe; only a terminal's own
+    # width constrains it.
+    console = Console(width=None if sys.stdout.isatty() else 200)
     out: dict[str, list[dict[str, object]]] = {}
     for path in args.paths:
         cassette = load_cassette(path)
         rows = [summarize(interaction, i) for i, interaction in enumerate(cassette.interactions)]
+        lines = [timeline(interaction.response) for interaction in cassette.interactions]
         if args.json:
-            out[str(path)] = [r.as_dict() for r in rows]
+            out[str(path)] = [r.as_dict() | _timing_json(line) for r, line in zip(rows, lines, strict=True)]
         else:
-            console.print(_table(path, rows))
+            console.print(_table(path, rows, lines))
     if args.json:
         print(json.dumps(out, indent=2))
     return 0
