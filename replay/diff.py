@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from .cassette import Cassette, Headers, Interaction, Response
 from .matching import DEFAULT_MATCH_ON, request_parts
 from .sse import SSEEvent
-from .timeline import Timeline, percentile, timeline
+from .timeline import Timeline, event_text, percentile, timeline
 
 __all__ = [
     "DEFAULT_IGNORED_HEADERS",
@@ -248,9 +248,13 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _short_data(data: str) -> str:
-    ok, value = _parse_json(data)
-    return _short(value) if ok else _short(data)
+def _short_event(event: SSEEvent, ignore: frozenset[str]) -> str:
+    ok, value = _parse_json(event.data)
+    if not ok:
+        return _short(event.data)
+    text = event_text(value, event.event)
+    # What a reader wants to know about an added/removed token event is its text.
+    return f"event with text {_short(text)}" if text else _short(_strip(value, ignore))
 
 
 def _json_changes(where: str, a: Any, b: Any, ignore: frozenset[str], out: list[Change]) -> None:
@@ -378,10 +382,10 @@ def _event_changes(a: Response, b: Response, ignore: frozenset[str], out: list[C
                 return
             i, j = i1 + k, j1 + k
             if i >= i2:
-                out.append(Change(f"response.events[{j}]", None, _short_data(eb[j].data)))
+                out.append(Change(f"response.events[{j}]", None, _short_event(eb[j], ignore)))
                 continue
             if j >= j2:
-                out.append(Change(f"response.events[{i}]", _short_data(ea[i].data), None))
+                out.append(Change(f"response.events[{i}]", _short_event(ea[i], ignore), None))
                 continue
             where = f"response.events[{i}]" if i == j else f"response.events[{i}->{j}]"
             x, y = ea[i], eb[j]

@@ -21,7 +21,7 @@ from typing import Any
 from .cassette import Response
 from .summary import _finish_from, _usage_from
 
-__all__ = ["TimedEvent", "Timeline", "percentile", "sparkline", "timeline"]
+__all__ = ["TimedEvent", "Timeline", "event_text", "percentile", "sparkline", "timeline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,8 @@ def percentile(values: list[float], q: int) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def _text_of(payload: Any, name: str) -> str:
+def event_text(payload: Any, name: str) -> str:
+    """The generated text (or tool-call arguments) one parsed SSE event carries."""
     if not isinstance(payload, dict):
         return ""
     out = []
@@ -184,7 +185,7 @@ def timeline(response: Response) -> Timeline:
                     t=t,
                     name=event.event,
                     data=event.data,
-                    text=_text_of(payload, event.event),
+                    text=event_text(payload, event.event),
                     finish=finish[0] if finish else None,
                     is_done=event.is_done,
                 )

@@ -198,7 +198,7 @@ def test_diff_shows_request_response_and_timing_changes(
     assert cli(["diff", str(a), str(b)]) == 1
     out = capsys.readouterr().out
     assert "~ #0 POST /v1/chat/completions: changed\n    response.events: 6 events -> 7 events\n" in out
-    assert '    response.events[4]: added {"id": "chatcmpl-a"' in out
+    assert '    response.events[4]: added event with text "!"' in out
     assert "    text: 'Hello!' -> 'Hello!!'" in out
     assert "time to first byte    0.200s    0.100s    -0.100s (-50%)" in out
     assert "gap p50               0.050s    0.020s    -0.030s (-60%)" in out

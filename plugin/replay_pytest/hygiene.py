@@ -262,6 +262,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    __tracebackhide__ = True
     result = yield  # a failing test raises here: strict usage is only judged on passing bodies
     active = item.stash.get(ACTIVE_CASSETTE, None)
     if active is not None and active.strict:

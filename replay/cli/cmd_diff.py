@@ -127,10 +127,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"a": str(args.a), "b": str(args.b), **result.as_dict()}, indent=2))
         return 0 if result.same else 1
     console = Console(highlight=False, soft_wrap=True)
-    console.print(
-        f"A: {escape(str(args.a))} ({len(a.interactions)} interactions)\n"
-        f"B: {escape(str(args.b))} ({len(b.interactions)} interactions)"
-    )
+    for label, path, cassette in (("A", args.a, a), ("B", args.b, b)):
+        n = len(cassette.interactions)
+        console.print(f"{label}: {escape(str(path))} ({n} interaction{'s' if n != 1 else ''})")
     if result.ignored_keys or result.ignored_headers:
         console.print(
             f"[dim]ignoring keys {', '.join(result.ignored_keys) or '-'} and volatile headers "
