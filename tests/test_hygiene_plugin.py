@@ -80,8 +80,8 @@ def test_strict_fails_the_test_naming_the_unused_interactions(pytester: pytest.P
         [
             "E   replay.usage.UnusedInteractionsError: Cassette */cassettes/test_chat/test_a.yaml: "
             "1 of 2 interactions was never played (strict usage):",
-            "E     #1 POST http://127.0.0.1:9/v1/chat/completions (model 'b', recorded *)",
-            "E   To fix: remove them (*llm-replay prune*",
+            "      #1 POST http://127.0.0.1:9/v1/chat/completions (model 'b', recorded *)",
+            "    To fix: remove them (*llm-replay prune*",
         ],
         consecutive=True,
     )
@@ -208,7 +208,7 @@ def test_expiry_record_rerecords_and_summarises_the_change(
     result.stdout.fnmatch_lines(
         [
             "*- llm-replay: re-recorded cassettes -*",
-            "[[]test_chat.py::test_a[]] */test_a.yaml re-recorded: "
+            "[[]test_chat.py::test_a[]] cassettes/test_chat/test_a.yaml re-recorded: "
             "1 changed, 0 added, 0 removed, 0 unchanged",
             "  ~ #0 POST /v1/chat/completions: content changed: text 'Old text' -> 'Hello from the local "
             "test server.'; response.events: 5 events -> 10 events (+* more); "

@@ -191,7 +191,8 @@ class HygieneState:
                     )
                 )
             if active.changes is not None:
-                self.changes.append(ChangeReport(test=item.test, text=str(active.changes)))
+                text = str(active.changes).replace(str(active.path), key, 1)
+                self.changes.append(ChangeReport(test=item.test, text=text))
 
     # xdist: workers send what they saw to the controller
     def to_json(self) -> str:
