@@ -10,6 +10,8 @@ Example usage::
 
 from .api import CassetteContext, use_cassette
 from .cassette import Cassette, Chunk, Interaction, Request, Response, StreamEnd
+from .changes import RecordingChanges
+from .diff import CassetteDiff, diff_cassettes
 from .errors import (
     CassetteError,
     CassetteFormatError,
@@ -17,11 +19,14 @@ from .errors import (
     CassetteWriteError,
     NoMatchingInteraction,
     ReplayError,
+    ReplayWarning,
 )
+from .expiry import CassetteExpiredError, CassetteExpiredWarning
 from .modes import RecordMode, Timing
 from .player import ActiveCassette
 from .sse import SSEEvent
 from .storage import load_cassette, save_cassette
+from .usage import UnusedInteractionsError, UsageLog
 from .vcr import SyntheticTiming
 
 __version__ = "0.1.0"
@@ -30,7 +35,10 @@ __all__ = [
     "ActiveCassette",
     "Cassette",
     "CassetteContext",
+    "CassetteDiff",
     "CassetteError",
+    "CassetteExpiredError",
+    "CassetteExpiredWarning",
     "CassetteFormatError",
     "CassetteNotFoundError",
     "CassetteWriteError",
@@ -38,13 +46,18 @@ __all__ = [
     "Interaction",
     "NoMatchingInteraction",
     "RecordMode",
+    "RecordingChanges",
     "ReplayError",
+    "ReplayWarning",
     "Request",
     "Response",
     "SSEEvent",
     "StreamEnd",
     "SyntheticTiming",
     "Timing",
+    "UnusedInteractionsError",
+    "UsageLog",
+    "diff_cassettes",
     "load_cassette",
     "save_cassette",
     "use_cassette",

@@ -6,11 +6,14 @@ import functools
 import inspect
 import os
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from .clock import make_timing
+from .expiry import ExpiryPolicy
+from .hygiene import after_close, after_open, plan_open
 from .matching import normalize_match_on
 from .modes import RecordMode, Timing, parse_record_mode, parse_timing
 from .patch import pop_cassette, push_cassette
@@ -41,6 +44,9 @@ class CassetteContext:
         record_on_failure: bool,
         record_hint: str | None,
         synthetic_timing: SyntheticTiming | None = None,
+        strict: bool = False,
+        max_age: object = None,
+        expiry: str = "warn",
     ) -> None:
         self.path = Path(path)
         self.synthetic_timing = synthetic_timing
@@ -52,19 +58,23 @@ class CassetteContext:
         self.match_on = normalize_match_on(match_on)
         self.record_on_failure = bool(record_on_failure)
         self.record_hint = record_hint
+        self.strict = bool(strict)
+        self.expiry = ExpiryPolicy.make(max_age, expiry)
         self._active: list[ActiveCassette] = []
 
     def open(self) -> ActiveCassette:
         """Activate a new :class:`ActiveCassette` (what ``__enter__`` does)."""
+        plan = plan_open(self.path, self.record_mode, self.expiry, self.record_hint, self.synthetic_timing)
         active = ActiveCassette(
             self.path,
-            record_mode=self.record_mode,
-            timing=make_timing(self._effective_timing(), self.speed),
+            record_mode=plan.record_mode,
+            timing=make_timing(self._effective_timing(plan.record_mode), self.speed),
             match_on=self.match_on,
             allow_playback_repeats=self.allow_playback_repeats,
             record_on_failure=self.record_on_failure,
             record_hint=self.record_hint,
             synthetic_timing=self.synthetic_timing,
+            loaded=plan.loaded,
         )
         push_cassette(active)
         try:
@@ -73,12 +83,12 @@ class CassetteContext:
             pop_cassette(active)
             raise
         self._active.append(active)
+        after_open(active, plan, self.strict)
         return active
 
-    def _effective_timing(self) -> Timing:
+    def _effective_timing(self, mode: RecordMode) -> Timing:
         # Recording always runs on the real clock: when nothing can be replayed there is no
         # reason to freeze the application's clock.
-        mode = self.record_mode
         if mode in (RecordMode.ALL, RecordMode.REWRITE) or (
             mode is RecordMode.ONCE and not self.path.exists()
         ):
@@ -92,6 +102,7 @@ class CassetteContext:
             pop_cassette(active)
         finally:
             active.deactivate(failed=failed)
+        after_close(active, failed)
 
     def __enter__(self) -> ActiveCassette:
         return self.open()
@@ -144,6 +155,9 @@ def use_cassette(
     record_on_failure: bool = False,
     record_hint: str | None = None,
     synthetic_timing: SyntheticTiming | None = None,
+    strict: bool = False,
+    max_age: str | float | timedelta | None = None,
+    expiry: str = "warn",
 ) -> CassetteContext:
     """Record or replay every httpx2/httpx request made inside the block or decorated function.
 
@@ -153,6 +167,13 @@ def use_cassette(
     ``match_on`` (default method, URL and body). If the block raises, new recordings are not
     saved unless ``record_on_failure`` is true. A vcrpy cassette (detected automatically) has no
     timing: ``synthetic_timing`` (a :class:`replay.vcr.SyntheticTiming`) schedules its bodies.
+
+    Hygiene: with ``strict=True`` a block that ends normally raises
+    :class:`~replay.usage.UnusedInteractionsError` if a recorded interaction was never played.
+    ``max_age`` (``"30d"``, ``"12h"``, seconds) bounds the age of the oldest interaction; past it,
+    ``expiry`` decides: ``"warn"`` (a :class:`~replay.expiry.CassetteExpiredWarning`), ``"fail"``
+    (:class:`~replay.expiry.CassetteExpiredError`) or ``"record"`` (re-record, as ``rewrite``).
+    After a re-recording, ``cassette.changes`` summarises what changed.
 
     Example usage::
 
@@ -171,4 +192,7 @@ def use_cassette(
         record_on_failure=record_on_failure,
         record_hint=record_hint,
         synthetic_timing=synthetic_timing,
+        strict=strict,
+        max_age=max_age,
+        expiry=expiry,
     )

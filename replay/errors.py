@@ -19,6 +19,7 @@ __all__ = [
     "CassetteWriteError",
     "NoMatchingInteraction",
     "ReplayError",
+    "ReplayWarning",
 ]
 
 
@@ -48,3 +49,7 @@ class NoMatchingInteraction(BaseException):
     Also raised when the cassette file does not exist (record mode ``none``, or ``once`` with
     recording disabled): the message then says how to record it.
     """
+
+
+class ReplayWarning(UserWarning):
+    """Base class of every warning llm-replay emits (filter them all with ``replay.ReplayWarning``)."""

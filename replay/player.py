@@ -15,6 +15,7 @@ from typing import Any
 
 from .adapters import HttpLib
 from .cassette import Cassette, Interaction, Request
+from .changes import RecordingChanges
 from .clock import REAL, TimingPolicy, VirtualTiming
 from .errors import NoMatchingInteraction
 from .matching import Match, Matcher
@@ -47,6 +48,7 @@ class ActiveCassette:
         record_on_failure: bool,
         record_hint: str | None = None,
         synthetic_timing: SyntheticTiming | None = None,
+        loaded: Cassette | None = None,
     ) -> None:
         self.path = path
         self.record_mode = record_mode
@@ -59,7 +61,10 @@ class ActiveCassette:
         self._recordings: list[PendingRecording] = []
         self.existed = path.exists()
         if self.existed and record_mode is not RecordMode.REWRITE:
-            self.cassette = load_cassette(path, synthetic_timing=synthetic_timing)
+            # ``loaded``: the caller read the file already (to check its age).
+            self.cassette = (
+                loaded if loaded is not None else load_cassette(path, synthetic_timing=synthetic_timing)
+            )
         else:
             self.cassette = Cassette()
         self.matcher = Matcher(
@@ -68,6 +73,10 @@ class ActiveCassette:
             allow_playback_repeats=allow_playback_repeats,
         )
         self.saved = False
+        # Cassette hygiene (set by use_cassette): strict usage, and what a re-recording replaced.
+        self.strict = False
+        self.previous: Cassette | None = None
+        self.changes: RecordingChanges | None = None
 
     # -- public view ----------------------------------------------------------------------
 

@@ -17,7 +17,12 @@ import pytest
 import replay
 from replay.modes import RecordMode, Timing
 
+from .hygiene import ACTIVE_CASSETTE, option_settings
+
 __all__ = ["replay_cassette", "replay_config"]
+
+# Strict usage, usage logs, expiry and re-recording summaries (their options and hooks).
+pytest_plugins = ["replay_pytest.hygiene"]
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _USE_CASSETTE_KEYS = frozenset(
@@ -28,7 +33,10 @@ _USE_CASSETTE_KEYS = frozenset(
         "allow_playback_repeats",
         "match_on",
         "record_on_failure",
-        "synthetic_timing",  # issue 5: the schedule of vcrpy cassettes' bodies
+        "synthetic_timing",  # the schedule of vcrpy cassettes' bodies
+        "strict",  # hygiene: fail on unplayed interactions
+        "max_age",
+        "expiry",
     }
 )
 
@@ -68,8 +76,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "replay(path=None, *, record_mode=None, timing=None, speed=None, allow_playback_repeats=None, "
-        "match_on=None, record_on_failure=None): record or replay this test's HTTP traffic "
-        "from a cassette (default path: cassettes/<module>/<test>.yaml beside the test file).",
+        "match_on=None, record_on_failure=None, strict=None, max_age=None, expiry=None): "
+        "record or replay this test's HTTP traffic from a cassette "
+        "(default path: cassettes/<module>/<test>.yaml beside the test file).",
     )
 
 
@@ -128,6 +137,7 @@ def _settings(node: pytest.Item, config_fixture: dict[str, Any]) -> tuple[Path, 
         settings["timing"] = options.replay_timing
     if options.replay_speed is not None:
         settings["speed"] = options.replay_speed
+    settings.update(option_settings(node.config))
     return marker_path or default_cassette_path(node), settings
 
 
@@ -154,6 +164,7 @@ def replay_cassette(
     except ValueError as exc:
         raise pytest.UsageError(f"{node.nodeid}: {exc}") from None
     active = context.open()
+    node.stash[ACTIVE_CASSETTE] = active
     try:
         yield active
     finally:

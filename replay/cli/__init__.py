@@ -16,6 +16,13 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("cmd_inspect", "Summarise a cassette: one row per interaction."),
     "convert": ("cmd_convert", "Convert cassettes between vcrpy and llm-replay formats (file or folder)."),
+    "prune": ("cmd_prune", "Remove interactions no test played, using a --replay-usage-log file."),
+    "unused": ("cmd_unused", "List cassette files that no collected test uses (--delete removes them)."),
+    "diff": ("cmd_diff", "Compare two cassettes: requests, responses (JSON/SSE-aware) and timing."),
+    "plot": (
+        "cmd_plot",
+        "Draw each interaction's chunk arrivals to PNG/SVG (needs llm-replay[plot]).",
+    ),
     "demo": (
         "cmd_demo",
         "Replay the shipped demo cassette through the openai SDK (real, then virtual timing).",

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ..storage import load_cassette
 from ..summary import InteractionSummary, summarize
+from ..timeline import Timeline, percentile, sparkline, timeline
 
 __all__ = ["add_arguments", "run"]
 
@@ -42,7 +43,23 @@ def _origin(url: str) -> tuple[str, str]:
     return f"{split.scheme}://{split.netloc}", rest or "/"
 
 
-def _table(path: Path, rows: list[InteractionSummary]) -> tuple[str, Table]:
+def _arrival(line: Timeline) -> str:
+    # A sparkline only says something for a body that arrived in several pieces.
+    return sparkline(line) if len(line.chunk_times) > 1 else "-"
+
+
+def _timing_json(line: Timeline) -> dict[str, object]:
+    gaps = line.gaps
+    return {
+        "chunk_times": list(line.chunk_times),
+        "gap_p50": percentile(gaps, 50),
+        "gap_p95": percentile(gaps, 95),
+        "tokens_per_second": line.tokens_per_second,
+        "sparkline": sparkline(line),
+    }
+
+
+def _table(path: Path, rows: list[InteractionSummary], lines: list[Timeline]) -> tuple[str, Table]:
     origins = {_origin(s.url)[0] for s in rows}
     single = len(origins) == 1
     where = f" on {next(iter(origins))}" if single else ""
@@ -59,9 +76,10 @@ def _table(path: Path, rows: list[InteractionSummary]) -> tuple[str, Table]:
         ("duration", "right"),
         ("finish", "left"),
         ("tokens in -> out", "right"),
+        ("chunk arrival (0 -> end)", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for s in rows:
+    for s, line in zip(rows, lines, strict=True):
         status = str(s.status) + (f" ({s.end})" if s.end else "")
         duration = _seconds(s.duration) + (" (synthetic)" if s.synthetic_timing else "")
         table.add_row(
@@ -74,6 +92,7 @@ def _table(path: Path, rows: list[InteractionSummary]) -> tuple[str, Table]:
             duration,
             ", ".join(s.finish_reasons) or "-",
             _usage(s),
+            _arrival(line),
         )
     return title, table
 
@@ -86,10 +105,11 @@ def run(args: argparse.Namespace) -> int:
     for path in args.paths:
         cassette = load_cassette(path)
         rows = [summarize(interaction, i) for i, interaction in enumerate(cassette.interactions)]
+        lines = [timeline(interaction.response) for interaction in cassette.interactions]
         if args.json:
-            out[str(path)] = [r.as_dict() for r in rows]
+            out[str(path)] = [r.as_dict() | _timing_json(line) for r, line in zip(rows, lines, strict=True)]
         else:
-            title, table = _table(path, rows)
+            title, table = _table(path, rows, lines)
             console.print(title, soft_wrap=True, highlight=False, markup=False)
             console.print(table)
     if args.json:
