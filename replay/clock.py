@@ -248,6 +248,7 @@ class VirtualClock:
     def _start(self) -> None:
         from freezegun import freeze_time
 
+        _teach_pydantic_fake_dates()
         now = datetime.fromtimestamp(REAL.time(), tz=timezone.utc).replace(microsecond=0, tzinfo=None)
         self._anchor = now
         self._offset = 0.0
@@ -314,6 +315,25 @@ class VirtualClock:
     def _replace(self, obj: Any, name: str, value: Any) -> None:
         self._undo.append((obj, name, getattr(obj, name)))
         setattr(obj, name, value)
+
+
+def _teach_pydantic_fake_dates() -> None:
+    """Let pydantic build schemas for freezegun's ``FakeDatetime``/``FakeDate``.
+
+    While the clock is frozen, ``datetime.datetime`` *is* ``FakeDatetime``; an SDK module first
+    imported then (many load lazily, e.g. cohere's ``TypeAdapter(dt.datetime)``) hands that class
+    to pydantic, which refuses unknown types. The fakes validate as the real types do.
+    """
+    from freezegun.api import FakeDate, FakeDatetime
+    from pydantic_core import core_schema
+
+    def hook(schema: Callable[[], Any]) -> Any:
+        return classmethod(lambda cls, source, handler: schema())
+
+    if "__get_pydantic_core_schema__" not in FakeDatetime.__dict__:
+        FakeDatetime.__get_pydantic_core_schema__ = hook(core_schema.datetime_schema)  # type: ignore[attr-defined]
+    if "__get_pydantic_core_schema__" not in FakeDate.__dict__:
+        FakeDate.__get_pydantic_core_schema__ = hook(core_schema.date_schema)  # type: ignore[attr-defined]
 
 
 @dataclass(slots=True)

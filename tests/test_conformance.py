@@ -516,11 +516,11 @@ def mistral_chat(path: Path) -> None:
 
 @case(PKG + "cohere/tests/cassettes/test_chat/test_cohere_v2_chat_legacy_with_streaming.yaml")
 def cohere_chat(path: Path) -> None:
-    # Imported before the virtual clock starts: cohere builds pydantic models from
-    # datetime.datetime at import time, which under freezegun would be its FakeDatetime.
-    from cohere.client_v2 import ClientV2
-
     def call(interaction: Interaction) -> None:
+        # Imported inside the virtual clock on purpose: cohere builds TypeAdapter(datetime)
+        # at import time, which then sees freezegun's FakeDatetime (see replay/clock.py).
+        from cohere.client_v2 import ClientV2
+
         client = ClientV2(api_key="co-test", base_url=origin(interaction, "/v2/chat"))
         args = {k: v for k, v in req_json(interaction).items() if k != "stream"}
         events = list(client.chat_stream(**args))

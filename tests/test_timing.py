@@ -261,3 +261,31 @@ def _body() -> dict[str, object]:
     from cassette_factory import BODY
 
     return BODY
+
+
+def test_sdks_imported_lazily_under_the_virtual_clock_still_build_their_models(tmp_path: Path) -> None:
+    """A module first imported while the clock is frozen sees freezegun's FakeDatetime."""
+    import subprocess
+    import sys
+    import textwrap
+
+    path = write_cassette(tmp_path / "c.yaml", stream_interaction([0.1, 0.2, 0.3]))
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import replay
+        assert "cohere" not in sys.modules
+        with replay.use_cassette({str(path)!r}, timing="virtual"):
+            import datetime, pydantic
+            adapter = pydantic.TypeAdapter(datetime.datetime)   # what cohere does at import
+            print(adapter.validate_python("2026-01-02T03:04:05Z").year)
+            import cohere
+            cohere.ClientV2(api_key="x", base_url="http://127.0.0.1:9")
+        print("OK")
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["2026", "OK"]
