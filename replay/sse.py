@@ -186,10 +186,11 @@ def parse_events(data: bytes) -> list[SSEEvent]:
 
 
 def split_at_events(data: bytes) -> list[bytes]:
-    """Split a stream body into pieces that each end where an event (or comment block) ends.
+    """Split a stream body into pieces that each end where a dispatched event ends.
 
-    Used to turn a body recorded as one string (vcrpy) into chunks. Bytes after the last
-    event stay in a final piece, so ``b"".join(pieces) == data`` always holds.
+    Used to turn a body recorded as one string (vcrpy) into chunks. A frame that dispatches
+    nothing (a comment block, an event without data) travels with the next event's piece;
+    bytes after the last event stay in a final piece, so ``b"".join(pieces) == data`` holds.
     """
     pieces: list[bytes] = []
     last = 0
