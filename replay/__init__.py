@@ -8,6 +8,7 @@ Example usage::
         ...  # any httpx2/httpx client the code creates is served from the cassette
 """
 
+from . import faults, synth
 from .api import CassetteContext, use_cassette
 from .cassette import Cassette, Chunk, Interaction, Request, Response, StreamEnd
 from .errors import (
@@ -22,10 +23,13 @@ from .modes import RecordMode, Timing
 from .player import ActiveCassette
 from .sse import SSEEvent
 from .storage import load_cassette, save_cassette
+from .variants import ANTHROPIC_EDGE_CASES, EDGE_CASES, Variant, variants
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ANTHROPIC_EDGE_CASES",
+    "EDGE_CASES",
     "ActiveCassette",
     "Cassette",
     "CassetteContext",
@@ -43,7 +47,11 @@ __all__ = [
     "SSEEvent",
     "StreamEnd",
     "Timing",
+    "Variant",
+    "faults",
     "load_cassette",
     "save_cassette",
+    "synth",
     "use_cassette",
+    "variants",
 ]

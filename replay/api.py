@@ -11,6 +11,8 @@ from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from .clock import make_timing
+from .faults import Fault
+from .injection import FaultInjector
 from .matching import normalize_match_on
 from .modes import RecordMode, Timing, parse_record_mode, parse_timing
 from .patch import pop_cassette, push_cassette
@@ -39,6 +41,7 @@ class CassetteContext:
         match_on: Iterable[str] | None,
         record_on_failure: bool,
         record_hint: str | None,
+        faults: Iterable[Fault] = (),
     ) -> None:
         self.path = Path(path)
         self.record_mode = parse_record_mode(record_mode)
@@ -49,6 +52,7 @@ class CassetteContext:
         self.match_on = normalize_match_on(match_on)
         self.record_on_failure = bool(record_on_failure)
         self.record_hint = record_hint
+        self.faults: tuple[Fault, ...] = tuple(FaultInjector(faults).faults)  # validated now
         self._active: list[ActiveCassette] = []
 
     def open(self) -> ActiveCassette:
@@ -61,6 +65,7 @@ class CassetteContext:
             allow_playback_repeats=self.allow_playback_repeats,
             record_on_failure=self.record_on_failure,
             record_hint=self.record_hint,
+            faults=self.faults,
         )
         push_cassette(active)
         try:
@@ -81,13 +86,21 @@ class CassetteContext:
             return Timing.INSTANT
         return self.timing
 
-    def close(self, *, failed: bool = False) -> None:
-        """Deactivate the most recent :meth:`open`; ``failed`` suppresses saving new recordings."""
+    def close(self, *, failed: bool = False, check_faults: bool = True) -> None:
+        """Deactivate the most recent :meth:`open`; ``failed`` suppresses saving new recordings.
+
+        Unless the block failed (or ``check_faults`` is false), a fault that changed no
+        response raises :class:`~replay.faults.FaultNotApplied`: such a test tests nothing.
+        """
         active = self._active.pop()
         try:
             pop_cassette(active)
         finally:
             active.deactivate(failed=failed)
+        if check_faults and not failed:
+            error = active.faults.not_applied_error(self.path)
+            if error is not None:
+                raise error
 
     def __enter__(self) -> ActiveCassette:
         return self.open()
@@ -139,6 +152,7 @@ def use_cassette(
     match_on: Iterable[str] | None = None,
     record_on_failure: bool = False,
     record_hint: str | None = None,
+    faults: Iterable[Fault] = (),
 ) -> CassetteContext:
     """Record or replay every httpx2/httpx request made inside the block or decorated function.
 
@@ -146,7 +160,8 @@ def use_cassette(
     ``all`` or ``rewrite``; ``timing`` one of ``virtual`` (default), ``real`` or ``instant``;
     ``speed`` divides recorded offsets (2.0 replays twice as fast). Requests match on
     ``match_on`` (default method, URL and body). If the block raises, new recordings are not
-    saved unless ``record_on_failure`` is true.
+    saved unless ``record_on_failure`` is true. ``faults`` (see :mod:`replay.faults`) rewrite
+    the replayed responses, never the file; one that changes no response is an error at exit.
 
     Example usage::
 
@@ -164,4 +179,5 @@ def use_cassette(
         match_on=match_on,
         record_on_failure=record_on_failure,
         record_hint=record_hint,
+        faults=faults,
     )

@@ -38,6 +38,9 @@ class ResponsePlan:
     chunks: Sequence[Chunk]
     end: StreamEnd | None = None
     source: str = ""  # "cassette.yaml #3", for error messages
+    # Set when the response head itself never arrives (a wait past the read timeout): the
+    # client gets this error at head_t instead of a response.
+    head_end: StreamEnd | None = None
 
     @classmethod
     def from_response(cls, response: Response, source: str = "") -> ResponsePlan:
