@@ -139,18 +139,18 @@ def collect(cases: Sequence[Any], *, baseline: bool = False) -> list[Variant]:
     return [BASELINE, *found] if baseline else found
 
 
-def variants(*cases: Any, baseline: bool = False) -> list[Any]:
+def variants(*cases: Any, baseline: bool = True) -> list[Any]:
     """``pytest.param`` values, one per variant, for ``parametrize("replay_variant", ...)``.
 
     Each case is a :class:`Variant`, a fault, a list of faults applied together, or a list of
-    variants (``replay.EDGE_CASES``). ``baseline=True`` adds the unchanged recording first, as
-    ``[recorded]``. With the pytest plugin, the ``replay_cassette`` of a test parametrized on
+    variants (``replay.EDGE_CASES``). The unchanged recording comes first, as ``[recorded]``,
+    unless ``baseline=False``. With the pytest plugin, the ``replay_cassette`` of a test parametrized on
     ``replay_variant`` applies the variant's faults; with ``use_cassette``, pass
     ``faults=replay_variant.faults``.
 
     Example usage::
 
-        @pytest.mark.parametrize("replay_variant", replay.variants(replay.EDGE_CASES, baseline=True))
+        @pytest.mark.parametrize("replay_variant", replay.variants(replay.EDGE_CASES))
         def test_chat(replay_variant, replay_cassette): ...
     """
     import pytest
