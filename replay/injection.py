@@ -140,7 +140,11 @@ class FaultInjector:
                 if draft.replaced and fault.stage == CONTENT:
                     why: str | None = f"the response was replaced by {chosen[0].fault!r}"
                 else:
-                    why = fault.apply(draft, ctx)
+                    try:
+                        why = fault.apply(draft, ctx)
+                    except ReplayError as exc:
+                        entry.skipped.append(f"{ctx.source}: refused: {exc}")
+                        raise
                 if why is None:
                     entry.applied += 1
                     if entry.remaining is not None:

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import replay
 from sdk_helpers import MESSAGES, make_client
+
+import replay
+from replay.clock import REAL
 
 __all__ = ["Seen", "ask", "record_chat", "snapshot"]
 
@@ -106,7 +108,7 @@ def ask(
     seen = Seen()
     kwargs = _kwargs(sdk, stream, usage_chunk)
     absorb = _absorb_anthropic if sdk == "anthropic" else _absorb_openai
-    wall0 = time.perf_counter()
+    wall0 = REAL.perf_counter()  # the application's time.perf_counter may be virtual
     t0 = time.monotonic()
     try:
         if is_async:
@@ -128,7 +130,7 @@ def ask(
         seen.cause = type(exc.__cause__) if exc.__cause__ is not None else None
         seen.message = str(exc)
     seen.elapsed = time.monotonic() - t0
-    seen.wall = time.perf_counter() - wall0
+    seen.wall = REAL.perf_counter() - wall0
     return seen
 
 

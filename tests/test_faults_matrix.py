@@ -20,10 +20,10 @@ import httpx2
 import openai
 import pytest
 import together
-
-import replay
 from fault_helpers import Seen, ask, record_chat, snapshot
 from llm_server import LLMServer, Script
+
+import replay
 from replay.faults import (
     Disconnect,
     EmptyChoices,
