@@ -162,8 +162,10 @@ def test_a_stall_without_end_and_no_read_timeout_is_refused(
     recorded: tuple[str, dict[tuple[str, bool], Path]],
 ) -> None:
     base, paths = recorded
-    with pytest.raises(FaultNotApplied, match="no read timeout"):  # noqa: SIM117
-        with replay.use_cassette(paths["openai", True], faults=[Stall()]):
-            seen = ask("openai", base, stream=True, is_async=False, timeout=None)
+    with (
+        pytest.raises(FaultNotApplied, match="no read timeout"),
+        replay.use_cassette(paths["openai", True], faults=[Stall()]),
+    ):
+        seen = ask("openai", base, stream=True, is_async=False, timeout=None)
     assert seen.error is replay.ReplayError
     assert "no read timeout" in seen.message and "seconds=" in seen.message
