@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -143,6 +144,11 @@ def available_libs() -> list[HttpLib]:
     libs: list[HttpLib] = []
     seen: set[int] = set()
     for name in LIBRARY_NAMES:
+        cached = _CACHE.get(name)
+        if cached is not None and sys.modules.get(name) is not cached.module:
+            # The library was imported anew (pytester restores sys.modules after each in-process
+            # run; importlib.reload): patch the classes the application now uses.
+            del _CACHE[name]
         if name not in _CACHE:
             module: ModuleType | None = None
             if importlib.util.find_spec(name) is not None:
