@@ -20,11 +20,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cassette import Chunk, Request, Response, StreamEnd
+from .cassette import Request, Response, StreamEnd
 from .errors import ReplayError
 from .fault_draft import Draft, FaultContext
 from .faults import CONTENT, DELIVERY, Fault, FaultNotApplied
-from .streams import ResponsePlan
+from .streams import ResponsePlan, TimedChunk
 
 __all__ = ["FaultInjector", "FaultStatus", "apply_read_timeout", "read_timeout_of"]
 
@@ -221,7 +221,9 @@ def apply_read_timeout(
     return plan
 
 
-def _timed_out(plan: ResponsePlan, t: float, chunks: Sequence[Chunk], *, head: bool = False) -> ResponsePlan:
+def _timed_out(
+    plan: ResponsePlan, t: float, chunks: Sequence[TimedChunk], *, head: bool = False
+) -> ResponsePlan:
     end = StreamEnd(kind="read_timeout", message="The read operation timed out", t=t)
     return ResponsePlan(
         status=plan.status,

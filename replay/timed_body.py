@@ -18,10 +18,19 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from .cassette import Chunk
+from .streams import TimedChunk
 
-__all__ = ["TimedBody"]
+__all__ = ["PlannedChunk", "TimedBody"]
+
+
+class PlannedChunk(NamedTuple):
+    """One read of a replayed body (a :class:`~replay.streams.TimedChunk`), cheaper to make than
+    a validated :class:`~replay.cassette.Chunk`."""
+
+    t: float
+    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +50,7 @@ class TimedBody:
             raise ValueError("non-empty data needs at least one chunk")
 
     @classmethod
-    def from_chunks(cls, chunks: Sequence[Chunk]) -> TimedBody:
+    def from_chunks(cls, chunks: Sequence[TimedChunk]) -> TimedBody:
         ends: list[int] = []
         times: list[float] = []
         pos = 0
@@ -53,13 +62,10 @@ class TimedBody:
             times.append(chunk.t)
         return cls(b"".join(c.data for c in chunks), tuple(ends), tuple(times))
 
-    def to_chunks(self) -> list[Chunk]:
-        out: list[Chunk] = []
-        start = 0
-        for end, t in zip(self.ends, self.times, strict=True):
-            out.append(Chunk.model_construct(t=t, data=self.data[start:end]))
-            start = end
-        return out
+    def to_chunks(self) -> list[PlannedChunk]:
+        data = self.data
+        starts = (0, *self.ends[:-1])
+        return [PlannedChunk(t, data[a:b]) for a, b, t in zip(starts, self.ends, self.times, strict=True)]
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -166,7 +172,14 @@ class TimedBody:
         if n == 0:
             return self
         ends = [*range(size, n, size), n]
-        times = [self.time_of_byte(end - 1) for end in ends]
+        times: list[float] = []
+        i = 0
+        old_ends, old_times = self.ends, self.times
+        for end in ends:
+            # The read holding bytes [end - size, end) is complete when byte end - 1 arrived.
+            while old_ends[i] < end:
+                i += 1
+            times.append(old_times[i])
         return TimedBody(self.data, tuple(ends), tuple(times))
 
     def retime(self, when: Callable[[float], float]) -> TimedBody:

@@ -57,9 +57,8 @@ def _replayed(interaction: replay.Interaction, *faults: Any) -> replay.Response:
     )
     plan, _ = injector.build(interaction.response, ctx)
     assert [s.applied for s in injector.report()] == [1] * len(faults)
-    return replay.Response(
-        status=plan.status, t=plan.head_t, headers=list(plan.headers), chunks=list(plan.chunks)
-    )
+    chunks = [replay.Chunk(t=c.t, data=c.data) for c in plan.chunks]
+    return replay.Response(status=plan.status, t=plan.head_t, headers=list(plan.headers), chunks=chunks)
 
 
 def _meaning(response: replay.Response) -> tuple[Any, Any]:
