@@ -64,6 +64,8 @@ class TimedBody:
 
     def to_chunks(self) -> list[PlannedChunk]:
         data = self.data
+        if not self.ends:
+            return []
         starts = (0, *self.ends[:-1])
         return [PlannedChunk(t, data[a:b]) for a, b, t in zip(starts, self.ends, self.times, strict=True)]
 
