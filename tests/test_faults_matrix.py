@@ -181,6 +181,11 @@ ANTHROPIC_CASES: list[tuple[Fault, Any, Any]] = [
     (FinishReason("length"), Ok(finish="max_tokens"), Ok(finish="max_tokens")),
     (FinishReason("refusal"), Ok(finish="refusal"), Ok(finish="refusal")),
     (Latency(ttfb=2.5), Ok(check=_head_at(2.5)), Ok(check=_head_at(2.5))),
+    (
+        Latency(ttfb=700),
+        Raises(anthropic.APITimeoutError, httpx2.ReadTimeout),
+        Raises(anthropic.APITimeoutError, httpx2.ReadTimeout),
+    ),
     (EmptyChoices(), NA, NA),
     (NullDeltaContent(), NA, NA),
     (UsageOnlyChunk(), NA, NA),
@@ -198,6 +203,13 @@ GROQ_CASES: list[tuple[Fault, Any, Any]] = [
     (HTTPError(429), Raises(groq.RateLimitError), Raises(groq.RateLimitError)),
     (ErrorEvent(), Raises(groq.APIError), Ok(text=None, finish=None, check=_choices_none)),
     (FinishReason("length"), Ok(finish="length"), Ok(finish="length")),
+    (Truncate(), Ok(text="Hello from the local", finish=None), Raises(json.JSONDecodeError)),
+    (
+        Latency(ttfb=700),
+        Raises(groq.APITimeoutError, httpx.ReadTimeout),
+        Raises(groq.APITimeoutError, httpx.ReadTimeout),
+    ),
+    (EmptyChoices(), Ok(check=_empty_choices_stream), Ok(text=None, finish=None, check=_no_choices)),
 ]
 TOGETHER_CASES: list[tuple[Fault, Any, Any]] = [
     (FinishReason("eos"), Ok(finish="eos"), Ok(finish="eos")),
