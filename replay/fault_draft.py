@@ -13,11 +13,11 @@ from typing import Any
 
 from .bodies import sniff_json_style
 from .cassette import Headers, Interaction, Request, Response, StreamEnd
-from .chat.shapes import Shape, body_shape, is_data_event, payload_shape
+from .chat.shapes import Shape, body_shape, is_data_event
 from .sse import SSEEvent, encode_event, parse_events
 from .timed_body import TimedBody
 
-__all__ = ["Draft", "EventPayload", "FaultContext", "dumps_like"]
+__all__ = ["Draft", "EventPayload", "FaultContext", "dumps_like", "event_bytes", "rewrite_json_event"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,11 +162,3 @@ def rewrite_json_event(draft: Draft, payload: EventPayload, new: Any) -> tuple[S
     event = payload.event
     raw = draft.body.data[event.start : event.end]
     return event, event_bytes(event, raw, dumps_like(new, event.data))
-
-
-def is_openai(draft: Draft) -> bool:
-    return draft.shape() == "openai"
-
-
-def payload_is(shape: Shape, data: Any) -> bool:
-    return payload_shape(data) == shape

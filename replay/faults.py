@@ -33,6 +33,7 @@ import dataclasses
 import difflib
 import json
 import math
+from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar, Literal
@@ -78,7 +79,7 @@ class FaultNotApplied(ReplayError):
     """A fault given to a cassette changed no response: it selected none, or fitted none."""
 
 
-class _FaultMeta(type):
+class _FaultMeta(ABCMeta):
     """Unknown or surplus constructor arguments get an error that lists the valid ones."""
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
@@ -180,9 +181,9 @@ class Fault(metaclass=_FaultMeta):
             return False
         return self.match is None or bool(self.match(request))
 
+    @abstractmethod
     def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
         """Change ``draft``; return None when applied, else why the fault does not fit it."""
-        raise NotImplementedError  # pragma: no cover - every concrete fault overrides it
 
 
 # ----------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 from .cassette import Request, Response, StreamEnd
 from .errors import ReplayError
 from .fault_draft import Draft, FaultContext
-from .faults import CONTENT, DELIVERY, Fault, FaultNotApplied
+from .faults import DELIVERY, REPLACE, Fault, FaultNotApplied, Latency
 from .streams import ResponsePlan, TimedChunk
 
 __all__ = ["FaultInjector", "FaultStatus", "apply_read_timeout", "read_timeout_of"]
@@ -105,9 +105,6 @@ class FaultInjector:
     def faults(self) -> list[Fault]:
         return [e.fault for e in self._entries]
 
-    def __bool__(self) -> bool:
-        return bool(self._entries)
-
     def note_recorded(self, request: Request) -> None:
         """A request went to the network: faults never apply to recordings."""
         if self._entries:
@@ -137,7 +134,8 @@ class FaultInjector:
                     fixed_length = True
                     if draft.content_changed:
                         draft.fix_content_length()
-                if draft.replaced and fault.stage == CONTENT:
+                if draft.replaced and fault.stage != REPLACE and not isinstance(fault, Latency):
+                    # Only timing makes sense on an answer that replaced the recording.
                     why: str | None = f"the response was replaced by {chosen[0].fault!r}"
                 else:
                     try:

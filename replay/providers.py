@@ -28,6 +28,7 @@ __all__ = [
     "OPENAI_TO_ANTHROPIC",
     "PROVIDERS",
     "Provider",
+    "encode_json",
     "error_headers",
     "error_payload",
     "finish_reason_for",

@@ -510,3 +510,16 @@ def test_usage_only_chunk_uses_usage_the_stream_carries(tmp_path: Path) -> None:
         "completion_tokens": 4,
         "total_tokens": 5,
     }
+
+
+def test_an_answer_that_replaced_the_recording_only_takes_timing_faults(tmp_path: Path) -> None:
+    path = _save(tmp_path, synth.chat("a streamed answer"))
+    faults = [HTTPError(429, times=1), Disconnect(after_events=2), Latency(ttfb=3)]
+    with replay.use_cassette(path, faults=faults) as cassette:
+        first, body = _post("httpx2", OPENAI_URL, is_async=False)
+        assert (
+            first.status_code == 429 and json.loads(b"".join(body))["error"]["code"] == "rate_limit_exceeded"
+        )
+        with pytest.raises(httpx2.RemoteProtocolError):
+            _post("httpx2", OPENAI_URL, is_async=False)
+    assert [s.applied for s in cassette.fault_report] == [1, 1, 2]
