@@ -27,9 +27,9 @@ from .variants import ANTHROPIC_EDGE_CASES, EDGE_CASES, Variant, variants
 
 __version__ = "0.1.0"
 
-__all__ = [
+# Plain sorted() order (what tests pin), not ruff's constants-first order.
+__all__ = [  # noqa: RUF022
     "ANTHROPIC_EDGE_CASES",
-    "EDGE_CASES",
     "ActiveCassette",
     "Cassette",
     "CassetteContext",
@@ -38,6 +38,7 @@ __all__ = [
     "CassetteNotFoundError",
     "CassetteWriteError",
     "Chunk",
+    "EDGE_CASES",
     "Interaction",
     "NoMatchingInteraction",
     "RecordMode",

@@ -316,6 +316,11 @@ class Response(BaseModel):
         An OpenAI-compatible body gives a :class:`~replay.chat.ChatCompletion`, an Anthropic
         one an :class:`~replay.chat.AnthropicMessage`; anything else (or a stream carrying an
         error event) raises :class:`~replay.chat.ChatCompletionError`.
+
+        Example usage::
+
+            completion = cassette.interactions[0].response.chat_completion()
+            completion.choices[0].message.content
         """
         from .chat.assembly import completion_of
 

@@ -531,7 +531,12 @@ def error(
 
 
 def cassette(*interactions: Interaction) -> Cassette:
-    """A cassette holding these interactions, in order (save it with ``.save(path)``)."""
+    """A cassette holding these interactions, in order (save it with ``.save(path)``).
+
+    Example usage::
+
+        synth.cassette(synth.error(429, retry_after=2), synth.chat("ok")).save("cassettes/retry.yaml")
+    """
     for i, item in enumerate(interactions):
         if not isinstance(item, Interaction):
             raise TypeError(

@@ -41,7 +41,12 @@ __all__ = ["ANTHROPIC_EDGE_CASES", "BASELINE", "EDGE_CASES", "Variant", "as_vari
 
 @dataclass(frozen=True, slots=True)
 class Variant:
-    """A named set of faults; ``id`` becomes the test id (``test_chat[finish=length]``)."""
+    """A named set of faults; ``id`` becomes the test id (``test_chat[finish=length]``).
+
+    Example usage::
+
+        flaky = replay.Variant("flaky", (HTTPError(429, times=1), Rechunk(1)), "retried, split reads")
+    """
 
     id: str
     faults: tuple[Fault, ...] = ()

@@ -163,7 +163,12 @@ _TOP_LEVEL = ("id", "created", "model", "system_fingerprint")
 
 
 def assemble_openai(chunks: Iterable[dict[str, Any] | ChatCompletionChunk]) -> ChatCompletion:
-    """The :class:`ChatCompletion` that the streamed ``chunks`` add up to."""
+    """The :class:`ChatCompletion` that the streamed ``chunks`` add up to.
+
+    Example usage::
+
+        completion = assemble_openai(json.loads(e.data) for e in events if not e.is_done)
+    """
     top: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     usage: Any = None
@@ -217,7 +222,12 @@ def _parse_partial_json(text: str, where: str) -> Any:
 
 
 def assemble_anthropic(events: Iterable[dict[str, Any]]) -> AnthropicMessage:
-    """The :class:`AnthropicMessage` that a ``messages`` stream's events add up to."""
+    """The :class:`AnthropicMessage` that a ``messages`` stream's events add up to.
+
+    Example usage::
+
+        message = assemble_anthropic(json.loads(e.data) for e in events)
+    """
     message: dict[str, Any] | None = None
     blocks: dict[int, dict[str, Any]] = {}
     partial: dict[int, str] = {}
@@ -291,7 +301,12 @@ def _error_in(data: Any) -> str | None:
 
 def completion_of(response: Response, source: str = "the response") -> ChatCompletion | AnthropicMessage:
     """The completion a non-streaming call would return: a :class:`ChatCompletion` for an
-    OpenAI-compatible body, an :class:`AnthropicMessage` for an Anthropic one."""
+    OpenAI-compatible body, an :class:`AnthropicMessage` for an Anthropic one.
+
+    Example usage::
+
+        completion = completion_of(cassette.interactions[0].response)
+    """
     found = response.events()
     events = found if found or response.is_event_stream else None
     payloads = list(iter_payloads(events, response.body))
