@@ -105,6 +105,11 @@ class FaultInjector:
     def faults(self) -> list[Fault]:
         return [e.fault for e in self._entries]
 
+    @property
+    def recorded(self) -> list[str]:
+        """Requests that went to the network while these faults were active."""
+        return list(self._recorded)
+
     def note_recorded(self, request: Request) -> None:
         """A request went to the network: faults never apply to recordings."""
         if self._entries:

@@ -231,3 +231,26 @@ def test_bad_variant_arguments_are_usage_errors(pytester: pytest.Pytester) -> No
     result = pytester.runpytest()
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*replay_variants*a variant is a Variant, a fault, or a list of faults*"])
+
+
+def test_variants_while_recording_skip_then_replay(pytester: pytest.Pytester, llm_server: object) -> None:
+    base = llm_server.base_url  # type: ignore[attr-defined]
+    pytester.makepyfile(
+        test_rec=f"""
+        import openai, pytest
+        from replay.faults import FinishReason
+
+        @pytest.mark.replay_variants(FinishReason("length"), baseline=False)
+        def test_chat(replay_variant, replay_cassette):
+            client = openai.OpenAI(api_key="k", base_url="{base}/v1", max_retries=0)
+            finish = client.chat.completions.create(model="m", messages=[]).choices[0].finish_reason
+            assert finish == ("stop" if replay_cassette.recorded else "length")
+        """
+    )
+    result = pytester.runpytest("--replay-record-mode=once", "-rs")
+    # The first run records: the fault had nothing to apply to, and the test says so.
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*variant 'finish=length' does not fit*this run recorded the requests*"])
+    assert (pytester.path / "cassettes" / "test_rec" / "test_chat.yaml").exists()
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)

@@ -103,6 +103,8 @@ def check_faults(item: pytest.Item, report: pytest.TestReport) -> None:
         return
     assert variant is not None
     reasons = "; ".join(s.describe() for s in missing)
+    if active.faults.recorded:
+        reasons += " (this run recorded the requests; faults apply when they are replayed)"
     lineno: Any = item.location[1]
     report.outcome = "skipped"
     report.longrepr = (
