@@ -232,7 +232,8 @@ class _Spec:
 
     def completion_tokens(self) -> int:
         count = sum(len(_tokens(c)) for c in self.contents)
-        return count + sum(len(_fragments(t["text"])) for t in self.tools)
+        # Every choice makes the tool calls.
+        return count + len(self.contents) * sum(len(_fragments(t["text"])) for t in self.tools)
 
     def openai_usage(self) -> dict[str, int]:
         completion = self.completion_tokens()
