@@ -8,6 +8,7 @@ Example usage::
         ...  # any httpx2/httpx client the code creates is served from the cassette
 """
 
+from . import faults, synth
 from .api import CassetteContext, use_cassette
 from .cassette import Cassette, Chunk, Interaction, Request, Response, StreamEnd
 from .changes import RecordingChanges
@@ -27,11 +28,14 @@ from .player import ActiveCassette
 from .sse import SSEEvent
 from .storage import load_cassette, save_cassette
 from .usage import UnusedInteractionsError, UsageLog
+from .variants import ANTHROPIC_EDGE_CASES, EDGE_CASES, Variant, variants
 from .vcr import SyntheticTiming
 
 __version__ = "0.1.0"
 
-__all__ = [
+# Plain sorted() order (what tests pin), not ruff's constants-first order.
+__all__ = [  # noqa: RUF022
+    "ANTHROPIC_EDGE_CASES",
     "ActiveCassette",
     "Cassette",
     "CassetteContext",
@@ -43,6 +47,7 @@ __all__ = [
     "CassetteNotFoundError",
     "CassetteWriteError",
     "Chunk",
+    "EDGE_CASES",
     "Interaction",
     "NoMatchingInteraction",
     "RecordMode",
@@ -57,8 +62,12 @@ __all__ = [
     "Timing",
     "UnusedInteractionsError",
     "UsageLog",
+    "Variant",
     "diff_cassettes",
+    "faults",
     "load_cassette",
     "save_cassette",
+    "synth",
     "use_cassette",
+    "variants",
 ]

@@ -13,7 +13,9 @@ from typing import Any, TypeVar, cast
 
 from .clock import make_timing
 from .expiry import ExpiryPolicy
+from .faults import Fault
 from .hygiene import after_close, after_open, plan_open
+from .injection import FaultInjector
 from .matching import normalize_match_on
 from .modes import RecordMode, Timing, parse_record_mode, parse_timing
 from .patch import pop_cassette, push_cassette
@@ -47,6 +49,7 @@ class CassetteContext:
         strict: bool = False,
         max_age: object = None,
         expiry: str = "warn",
+        faults: Iterable[Fault] = (),
     ) -> None:
         self.path = Path(path)
         self.synthetic_timing = synthetic_timing
@@ -60,6 +63,7 @@ class CassetteContext:
         self.record_hint = record_hint
         self.strict = bool(strict)
         self.expiry = ExpiryPolicy.make(max_age, expiry)
+        self.faults: tuple[Fault, ...] = tuple(FaultInjector(faults).faults)  # validated now
         self._active: list[ActiveCassette] = []
 
     def open(self) -> ActiveCassette:
@@ -75,6 +79,7 @@ class CassetteContext:
             record_hint=self.record_hint,
             synthetic_timing=self.synthetic_timing,
             loaded=plan.loaded,
+            faults=self.faults,
         )
         push_cassette(active)
         try:
@@ -95,14 +100,22 @@ class CassetteContext:
             return Timing.INSTANT
         return self.timing
 
-    def close(self, *, failed: bool = False) -> None:
-        """Deactivate the most recent :meth:`open`; ``failed`` suppresses saving new recordings."""
+    def close(self, *, failed: bool = False, check_faults: bool = True) -> None:
+        """Deactivate the most recent :meth:`open`; ``failed`` suppresses saving new recordings.
+
+        Unless the block failed (or ``check_faults`` is false), a fault that changed no
+        response raises :class:`~replay.faults.FaultNotApplied`: such a test tests nothing.
+        """
         active = self._active.pop()
         try:
             pop_cassette(active)
         finally:
             active.deactivate(failed=failed)
         after_close(active, failed)
+        if check_faults and not failed:
+            error = active.faults.not_applied_error(self.path)
+            if error is not None:
+                raise error
 
     def __enter__(self) -> ActiveCassette:
         return self.open()
@@ -158,6 +171,7 @@ def use_cassette(
     strict: bool = False,
     max_age: str | float | timedelta | None = None,
     expiry: str = "warn",
+    faults: Iterable[Fault] = (),
 ) -> CassetteContext:
     """Record or replay every httpx2/httpx request made inside the block or decorated function.
 
@@ -174,6 +188,8 @@ def use_cassette(
     ``expiry`` decides: ``"warn"`` (a :class:`~replay.expiry.CassetteExpiredWarning`), ``"fail"``
     (:class:`~replay.expiry.CassetteExpiredError`) or ``"record"`` (re-record, as ``rewrite``).
     After a re-recording, ``cassette.changes`` summarises what changed.
+    saved unless ``record_on_failure`` is true. ``faults`` (see :mod:`replay.faults`) rewrite
+    the replayed responses, never the file; one that changes no response is an error at exit.
 
     Example usage::
 
@@ -195,4 +211,5 @@ def use_cassette(
         strict=strict,
         max_age=max_age,
         expiry=expiry,
+        faults=faults,
     )

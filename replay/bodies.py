@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["JsonStyle", "decode_body", "encode_body", "is_yaml_safe_text"]
+__all__ = ["JsonStyle", "decode_body", "encode_body", "is_yaml_safe_text", "sniff_json_style"]
 
 # Characters that YAML readers may normalise or that libyaml cannot round-trip in every
 # scalar style; text holding them is stored as base64 so replay stays byte-exact.
@@ -94,6 +94,11 @@ def _candidate_styles(text: str) -> list[JsonStyle]:
     else:
         styles.append(JsonStyle(ascii=ascii_, newline=newline))
     return styles
+
+
+def sniff_json_style(text: str) -> JsonStyle:
+    """The most likely style of a JSON text, to write edited data back the way it came."""
+    return _candidate_styles(text)[0]
 
 
 def _json_style_for(data: bytes) -> tuple[Any, JsonStyle] | None:

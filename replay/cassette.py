@@ -29,6 +29,8 @@ from .sse import SSEEvent, iter_events
 if TYPE_CHECKING:
     from os import PathLike
 
+    from .chat import AnthropicMessage, ChatCompletion
+
 __all__ = [
     "FORMAT",
     "VERSION",
@@ -307,6 +309,22 @@ class Response(BaseModel):
         import json
 
         return json.loads(self.body)
+
+    def chat_completion(self) -> ChatCompletion | AnthropicMessage:
+        """The completion a non-streaming call returns, assembled from the stream if streamed.
+
+        An OpenAI-compatible body gives a :class:`~replay.chat.ChatCompletion`, an Anthropic
+        one an :class:`~replay.chat.AnthropicMessage`; anything else (or a stream carrying an
+        error event) raises :class:`~replay.chat.ChatCompletionError`.
+
+        Example usage::
+
+            completion = cassette.interactions[0].response.chat_completion()
+            completion.choices[0].message.content
+        """
+        from .chat.assembly import completion_of
+
+        return completion_of(self)
 
 
 def _split_sized(body: bytes, chunks: Any) -> list[dict[str, Any]]:

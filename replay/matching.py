@@ -182,8 +182,12 @@ class Matcher:
 
     # -- lookup ---------------------------------------------------------------------------
 
-    def find(self, request: Request) -> Match | None:
-        """The interaction to play for ``request`` (marked as played), or None."""
+    def find(self, request: Request, *, consume: bool = True) -> Match | None:
+        """The interaction to play for ``request`` (marked as played), or None.
+
+        With ``consume=False`` nothing is marked: the same call with ``consume=True`` would
+        return the same match (a fault that answers instead of the recording uses this).
+        """
         if self._prepare is not None:
             request = self._prepare(request)
         parts = request_parts(request)
@@ -205,6 +209,11 @@ class Matcher:
                     index = slot.indices[slot.repeats % len(slot.indices)]
                     if repeat is None or index < repeat[0]:
                         repeat = (index, slot)
+            if not consume:
+                found = best or repeat
+                if found is None:
+                    return None
+                return Match(found[0], self._interactions[found[0]], repeat=best is None)
             if best is not None:
                 index, slot = best
                 slot.cursor += 1

@@ -18,6 +18,9 @@ from .cassette import Cassette, Interaction, Request
 from .changes import RecordingChanges
 from .clock import REAL, TimingPolicy, VirtualTiming
 from .errors import NoMatchingInteraction
+from .fault_draft import FaultContext
+from .faults import Fault
+from .injection import FaultInjector, FaultStatus, read_timeout_of
 from .matching import Match, Matcher
 from .modes import RecordMode
 from .storage import load_cassette, save_cassette
@@ -49,6 +52,7 @@ class ActiveCassette:
         record_hint: str | None = None,
         synthetic_timing: SyntheticTiming | None = None,
         loaded: Cassette | None = None,
+        faults: Sequence[Fault] = (),
     ) -> None:
         self.path = path
         self.record_mode = record_mode
@@ -77,6 +81,7 @@ class ActiveCassette:
         self.strict = False
         self.previous: Cassette | None = None
         self.changes: RecordingChanges | None = None
+        self.faults = FaultInjector(faults)
 
     # -- public view ----------------------------------------------------------------------
 
@@ -104,6 +109,22 @@ class ActiveCassette:
     def recorded(self) -> list[Interaction]:
         """Interactions recorded in this session (finished ones), in the order requests were sent."""
         return [p.to_interaction() for p in self._recordings if p.done]
+
+    # -- faults ---------------------------------------------------------------------------
+
+    def inject(self, fault: Fault) -> None:
+        """Add a fault to the replayed responses from now on (e.g. part-way through a test).
+
+        Example usage::
+
+            replay_cassette.inject(replay.faults.HTTPError(429, retry_after=20, times=1))
+        """
+        self.faults.add(fault)
+
+    @property
+    def fault_report(self) -> list[FaultStatus]:
+        """Each fault, how many responses it changed, and why it did not fit the others."""
+        return self.faults.report()
 
     def __repr__(self) -> str:
         return (
@@ -147,13 +168,14 @@ class ActiveCassette:
             return not self.existed
         return True
 
-    def _decide(self, request: Request) -> Match | None:
+    def _decide(self, request: Request, *, consume: bool = True) -> Match | None:
         """The interaction to replay, or None to record; raises when neither is allowed."""
         if self.record_mode not in (RecordMode.ALL, RecordMode.REWRITE):
-            match = self.matcher.find(request)
+            match = self.matcher.find(request, consume=consume)
             if match is not None:
                 return match
         if self._may_record():
+            self.faults.note_recorded(request)
             return None
         raise self._miss(request)
 
@@ -174,21 +196,37 @@ class ActiveCassette:
             f"To fix: re-record with {hint}; or widen match_on (now: {', '.join(self.matcher.match_on)})."
         )
 
-    def _plan(self, match: Match) -> ResponsePlan:
-        return ResponsePlan.from_response(
-            match.interaction.response, f"{self.path} interaction #{match.index}"
-        )
+    def _replay_plan(self, req: Request, request: Any) -> ResponsePlan | None:
+        """What to replay for this request after faults (None: record it)."""
+        with self._lock:
+            match = self._decide(req, consume=False)
+            if match is None:
+                return None
+            ctx = FaultContext(
+                request=req,
+                interaction=match.interaction,
+                index=match.index,
+                source=f"{self.path} interaction #{match.index}",
+                read_timeout=read_timeout_of(request),
+                speed=getattr(self.timing, "speed", 1.0),
+            )
+            plan, replaced = self.faults.build(match.interaction.response, ctx)
+            if not replaced:
+                # A fault that answers instead of the recording leaves it for the next request.
+                self.matcher.find(req)
+            return plan
 
     # -- handling (called by the patched transports) --------------------------------------
 
     def handle_sync(self, lib: HttpLib, request: Any, send: Callable[[], Any]) -> Any:
         body = request.read()
         req = lib.request_model(request, body)
-        match = self._decide(req)
-        if match is not None:
-            plan = self._plan(match)
+        plan = self._replay_plan(req, request)
+        if plan is not None:
             schedule = self.timing.schedule()
             schedule.wait(plan.head_t)
+            if plan.head_end is not None:
+                raise lib.transport_error(plan.head_end.kind, plan.head_end.message, request)
             player = ChunkPlayer(plan, schedule, lib, request)
             return lib.make_response(plan.status, list(plan.headers), lib.replay_stream(player))
         sent_at = REAL.perf_counter()
@@ -199,11 +237,12 @@ class ActiveCassette:
     async def handle_async(self, lib: HttpLib, request: Any, send: Callable[[], Any]) -> Any:
         body = await request.aread()
         req = lib.request_model(request, body)
-        match = self._decide(req)
-        if match is not None:
-            plan = self._plan(match)
+        plan = self._replay_plan(req, request)
+        if plan is not None:
             schedule = self.timing.schedule()
             await schedule.wait_async(plan.head_t)
+            if plan.head_end is not None:
+                raise lib.transport_error(plan.head_end.kind, plan.head_end.message, request)
             player = ChunkPlayer(plan, schedule, lib, request)
             return lib.make_response(plan.status, list(plan.headers), lib.replay_stream(player))
         sent_at = REAL.perf_counter()

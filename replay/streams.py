@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .cassette import Chunk, Headers, Interaction, Request, Response, StreamEnd
 from .clock import REAL, Schedule
@@ -25,7 +25,18 @@ from .errors import ReplayError
 if TYPE_CHECKING:
     from .adapters import HttpLib
 
-__all__ = ["ChunkPlayer", "PendingRecording", "RecordingTap", "ResponsePlan"]
+__all__ = ["ChunkPlayer", "PendingRecording", "RecordingTap", "ResponsePlan", "TimedChunk"]
+
+
+class TimedChunk(Protocol):
+    """What a plan delivers per read: a recorded :class:`~replay.cassette.Chunk`, or a lighter
+    value with the same two fields (faults that re-split a body make thousands of them)."""
+
+    @property
+    def t(self) -> float: ...
+
+    @property
+    def data(self) -> bytes: ...
 
 
 @dataclass(slots=True)
@@ -35,9 +46,12 @@ class ResponsePlan:
     status: int
     headers: Headers
     head_t: float
-    chunks: Sequence[Chunk]
+    chunks: Sequence[TimedChunk]
     end: StreamEnd | None = None
     source: str = ""  # "cassette.yaml #3", for error messages
+    # Set when the response head itself never arrives (a wait past the read timeout): the
+    # client gets this error at head_t instead of a response.
+    head_end: StreamEnd | None = None
 
     @classmethod
     def from_response(cls, response: Response, source: str = "") -> ResponsePlan:

@@ -16,10 +16,18 @@ import pytest
 
 import replay
 from replay.modes import RecordMode, Timing
+from replay.variants import Variant
 
 from .hygiene import ACTIVE_CASSETTE, option_settings
+from .variants import (
+    check_faults,
+    name_without_variant,
+    pytest_generate_tests,
+    remember_cassette,
+    replay_variant,
+)
 
-__all__ = ["replay_cassette", "replay_config"]
+__all__ = ["pytest_generate_tests", "replay_cassette", "replay_config", "replay_variant"]
 
 # Strict usage, usage logs, expiry and re-recording summaries (their options and hooks).
 pytest_plugins = ["replay_pytest.hygiene"]
@@ -37,6 +45,7 @@ _USE_CASSETTE_KEYS = frozenset(
         "strict",  # hygiene: fail on unplayed interactions
         "max_age",
         "expiry",
+        "faults",  # fault injection (replay.faults)
     }
 )
 
@@ -76,15 +85,22 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "replay(path=None, *, record_mode=None, timing=None, speed=None, allow_playback_repeats=None, "
-        "match_on=None, record_on_failure=None, strict=None, max_age=None, expiry=None): "
+        "match_on=None, record_on_failure=None, strict=None, max_age=None, expiry=None, faults=None): "
         "record or replay this test's HTTP traffic from a cassette "
         "(default path: cassettes/<module>/<test>.yaml beside the test file).",
+    )
+    config.addinivalue_line(
+        "markers",
+        "replay_variants(*variants, baseline=True): run the test once per fault variant "
+        "(replay.EDGE_CASES, faults, lists of faults) against its one recording, plus the "
+        "recording as is ([recorded]) unless baseline=False.",
     )
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
+    check_faults(item, report)
     item.stash.setdefault(_REPORTS, {})[report.when] = report
     return report
 
@@ -94,7 +110,7 @@ def default_cassette_path(node: pytest.Item) -> Path:
     module = node.path.stem
     owner = getattr(node, "cls", None)
     cls = owner.__name__ + "." if owner is not None else ""
-    name = re.sub(r"[^\w.\-\[\]=,+@]", "_", cls + node.name)
+    name = re.sub(r"[^\w.\-\[\]=,+@]", "_", cls + name_without_variant(node))
     return node.path.parent / "cassettes" / module / f"{name}.yaml"
 
 
@@ -149,12 +165,16 @@ def replay_config() -> dict[str, Any]:
 
 @pytest.fixture
 def replay_cassette(
-    request: pytest.FixtureRequest, replay_config: dict[str, Any]
+    request: pytest.FixtureRequest, replay_config: dict[str, Any], replay_variant: Variant | None
 ) -> Iterator[replay.ActiveCassette]:
     """The test's active cassette (from its ``replay`` marker, or the default path)."""
     node = request.node
     assert isinstance(node, pytest.Item)
     path, settings = _settings(node, replay_config)
+    if replay_variant is not None:
+        given = settings.get("faults") or []
+        given = [given] if isinstance(given, replay.faults.Fault) else list(given)
+        settings["faults"] = [*given, *replay_variant.faults]
     try:
         context = replay.use_cassette(
             path,
@@ -165,16 +185,23 @@ def replay_cassette(
         raise pytest.UsageError(f"{node.nodeid}: {exc}") from None
     active = context.open()
     node.stash[ACTIVE_CASSETTE] = active
+    remember_cassette(node, active, replay_variant, path)
     try:
         yield active
     finally:
         # The call phase's report exists by now: a failed test does not save a half recording.
+        # Faults that changed nothing were reported on the call phase already (check_faults).
         reports = node.stash.get(_REPORTS, {})
-        context.close(failed=any(r.failed for r in reports.values()))
+        context.close(failed=any(r.failed for r in reports.values()), check_faults=False)
 
 
 @pytest.fixture(autouse=True)
-def _replay_marker(request: pytest.FixtureRequest) -> None:
-    """Activates ``replay_cassette`` for tests carrying the ``replay`` marker."""
-    if request.node.get_closest_marker("replay") is not None:
+def _replay_marker(request: pytest.FixtureRequest, replay_variant: Variant | None) -> None:
+    """Activates ``replay_cassette`` for tests carrying the ``replay`` marker or a variant."""
+    node = request.node
+    if (
+        node.get_closest_marker("replay") is not None
+        or node.get_closest_marker("replay_variants") is not None
+        or replay_variant is not None
+    ):
         request.getfixturevalue("replay_cassette")

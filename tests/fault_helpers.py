@@ -1,0 +1,170 @@
+"""An "application" for fault tests: one chat call through a real SDK, sync or async, streamed
+or not, reporting exactly what the application observed, exceptions included."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sdk_helpers import MESSAGES, make_client
+
+import replay
+from replay.clock import REAL
+
+__all__ = ["Seen", "ask", "record_chat", "snapshot"]
+
+
+@dataclass
+class Seen:
+    """What the application saw: text, finish reason, usage, chunk shapes, or the exception."""
+
+    text: str | None = None
+    finish: str | None = None
+    usage: tuple[int, int] | None = None
+    items: int = 0
+    choice_counts: list[int] = field(default_factory=list)  # len(choices) per streamed chunk
+    contents: list[Any] = field(default_factory=list)  # delta.content of choice 0 per chunk
+    n_choices: int | None = None  # non-stream: len(choices) (None when choices is None)
+    error: type[BaseException] | None = None
+    cause: type[BaseException] | None = None
+    message: str = ""
+    head_at: float | None = None  # app clock (time.monotonic) when create() returned
+    item_at: list[float] = field(default_factory=list)  # app clock per streamed item
+    elapsed: float = 0.0  # app clock from before create() to the end
+    wall: float = 0.0  # real seconds the call took
+
+
+def _absorb_openai(seen: Seen, chunk: Any) -> None:
+    choices = chunk.choices or []
+    seen.choice_counts.append(len(choices))
+    if choices:
+        seen.contents.append(choices[0].delta.content)
+    for choice in choices:
+        if choice.delta.content:
+            seen.text = (seen.text or "") + choice.delta.content
+        if choice.finish_reason:
+            seen.finish = choice.finish_reason
+    if getattr(chunk, "usage", None) is not None:
+        seen.usage = (chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+
+
+def _absorb_anthropic(seen: Seen, event: Any) -> None:
+    if event.type == "content_block_delta" and event.delta.type == "text_delta":
+        seen.text = (seen.text or "") + event.delta.text
+    elif event.type == "message_start":
+        seen.usage = (event.message.usage.input_tokens, 0)
+    elif event.type == "message_delta":
+        seen.finish = event.delta.stop_reason
+        seen.usage = ((seen.usage or (0, 0))[0], event.usage.output_tokens)
+
+
+def _whole(seen: Seen, sdk: str, result: Any) -> None:
+    if sdk == "anthropic":
+        content = result.content
+        seen.text = None if content is None else "".join(b.text for b in content if b.type == "text")
+        seen.finish = result.stop_reason
+        if result.usage is not None:
+            seen.usage = (result.usage.input_tokens, result.usage.output_tokens)
+        return
+    choices = result.choices
+    seen.n_choices = None if choices is None else len(choices)
+    if choices:
+        seen.text = choices[0].message.content
+        seen.finish = choices[0].finish_reason
+    if result.usage is not None:
+        seen.usage = (result.usage.prompt_tokens, result.usage.completion_tokens)
+
+
+def _kwargs(sdk: str, stream: bool, usage_chunk: bool) -> dict[str, Any]:
+    if sdk == "anthropic":
+        return {"model": "claude-test", "max_tokens": 64, "messages": MESSAGES, "stream": stream}
+    kwargs: dict[str, Any] = {"model": "test-model", "messages": MESSAGES}
+    if stream:
+        kwargs["stream"] = True
+        if usage_chunk and sdk == "openai":
+            kwargs["stream_options"] = {"include_usage": True}
+    return kwargs
+
+
+def _call(client: Any, sdk: str, kwargs: dict[str, Any]) -> Any:
+    if sdk == "anthropic":
+        return client.messages.create(**kwargs)
+    return client.chat.completions.create(**kwargs)
+
+
+def ask(
+    sdk: str,
+    base_url: str,
+    *,
+    stream: bool,
+    is_async: bool,
+    usage_chunk: bool = False,
+    **client_kwargs: Any,
+) -> Seen:
+    """One chat call as an application makes it; exceptions are caught and reported."""
+    seen = Seen()
+    kwargs = _kwargs(sdk, stream, usage_chunk)
+    absorb = _absorb_anthropic if sdk == "anthropic" else _absorb_openai
+    wall0 = REAL.perf_counter()  # the application's time.perf_counter may be virtual
+    t0 = time.monotonic()
+    try:
+        if is_async:
+            asyncio.run(_ask_async(seen, sdk, base_url, stream, kwargs, absorb, t0, client_kwargs))
+        else:
+            with make_client(sdk, base_url, is_async=False, **client_kwargs) as client:
+                result = _call(client, sdk, kwargs)
+                seen.head_at = time.monotonic() - t0
+                if stream:
+                    with result:
+                        for item in result:
+                            seen.items += 1
+                            seen.item_at.append(time.monotonic() - t0)
+                            absorb(seen, item)
+                else:
+                    _whole(seen, sdk, result)
+    except Exception as exc:
+        seen.error = type(exc)
+        seen.cause = type(exc.__cause__) if exc.__cause__ is not None else None
+        seen.message = str(exc)
+    seen.elapsed = time.monotonic() - t0
+    seen.wall = REAL.perf_counter() - wall0
+    return seen
+
+
+async def _ask_async(
+    seen: Seen,
+    sdk: str,
+    base_url: str,
+    stream: bool,
+    kwargs: dict[str, Any],
+    absorb: Any,
+    t0: float,
+    client_kwargs: dict[str, Any],
+) -> None:
+    async with make_client(sdk, base_url, is_async=True, **client_kwargs) as client:
+        result = await _call(client, sdk, kwargs)
+        seen.head_at = time.monotonic() - t0
+        if stream:
+            async with result:
+                async for item in result:
+                    seen.items += 1
+                    seen.item_at.append(time.monotonic() - t0)
+                    absorb(seen, item)
+        else:
+            _whole(seen, sdk, result)
+
+
+def record_chat(sdk: str, base_url: str, path: Path, *, stream: bool, usage_chunk: bool = False) -> Seen:
+    """Record one chat call from the local server into ``path``."""
+    with replay.use_cassette(path, record_mode="once"):
+        seen = ask(sdk, base_url, stream=stream, is_async=False, usage_chunk=usage_chunk)
+    assert seen.error is None, seen.message
+    return seen
+
+
+def snapshot(paths: list[Path]) -> dict[Path, tuple[bytes, int]]:
+    """Bytes and modification time of each file, to prove faults never touch the cassette."""
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
