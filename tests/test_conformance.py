@@ -24,6 +24,7 @@ from conftest import require_real_cassettes
 
 import replay
 from replay.cassette import Interaction
+from replay.chat import ChatCompletionError
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -585,3 +586,43 @@ def test_conformance_covers_every_real_cassette() -> None:
     assert listed == on_disk
     assert len(on_disk) == 23
     assert set(CASES) == on_disk
+
+
+def _chat_rows() -> list[Any]:
+    """(path, streaming) of every real OpenAI-compatible chat cassette, from MANIFEST.tsv."""
+    root = require_real_cassettes()
+    rows = [line.split("\t") for line in (root / "MANIFEST.tsv").read_text().splitlines()[1:] if line]
+    out = []
+    for row in rows:
+        provider, endpoint, streaming = row[4], row[5], row[6] == "yes"
+        if provider in ("Anthropic", "Cohere") or not endpoint.split("#")[0].endswith(
+            ("/chat/completions", "/v1/chat")
+        ):
+            continue
+        out.append(pytest.param(root / "openllmetry" / row[2], streaming, id=Path(row[2]).stem[:60]))
+    return out
+
+
+@pytest.mark.parametrize(("path", "streaming"), _chat_rows())
+def test_conformance_chat_completion_assembles_real_recordings(path: Path, streaming: bool) -> None:
+    """Response.chat_completion() on what the vcrpy importer made of each real chat cassette
+    equals an independent parse of the recorded bytes: Azure's empty-choices first chunk,
+    Mistral's padding field, Groq's x_groq usage, Writer's interleaved n=2 without [DONE],
+    DeepSeek's usage on the finish chunk."""
+    cassette = replay.load_cassette(path)
+    checked = 0
+    for interaction in cassette.interactions:
+        response = interaction.response
+        if response.status != 200:
+            continue
+        assert response.is_event_stream is streaming
+        if not streaming and "error" in response.body_json():
+            # Azure answered a filtered prompt with an error body and status 200.
+            with pytest.raises(ChatCompletionError, match="is an error, not a completion"):
+                response.chat_completion()
+            continue
+        expected = parse_chat_stream(interaction) if streaming else parse_chat_json(interaction)
+        completion = response.chat_completion()
+        assert sdk_chat_json(completion) == expected, f"{path.name}: {interaction.request.url}"
+        checked += 1
+    assert checked >= 1
