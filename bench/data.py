@@ -154,10 +154,14 @@ def many_interactions(n: int, *, identical: bool, seed: int = 7) -> list[Exchang
         content = "Same question again." if identical else f"Question {i}: {rng.getrandbits(32):08x}?"
         body = json.dumps(chat_body(True, content=content), separators=(",", ":")).encode()
         cid = f"chatcmpl-{i:06d}"
-        words = [f"Answer {i}", ".", ""]
-        chunks = [_chunk({"content": w} if w else {}, None if w else "stop", cid) for w in words]
-        chunks.append(b"data: [DONE]\n\n")
-        times = [0.21, 0.25, 0.3, 0.31]
+        chunks = [
+            b'data: {"id":"%s","object":"chat.completion.chunk","choices":[{"index":0,"delta":'
+            b'{"content":"Answer %d."},"finish_reason":null}]}\n\n' % (cid.encode(), i),
+            b'data: {"id":"%s","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},'
+            b'"finish_reason":"stop"}]}\n\n' % cid.encode(),
+            b"data: [DONE]\n\n",
+        ]
+        times = [0.21, 0.3, 0.31]
         out.append(
             Exchange(OPENAI_URL, body, 200, [("content-type", "text/event-stream")], chunks, times, 0.2)
         )
