@@ -208,7 +208,9 @@ def fmt_value(value: float | None, unit: Unit) -> str:
             return f"{value:.2f} s"
         if a >= 1e-3:
             return f"{value * 1e3:.2f} ms"
-        return f"{value * 1e6:.1f} us"
+        if a >= 1e-6 or a == 0:
+            return f"{value * 1e6:.1f} us"
+        return f"{value * 1e9:.0f} ns"
     if unit == "B":
         if abs(value) >= 1 << 20:
             return f"{value / (1 << 20):.1f} MiB"
