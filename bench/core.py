@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 __all__ = [
     "ROOT",
@@ -38,6 +38,7 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parent.parent
 Unit = Literal["s", "B", "x", "n"]
+_N = TypeVar("_N", int, float)
 
 
 def median(values: Sequence[float]) -> float:
@@ -192,7 +193,7 @@ class Context:
         self.rows.append(row)
         self.log(f"  {format_row(row)}")
 
-    def size(self, full: int, quick: int) -> int:
+    def size(self, full: _N, quick: _N) -> _N:
         return quick if self.quick else full
 
 
@@ -342,4 +343,4 @@ def guard_network() -> None:
         real_connect(self, address)
 
     socket.getaddrinfo = getaddrinfo
-    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]

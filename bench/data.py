@@ -93,7 +93,9 @@ def _chunk(delta: dict[str, Any], finish: str | None, cid: str, **extra: Any) ->
     return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
 
-def chat_exchange(stream: bool, *, url: str = OPENAI_URL, tokens: int = 5, cid: str = "chatcmpl-bench") -> Exchange:
+def chat_exchange(
+    stream: bool, *, url: str = OPENAI_URL, tokens: int = 5, cid: str = "chatcmpl-bench"
+) -> Exchange:
     """A chat completion as OpenAI sends it.
 
     Streaming: role chunk, ``tokens`` content chunks, finish chunk, usage-only chunk, ``[DONE]``

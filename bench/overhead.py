@@ -61,7 +61,7 @@ _SDK_LIB = {"openai": "httpx2", "groq": "httpx"}
 
 def _row_ids() -> list[str]:
     ids = []
-    for sid, sdk, _stream, is_async, _source in SCENARIOS:
+    for sid, _sdk, _stream, is_async, _source in SCENARIOS:
         ids += [f"1.{sid}.vs_mock", f"1.{sid}.vs_vcr", f"1.{sid}.vs_mock_whole"]
         if not is_async:
             ids.append(f"1.{sid}.vs_respx")
@@ -195,7 +195,9 @@ def variants(
 
     out = {
         "llm-replay": Variant(call_for(), _replay_ctx(native)),
-        "MockTransport": Variant(call_for(_mock_http_client(lib, mock_handler(lib, ex, whole=False), is_async))),
+        "MockTransport": Variant(
+            call_for(_mock_http_client(lib, mock_handler(lib, ex, whole=False), is_async))
+        ),
         "MockTransport(1 chunk)": Variant(
             call_for(_mock_http_client(lib, mock_handler(lib, ex, whole=True), is_async))
         ),
@@ -266,7 +268,13 @@ def run(ctx: Context) -> None:
 def _respx_rows(
     ctx: Context, sid: str, ex: Exchange, stream: bool, native: Path, rounds: int, inner: int, *, real: bool
 ) -> None:
-    spec = {"exchange": _exchange_json(ex), "stream": stream, "native": str(native), "rounds": rounds, "inner": inner}
+    spec = {
+        "exchange": _exchange_json(ex),
+        "stream": stream,
+        "native": str(native),
+        "rounds": rounds,
+        "inner": inner,
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "bench.overhead", "--respx-child"],
         input=json.dumps(spec),

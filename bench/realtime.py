@@ -24,9 +24,9 @@ from .data import Exchange, chat_exchange, write_native
 
 __all__ = ["ROW_IDS", "run"]
 
-ROW_IDS = [
-    f"4.{mode}.{stat}" for mode in ("sync", "async") for stat in ("p50", "p99", "cpu")
-] + [f"4.e2e.{mode}.{stat}" for mode in ("sync", "async") for stat in ("p50", "p99")]
+ROW_IDS = [f"4.{mode}.{stat}" for mode in ("sync", "async") for stat in ("p50", "p99", "cpu")] + [
+    f"4.e2e.{mode}.{stat}" for mode in ("sync", "async") for stat in ("p50", "p99")
+]
 P50 = Target("value", "<=", 0.05e-3, "<= 0.05 ms")
 P99 = Target("value", "<=", 0.5e-3, "<= 0.5 ms")
 
@@ -156,10 +156,13 @@ def _end_to_end(ctx: Context, times: list[float]) -> None:
 
     def sync_run() -> list[float]:
         perf = time.perf_counter
-        with replay.use_cassette(path, timing="real"), httpx2.Client() as client:
-            with client.stream("POST", ex.url, content=ex.request_body) as response:
-                head = perf()
-                arrivals = [perf() - head for _ in response.iter_raw()]
+        with (
+            replay.use_cassette(path, timing="real"),
+            httpx2.Client() as client,
+            client.stream("POST", ex.url, content=ex.request_body) as response,
+        ):
+            head = perf()
+            arrivals = [perf() - head for _ in response.iter_raw()]
         return [abs(a - e) for a, e in zip(arrivals, expected, strict=True)]
 
     async def async_run() -> list[float]:

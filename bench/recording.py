@@ -34,7 +34,13 @@ FIRST = Target("ratio", "<=", 1.05, "<= 1.05x")
 
 def run(ctx: Context) -> None:
     tokens = ctx.size(200, 20)
-    script = {"tokens": ["tok"] * tokens, "head_delay": 0.0, "first_delay": 0.0, "gaps": [0.0], "gzip_json": False}
+    script = {
+        "tokens": ["tok"] * tokens,
+        "head_delay": 0.0,
+        "first_delay": 0.0,
+        "gaps": [0.0],
+        "gzip_json": False,
+    }
     with local_server(**script) as url:
         for lib, is_async in CASES:
             _case(ctx, url, lib, is_async)
@@ -47,7 +53,9 @@ def _case(ctx: Context, base: str, lib_name: str, is_async: bool) -> None:
 
     lib = importlib.import_module(lib_name)
     url = base + "/v1/chat/completions"
-    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}).encode()
+    body = json.dumps(
+        {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    ).encode()
     headers = {"content-type": "application/json"}
     # per variant: first-chunk latencies, chunks per request, client CPU seconds per request
     stats: dict[str, tuple[list[float], list[int], list[float]]] = {

@@ -13,6 +13,7 @@ and the two halves' samples are pooled.
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import random
@@ -82,7 +83,8 @@ def run(ctx: Context) -> None:
     loads: dict[int, float] = {}
     for n in ns:
         rounds = 5 if n <= 1_000 else 3
-        comp = compare({"load": lambda p=paths[n]: replay.load_cassette(p)}, rounds=rounds, warmup=0)
+        load: Callable[[], object] = functools.partial(replay.load_cassette, paths[n])
+        comp = compare({"load": load}, rounds=rounds, warmup=0)
         loads[n] = comp.median("load")
         ctx.add(
             Row(
@@ -112,7 +114,9 @@ def run(ctx: Context) -> None:
         rounds=ctx.size(3, 1),
         warmup=0,
     )
-    ctx.add(comp.row("2.load.vs_vcr", f"load a {vn:,}-interaction cassette", "llm-replay", "vcrpy", target=HALF))
+    ctx.add(
+        comp.row("2.load.vs_vcr", f"load a {vn:,}-interaction cassette", "llm-replay", "vcrpy", target=HALF)
+    )
 
     # -- per request -----------------------------------------------------------------------
     client = httpx2.Client()
