@@ -16,6 +16,7 @@ import gc
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from .data import OPENAI_URL, Exchange, chat_body, write_native, write_vcr
 
 __all__ = ["ROW_IDS", "run"]
 
-ROW_IDS = ["6.held", "6.peak_open", "6.stream_peak", "6.vcr_held"]
+ROW_IDS = ["6.held", "6.live", "6.peak_open", "6.stream_peak", "6.vcr_held"]
 
 
 def _status(field: str) -> int:
@@ -58,17 +59,31 @@ def run(ctx: Context) -> None:
     spec = {"path": str(native), "request_body": exchanges[0].request_body.decode()}
     ours = _child("native", spec)
     theirs = _child("vcr", {"path": str(vcr_path)})
+    traced = _child("native-traced", spec)
+    traced_vcr = _child("vcr-traced", {"path": str(vcr_path)})
     size = f"{native.stat().st_size / 1e6:.0f} MB file, {body_bytes / 1e6:.0f} MB of bodies"
     ctx.add(
         Row(
             "6.held",
-            f"memory held by an open cassette ({size}), in copies of the bodies",
+            f"resident memory held by an open cassette ({size}), in copies of the bodies",
             ours["held"] / body_bytes,
             unit="x",
             baseline_name="vcrpy",
             baseline=theirs["held"] / body_bytes,
             target=Target("value", "<=", 1.5, "<= 1.5 copies"),
             note=f"{ours['held'] / 1e6:.0f} MB held; 1.0 = the bodies alone",
+        )
+    )
+    ctx.add(
+        Row(
+            "6.live",
+            "live Python objects of the open cassette (tracemalloc), in copies of the bodies",
+            traced["held"] / body_bytes,
+            unit="x",
+            baseline_name="vcrpy",
+            baseline=traced_vcr["held"] / body_bytes,
+            target=Target("value", "<=", 1.5, "<= 1.5 copies"),
+            note=f"{traced['held'] / 1e6:.0f} MB live, peak {traced['peak'] / 1e6:.0f} MB while opening",
         )
     )
     ctx.add(
@@ -157,10 +172,45 @@ def _measure_vcr(spec: dict[str, Any]) -> dict[str, float]:
     return {"held": held, "peak": peak}
 
 
+def _traced(open_it: Callable[[], object]) -> dict[str, float]:
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    kept = open_it()
+    gc.collect()
+    held, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del kept
+    return {"held": held - base, "peak": peak - base}
+
+
+def _traced_native(spec: dict[str, Any]) -> dict[str, float]:
+    import replay
+
+    def open_it() -> object:
+        context = replay.use_cassette(spec["path"], timing="instant")
+        return context, context.__enter__()
+
+    return _traced(open_it)
+
+
+def _traced_vcr(spec: dict[str, Any]) -> dict[str, float]:
+    from vcr.cassette import Cassette as VcrCassette
+
+    return _traced(lambda: VcrCassette.load(path=spec["path"]))
+
+
 if __name__ == "__main__":
     from .core import guard_network
 
     guard_network()
     spec = json.loads(sys.stdin.read())
-    measure = {"native": _measure_native, "vcr": _measure_vcr}[sys.argv[1]]
+    measure = {
+        "native": _measure_native,
+        "vcr": _measure_vcr,
+        "native-traced": _traced_native,
+        "vcr-traced": _traced_vcr,
+    }[sys.argv[1]]
     print(json.dumps(measure(spec)))

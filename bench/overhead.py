@@ -145,19 +145,42 @@ def make_call(client: Any, *, stream: bool, is_async: bool, model: str, messages
                 create(model=model, messages=messages)
 
         return call
-    loop = asyncio.new_event_loop()
+    return _AsyncCall(create, stream=stream, model=model, messages=messages)
 
-    async def go() -> None:
-        if stream:
-            async for _ in await create(model=model, messages=messages, stream=True):
-                pass
+
+class _AsyncCall:
+    """An async request run to completion on a loop of its own (closed by :meth:`close`)."""
+
+    def __init__(self, create: Any, *, stream: bool, model: str, messages: Any) -> None:
+        self._create = create
+        self._stream = stream
+        self._model = model
+        self._messages = messages
+        self._loop = asyncio.new_event_loop()
+        _OPEN_LOOPS.append(self._loop)
+
+    async def _go(self) -> None:
+        if self._stream:
+            stream = await self._create(model=self._model, messages=self._messages, stream=True)
+            async with stream:
+                async for _ in stream:
+                    pass
         else:
-            await create(model=model, messages=messages)
+            await self._create(model=self._model, messages=self._messages)
 
-    def call_async() -> None:
-        loop.run_until_complete(go())
+    def __call__(self) -> None:
+        self._loop.run_until_complete(self._go())
 
-    return call_async
+
+_OPEN_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
+def close_loops() -> None:
+    """Finish the async generators of every loop the async variants made, then close them."""
+    while _OPEN_LOOPS:
+        loop = _OPEN_LOOPS.pop()
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 def _mock_http_client(lib: ModuleType, handler: Callable[[Any], Any], is_async: bool) -> Any:
@@ -255,6 +278,7 @@ def run(ctx: Context) -> None:
         elif not is_async:
             respx_children.append((sid, ex, stream, native))
         comp = compare(v, rounds=rounds, inner=inner)
+        close_loops()
         ctx.add(comp.row(f"1.{sid}.vs_mock", label, "llm-replay", "MockTransport", target=VS_MOCK))
         ctx.add(comp.row(f"1.{sid}.vs_vcr", label, "llm-replay", "vcrpy", target=VS_VCR))
         ctx.add(comp.row(f"1.{sid}.vs_mock_whole", label, "llm-replay", "MockTransport(1 chunk)"))

@@ -189,7 +189,8 @@ def _per_size(
     for n in [*ns, *reversed(ns)]:
         path, kwargs = cassette(n)
         go = batch(n)
-        per_batch = min(n, k)
+        # requests per batch: k at random positions (repeats allowed), or one pass of min(n, k)
+        per_batch = min(n, k) if fresh else k
         if fresh:
             # Every request must be a first play: reopen (untimed) once the cassette runs out.
             done = 0

@@ -23,6 +23,7 @@ __all__ = ["ROW_IDS", "prototype_clock", "run"]
 
 ROW_IDS = [
     "3.stream60.wall",
+    "3.stream60.httpx2",
     "3.stream60.exact",
     "3.clock.current",
     "3.clock.use_cassette",
@@ -114,6 +115,33 @@ def run(ctx: Context) -> None:
             "instant",
             baseline_label="instant timing",
             target=UNDER_50MS,
+        )
+    )
+    import httpx2
+
+    http = httpx2.Client()
+
+    def raw(timing: str) -> Callable[[], None]:
+        def go() -> None:
+            with (
+                replay.use_cassette(path, timing=timing),
+                http.stream("POST", ex.url, content=ex.request_body) as response,
+            ):
+                for _ in response.iter_raw():
+                    pass
+
+        return go
+
+    comp = compare({"virtual": raw("virtual"), "instant": raw("instant")}, rounds=ctx.size(15, 2))
+    ctx.add(
+        comp.row(
+            "3.stream60.httpx2",
+            f"the same {ex.times[-1]:.0f}-second stream through a bare httpx2 client, virtual, whole test",
+            "virtual",
+            "instant",
+            baseline_label="instant timing",
+            target=UNDER_50MS,
+            note="without the SDK's own parsing",
         )
     )
     error = _exact(seen["virtual"], ex.times)
