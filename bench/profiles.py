@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import io
 import pstats
 import tempfile
@@ -107,7 +108,8 @@ def _paths(work: Path, quick: bool) -> list[tuple[str, Callable[[], object]]]:
 
     for n in (200, 500) if quick else (5_000, 20_000):
         path = write_native(work / f"many-{n}.yaml", many_interactions(n, identical=False))
-        paths.append((f"load_{n}", lambda p=path: replay.load_cassette(p)))
+        load: Callable[[], object] = functools.partial(replay.load_cassette, path)
+        paths.append((f"load_{n}", load))
 
     import_sdks()
     VirtualClock.acquire().release()

@@ -41,12 +41,14 @@ def row_ids(quick: bool) -> list[str]:
     ns = QUICK_SIZES if quick else FULL_SIZES
     ids = [f"2.load.{n}" for n in ns]
     ids += ["2.load.linear", "2.load.vs_vcr"]
+    ids += [f"2.load.part.{part}" for part in LOAD_PARTS]
     ids += [f"2.random.{n}" for n in ns]
     ids += [f"2.ordered.{n}" for n in ns]
     ids += ["2.random.vcr", "2.ordered.vcr"]
     return ids
 
 
+LOAD_PARTS = ("yaml", "alias_scan", "validate", "no_gc", "pickle")
 ROW_IDS = row_ids(False)
 _HEADERS = {"content-type": "application/json"}
 
@@ -117,6 +119,7 @@ def run(ctx: Context) -> None:
     ctx.add(
         comp.row("2.load.vs_vcr", f"load a {vn:,}-interaction cassette", "llm-replay", "vcrpy", target=HALF)
     )
+    _load_breakdown(ctx, paths[vn], vn)
 
     # -- per request -----------------------------------------------------------------------
     client = httpx2.Client()
@@ -259,3 +262,65 @@ def _vcr_rows(
             note="vcrpy scans from the start for the first unplayed match",
         )
     )
+
+
+def _load_breakdown(ctx: Context, path: Path, n: int) -> None:
+    """Where load time goes, and what two cheap changes would give (measured side by side).
+
+    ``yaml``: libyaml's safe loader alone (the floor of the YAML format); ``alias_scan``: the
+    anchor/alias pre-scan; ``validate``: pydantic validation of already-parsed data; ``no_gc``:
+    the whole load with the cyclic garbage collector paused (it rescans the growing heap of
+    new containers again and again); ``pickle``: unpickling the loaded Cassette, the cost of
+    a parsed-cassette cache keyed by the file's size, mtime and hash.
+    """
+    import pickle
+
+    import yaml
+
+    import replay
+    from replay import yamlio
+    from replay.storage import parse_cassette
+
+    text = path.read_text()
+    data = yamlio.load_data(text)
+    blob = pickle.dumps(replay.load_cassette(path), protocol=pickle.HIGHEST_PROTOCOL)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    def no_gc() -> None:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            replay.load_cassette(path)
+        finally:
+            if enabled:
+                gc.enable()
+
+    comp = compare(
+        {
+            "load": lambda: replay.load_cassette(path),
+            "yaml": lambda: yaml.load(text, Loader=loader),
+            "alias_scan": lambda: yamlio._uses_aliases(text),
+            "validate": lambda: parse_cassette(data, str(path)),
+            "no_gc": no_gc,
+            "pickle": lambda: pickle.loads(blob),
+        },
+        rounds=ctx.size(3, 1),
+        warmup=0,
+    )
+    labels = {
+        "yaml": "YAML parse alone (libyaml safe loader)",
+        "alias_scan": "anchor/alias pre-scan alone",
+        "validate": "pydantic validation of parsed data alone",
+        "no_gc": "whole load with the garbage collector paused (prototype)",
+        "pickle": "unpickling the loaded cassette (prototype: a parsed-cassette cache)",
+    }
+    for part in LOAD_PARTS:
+        ctx.add(
+            comp.row(
+                f"2.load.part.{part}",
+                f"{n:,} interactions: {labels[part]}",
+                part,
+                "load",
+                baseline_label="load_cassette",
+            )
+        )
