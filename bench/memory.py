@@ -25,7 +25,7 @@ from .data import OPENAI_URL, Exchange, chat_body, write_native, write_vcr
 
 __all__ = ["ROW_IDS", "run"]
 
-ROW_IDS = ["6.held", "6.live", "6.peak_open", "6.stream_peak", "6.vcr_held"]
+ROW_IDS = ["6.held", "6.live", "6.proto_compact", "6.peak_open", "6.stream_peak", "6.vcr_held"]
 
 
 def _status(field: str) -> int:
@@ -61,6 +61,7 @@ def run(ctx: Context) -> None:
     theirs = _child("vcr", {"path": str(vcr_path)})
     traced = _child("native-traced", spec)
     traced_vcr = _child("vcr-traced", {"path": str(vcr_path)})
+    compact = _child("compact-traced", spec)
     size = f"{native.stat().st_size / 1e6:.0f} MB file, {body_bytes / 1e6:.0f} MB of bodies"
     ctx.add(
         Row(
@@ -84,6 +85,18 @@ def run(ctx: Context) -> None:
             baseline=traced_vcr["held"] / body_bytes,
             target=Target("value", "<=", 1.5, "<= 1.5 copies"),
             note=f"{traced['held'] / 1e6:.0f} MB live, peak {traced['peak'] / 1e6:.0f} MB while opening",
+        )
+    )
+    ctx.add(
+        Row(
+            "6.proto_compact",
+            "prototype: each response as one body + arrays of chunk ends and times, in copies",
+            compact["held"] / body_bytes,
+            unit="x",
+            baseline_name="Chunk models today",
+            baseline=traced["held"] / body_bytes,
+            target=Target("value", "<=", 1.5, "<= 1.5 copies"),
+            note="chunks sliced out of the body as they are played: O(chunk) per stream",
         )
     )
     ctx.add(
@@ -196,6 +209,31 @@ def _traced_native(spec: dict[str, Any]) -> dict[str, float]:
     return _traced(open_it)
 
 
+def _traced_compact(spec: dict[str, Any]) -> dict[str, float]:
+    """What a compact in-memory response would hold: the models are loaded, converted, dropped."""
+    from array import array
+
+    import replay
+
+    def open_it() -> object:
+        cassette = replay.load_cassette(spec["path"])
+        compact = []
+        for interaction in cassette.interactions:
+            chunks = interaction.response.chunks
+            ends = array("Q")
+            pos = 0
+            for chunk in chunks:
+                pos += len(chunk.data)
+                ends.append(pos)
+            compact.append(
+                (interaction.request, interaction.response.body, ends, array("d", (c.t for c in chunks)))
+            )
+            interaction.response.chunks = []
+        return compact
+
+    return _traced(open_it)
+
+
 def _traced_vcr(spec: dict[str, Any]) -> dict[str, float]:
     from vcr.cassette import Cassette as VcrCassette
 
@@ -212,5 +250,6 @@ if __name__ == "__main__":
         "vcr": _measure_vcr,
         "native-traced": _traced_native,
         "vcr-traced": _traced_vcr,
+        "compact-traced": _traced_compact,
     }[sys.argv[1]]
     print(json.dumps(measure(spec)))
