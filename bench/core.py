@@ -244,7 +244,7 @@ def format_table(rows: Iterable[Row]) -> str:
             lines.append(f"| {row.figure} | - | - | - | - | skipped: {row.skipped} |")
             continue
         status = {True: "pass", False: "**FAIL**", None: "info"}[row.passed]
-        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "-"
+        ratio = f"{row.ratio:.3f}x" if row.ratio is not None else "-"
         target = row.target.text if row.target else "-"
         base = f"{row.baseline_name}: {fmt_value(row.baseline, row.unit)}" if row.baseline_name else "-"
         figure = row.figure + (f" ({row.note})" if row.note else "")

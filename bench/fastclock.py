@@ -148,6 +148,8 @@ class FastFreezer:
         freezer.stop()
     """
 
+    starts = 0  # how many times any FastFreezer started (lets the bench check it is in use)
+
     def __init__(self, when: datetime.datetime, *, ignore: tuple[str, ...] | list[str] = ()) -> None:
         template = fz.freeze_time(when, tick=False, real_asyncio=True, ignore=list(ignore))
         self.time_to_freeze = template.time_to_freeze
@@ -157,6 +159,7 @@ class FastFreezer:
         self._owner = False
 
     def start(self) -> Any:
+        FastFreezer.starts += 1
         factory = fz.FrozenDateTimeFactory(self.time_to_freeze)
         outer = len(fz.freeze_factories) > 0
         fz.freeze_factories.append(factory)

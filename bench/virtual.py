@@ -200,8 +200,16 @@ def run(ctx: Context) -> None:
         with prototype_clock():
             yield
 
+    from .fastclock import FastFreezer
+
     with prototype_clock():
+        before = FastFreezer.starts
         clock_cycle()  # builds the prototype's index once (the cold start)
+        if FastFreezer.starts == before:
+            raise RuntimeError(
+                "replay's VirtualClock no longer starts freezegun through freezegun.freeze_time; "
+                "update bench.virtual.prototype_clock so the prototype rows measure the prototype"
+            )
     comp = compare(
         {
             "prototype": _variant(clock_cycle, with_prototype),
