@@ -57,6 +57,7 @@ SCENARIOS: list[tuple[str, str, bool, bool, str]] = [
     ("real.groq.stream", "groq", True, False, "real"),
 ]
 _SDK_LIB = {"openai": "httpx2", "groq": "httpx"}
+PARTS = ("find", "canonical_body", "request_parts", "request_model", "make_response", "raw_lookup")
 
 
 def _row_ids() -> list[str]:
@@ -66,6 +67,7 @@ def _row_ids() -> list[str]:
         if not is_async:
             ids.append(f"1.{sid}.vs_respx")
     ids += ["1.per_test.vs_vcr", "1.per_test.virtual_vs_instant"]
+    ids += [f"1.parts.{part}" for part in PARTS]
     return ids
 
 
@@ -287,6 +289,7 @@ def run(ctx: Context) -> None:
     for sid, ex, stream, native in respx_children:
         _respx_rows(ctx, sid, ex, stream, native, rounds, inner, real=sid.startswith("real."))
     _per_test(ctx, rounds, inner)
+    _parts(ctx)
 
 
 def _respx_rows(
@@ -413,3 +416,51 @@ if __name__ == "__main__":
         respx_child()
     else:
         raise SystemExit("usage: python -m bench --only overhead")
+
+
+def _parts(ctx: Context) -> None:
+    """What llm-replay's own steps cost per request (the profile's top entries), in isolation,
+    and a prototype of the cheapest match: an exact (method, URL, body bytes) dictionary lookup
+    tried before JSON canonicalisation (SDKs send byte-identical bodies for identical calls)."""
+    import httpx2
+
+    from replay.adapters import available_libs
+    from replay.matching import Matcher, _canonical_body, request_parts
+
+    ex = chat_exchange(False)
+    lib = next(lib for lib in available_libs() if lib.name == "httpx2")
+    request = httpx2.Request(
+        "POST", ex.url, content=ex.request_body, headers={"content-type": "application/json"}
+    )
+    request.read()
+    model = lib.request_model(request, ex.request_body)
+    matcher = Matcher([ex.interaction()], allow_playback_repeats=True)
+    exact = {("POST", ex.url, ex.request_body): 0}
+    n = ctx.size(20_000, 200)
+
+    def loop(fn: Callable[[], object]) -> Callable[[], None]:
+        def go() -> None:
+            for _ in range(n):
+                fn()
+
+        return go
+
+    steps: dict[str, Callable[[], object]] = {
+        "find": lambda: matcher.find(model),
+        "canonical_body": lambda: _canonical_body(ex.request_body),
+        "request_parts": lambda: request_parts(model),
+        "request_model": lambda: lib.request_model(request, ex.request_body),
+        "make_response": lambda: lib.make_response(200, list(ex.headers), None),
+        "raw_lookup": lambda: exact.get((model.method, model.url, model.body)),
+    }
+    comp = compare({k: loop(v) for k, v in steps.items()}, rounds=ctx.size(7, 1))
+    labels = {
+        "find": "Matcher.find (URL split, query parse, JSON canonical body, index lookup)",
+        "canonical_body": "  of which: JSON canonical body (json.loads + sorted json.dumps)",
+        "request_parts": "  of which: request_parts (urlsplit, parse_qsl)",
+        "request_model": "HttpLib.request_model (headers decoded into a list, model_construct)",
+        "make_response": "HttpLib.make_response (the client library's Response)",
+        "raw_lookup": "prototype: exact (method, URL, body bytes) lookup before canonicalising",
+    }
+    for part in PARTS:
+        ctx.add(Row(f"1.parts.{part}", f"per request: {labels[part]}", comp.median(part) / n))
