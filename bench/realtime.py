@@ -282,6 +282,6 @@ def _end_to_end(ctx: Context, times: list[float]) -> None:
                     f"4.e2e.{mode}.{stat}",
                     f"real timing end to end through httpx2, {mode}, chunk jitter {stat}",
                     percentile(jitter, q),
-                    note=f"constant delivery latency {constant * 1e6:.0f} us",
+                    note=f"constant offset from the head {constant * 1e6:+.0f} us",
                 )
             )
