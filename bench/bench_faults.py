@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -27,7 +28,7 @@ from replay.fault_draft import FaultContext
 from replay.faults import FinishReason, HTTPError, Rechunk, Stall, Truncate
 from replay.injection import FaultInjector
 
-MESSAGES = [{"role": "user", "content": "hi"}]
+MESSAGES: list[Any] = [{"role": "user", "content": "hi"}]
 
 
 def _median_ms(fn: Callable[[], object], n: int) -> tuple[float, float]:
@@ -53,7 +54,11 @@ def build_costs() -> None:
         ("Rechunk(1)", [Rechunk(1)]),
         ("Rechunk(1, eol=CRLF) + FinishReason", [Rechunk(1, eol="\r\n"), FinishReason("length")]),
     ):
-        median, p95 = _median_ms(lambda f=faults: FaultInjector(f).build(interaction.response, ctx), 30)
+
+        def build(f: list[Any] = faults) -> object:
+            return FaultInjector(f).build(interaction.response, ctx)
+
+        median, p95 = _median_ms(build, 30)
         print(
             f"plan, 500-token stream ({body} bytes), {label:38s}: median {median:7.2f} ms  p95 {p95:7.2f} ms"
         )
