@@ -19,7 +19,9 @@ from .errors import (
     ReplayError,
 )
 from .modes import RecordMode, Timing
+from .netguard import NetworkBlockedError
 from .player import ActiveCassette
+from .scrub import SecretsFoundError
 from .sse import SSEEvent
 from .storage import load_cassette, save_cassette
 
@@ -35,12 +37,14 @@ __all__ = [
     "CassetteWriteError",
     "Chunk",
     "Interaction",
+    "NetworkBlockedError",
     "NoMatchingInteraction",
     "RecordMode",
     "ReplayError",
     "Request",
     "Response",
     "SSEEvent",
+    "SecretsFoundError",
     "StreamEnd",
     "Timing",
     "load_cassette",

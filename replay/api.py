@@ -10,11 +10,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
+from .cassette import Request, Response
 from .clock import make_timing
 from .matching import normalize_match_on
 from .modes import RecordMode, Timing, parse_record_mode, parse_timing
+from .netguard import NetworkPolicy
 from .patch import pop_cassette, push_cassette
 from .player import ActiveCassette
+from .scrub import Scrubber
 
 __all__ = ["CassetteContext", "use_cassette"]
 
@@ -39,6 +42,8 @@ class CassetteContext:
         match_on: Iterable[str] | None,
         record_on_failure: bool,
         record_hint: str | None,
+        scrubber: Scrubber | None = None,
+        network: NetworkPolicy | None = None,
     ) -> None:
         self.path = Path(path)
         self.record_mode = parse_record_mode(record_mode)
@@ -49,6 +54,8 @@ class CassetteContext:
         self.match_on = normalize_match_on(match_on)
         self.record_on_failure = bool(record_on_failure)
         self.record_hint = record_hint
+        self.scrubber = scrubber if scrubber is not None else Scrubber()
+        self.network = network if network is not None else NetworkPolicy()
         self._active: list[ActiveCassette] = []
 
     def open(self) -> ActiveCassette:
@@ -61,6 +68,8 @@ class CassetteContext:
             allow_playback_repeats=self.allow_playback_repeats,
             record_on_failure=self.record_on_failure,
             record_hint=self.record_hint,
+            scrubber=self.scrubber,
+            network=self.network,
         )
         push_cassette(active)
         try:
@@ -139,6 +148,15 @@ def use_cassette(
     match_on: Iterable[str] | None = None,
     record_on_failure: bool = False,
     record_hint: str | None = None,
+    # safety: secrets and network (replay.scrub, replay.netguard)
+    filter_headers: Iterable[str | tuple[str, str | None]] | None = None,
+    filter_query: Iterable[str | tuple[str, str | None]] | None = None,
+    filter_body_fields: Iterable[str | tuple[str, str]] | None = None,
+    before_record_request: Callable[[Request], Request] | None = None,
+    before_record_response: Callable[[Response], Response] | None = None,
+    allow_secrets: bool = False,
+    block_network: bool = False,
+    allowed_hosts: Iterable[str] | str | None = None,
 ) -> CassetteContext:
     """Record or replay every httpx2/httpx request made inside the block or decorated function.
 
@@ -147,6 +165,14 @@ def use_cassette(
     ``speed`` divides recorded offsets (2.0 replays twice as fast). Requests match on
     ``match_on`` (default method, URL and body). If the block raises, new recordings are not
     saved unless ``record_on_failure`` is true.
+
+    Secrets are scrubbed before anything is written (credential headers, keys in URLs, key-shaped
+    values in requests; see :mod:`replay.scrub`); ``filter_headers``, ``filter_query``,
+    ``filter_body_fields`` and the ``before_record_request``/``before_record_response`` hooks add
+    rules, and the same scrubbing applies to both sides of matching. A write that would still
+    contain a key is refused unless ``allow_secrets`` is true. ``block_network`` refuses any
+    connection not made through httpx2/httpx while the cassette is active (``allowed_hosts``
+    lists exceptions; ``"localhost"`` admits loopback).
 
     Example usage::
 
@@ -164,4 +190,13 @@ def use_cassette(
         match_on=match_on,
         record_on_failure=record_on_failure,
         record_hint=record_hint,
+        scrubber=Scrubber.build(
+            filter_headers=filter_headers,
+            filter_query=filter_query,
+            filter_body_fields=filter_body_fields,
+            before_record_request=before_record_request,
+            before_record_response=before_record_response,
+            allow_secrets=allow_secrets,
+        ),
+        network=NetworkPolicy.build(block_network, allowed_hosts),
     )

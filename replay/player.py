@@ -13,13 +13,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import netguard
 from .adapters import HttpLib
 from .cassette import Cassette, Interaction, Request
 from .clock import REAL, TimingPolicy, VirtualTiming
-from .errors import CassetteNotFoundError, NoMatchingInteraction
+from .errors import CassetteNotFoundError, NoMatchingInteraction, ReplayError
 from .matching import Match, Matcher
 from .modes import RecordMode
-from .storage import load_cassette, save_cassette
+from .netguard import NetworkPolicy
+from .persist import save_session
+from .scrub import Scrubber
+from .storage import load_cassette
 from .streams import ChunkPlayer, PendingRecording, RecordingTap, ResponsePlan
 
 __all__ = ["ActiveCassette"]
@@ -45,6 +49,8 @@ class ActiveCassette:
         allow_playback_repeats: bool,
         record_on_failure: bool,
         record_hint: str | None = None,
+        scrubber: Scrubber | None = None,
+        network: NetworkPolicy | None = None,
     ) -> None:
         self.path = path
         self.record_mode = record_mode
@@ -55,15 +61,27 @@ class ActiveCassette:
         self._match_on = match_on
         self._lock = threading.Lock()
         self._recordings: list[PendingRecording] = []
+        # Safety (scrubbing, network blocking): see replay.scrub, replay.netguard, replay.persist.
+        self.scrubber = scrubber if scrubber is not None else Scrubber()
+        self.network = network if network is not None else NetworkPolicy()
         self.existed = path.exists()
+        # What the file held when opened, for a rewrite to tell its own old interactions from
+        # those a parallel worker adds meanwhile (None: unreadable, replace it all).
+        self._baseline: list[Interaction] | None = []
         if self.existed and record_mode is not RecordMode.REWRITE:
             self.cassette = load_cassette(path)
         else:
             self.cassette = Cassette()
+            if self.existed:
+                try:
+                    self._baseline = load_cassette(path).interactions
+                except ReplayError:
+                    self._baseline = None
         self.matcher = Matcher(
             self.cassette.interactions,
             match_on=match_on,
             allow_playback_repeats=allow_playback_repeats,
+            prepare=self.scrubber.prepare,
         )
         self.saved = False
 
@@ -92,7 +110,7 @@ class ActiveCassette:
     @property
     def recorded(self) -> list[Interaction]:
         """Interactions recorded in this session (finished ones), in the order requests were sent."""
-        return [p.to_interaction() for p in self._recordings if p.done]
+        return [self.scrubber.scrub_interaction(p.to_interaction()) for p in self._recordings if p.done]
 
     def __repr__(self) -> str:
         return (
@@ -104,9 +122,13 @@ class ActiveCassette:
 
     def activate(self) -> None:
         self.timing.activate()
+        if self.network.block:
+            netguard.block(self.network, str(self.path))
 
     def deactivate(self, failed: bool) -> None:
         self.timing.deactivate()
+        if self.network.block:
+            netguard.unblock(self.network, str(self.path))
         for pending in self._recordings:
             if not pending.done:
                 # The application never finished or closed this body: keep what arrived.
@@ -117,13 +139,19 @@ class ActiveCassette:
             self.save()
 
     def save(self) -> None:
-        """Write loaded + newly recorded interactions to the cassette file, atomically."""
-        new = [p.to_interaction() for p in self._recordings]
-        if self.record_mode is RecordMode.REWRITE:
-            out = Cassette(interactions=new)
-        else:
-            out = Cassette(interactions=[*self.cassette.interactions, *new])
-        save_cassette(out, self.path)
+        """Write the file's interactions + the newly recorded ones (scrubbed), atomically.
+
+        The file is re-read under its lock and merged, so parallel workers recording into the
+        same cassette lose nothing (see :func:`replay.persist.save_session`).
+        """
+        new = [self.scrubber.scrub_interaction(p.to_interaction()) for p in self._recordings]
+        save_session(
+            self.path,
+            new,
+            scrubber=self.scrubber,
+            rewrite=self.record_mode is RecordMode.REWRITE,
+            baseline=self._baseline,
+        )
         self.saved = True
 
     # -- deciding -------------------------------------------------------------------------
@@ -147,7 +175,9 @@ class ActiveCassette:
         raise self._miss(request)
 
     def _miss(self, request: Request) -> NoMatchingInteraction:
-        what = f"{request.method} {request.url}"
+        # The live URL may carry a key (?key=...): error messages end up in CI logs.
+        shown = self.scrubber.prepare(request)
+        what = f"{shown.method} {shown.url}"
         hint = self.record_hint or (
             f"use_cassette({str(self.path)!r}, record_mode='once') to record it, or "
             "record_mode='new_episodes' to add to an existing cassette"
@@ -182,7 +212,8 @@ class ActiveCassette:
             return lib.make_response(plan.status, list(plan.headers), lib.replay_stream(player))
         sent_at = REAL.perf_counter()
         virtual_base = self._virtual_now()
-        response = send()
+        with netguard.permit_recording(req.host):
+            response = send()
         return self._wrap_recording(lib, req, response, sent_at, virtual_base)
 
     async def handle_async(self, lib: HttpLib, request: Any, send: Callable[[], Any]) -> Any:
@@ -197,7 +228,8 @@ class ActiveCassette:
             return lib.make_response(plan.status, list(plan.headers), lib.replay_stream(player))
         sent_at = REAL.perf_counter()
         virtual_base = self._virtual_now()
-        response = await send()
+        with netguard.permit_recording(req.host):
+            response = await send()
         return self._wrap_recording(lib, req, response, sent_at, virtual_base)
 
     def _virtual_now(self) -> float | None:
