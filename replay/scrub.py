@@ -78,12 +78,15 @@ SECRET_HEADERS = frozenset(
         "x-amz-security-token",
     }
 )
-# Header names that carry credentials by convention. "tokens" (plural: rate-limit counters)
-# and "idempotency-key" are deliberately not matched.
+# Header names that carry credentials by convention (x-auth-token, x-goog-api-key, x-csrf-token,
+# anthropic-admin-key...). Deliberately narrow: "x-ratelimit-*-tokens", "x-time-per-token",
+# "idempotency-key" and CORS "access-control-allow-credentials" are metadata, not secrets.
 _SECRET_HEADER_NAME = re.compile(
-    r"(?:^|[-_])(?:api[-_]?key|token|secret|password|passwd|access[-_]key|secret[-_]key|"
-    r"private[-_]key|auth[-_]key|auth|credentials?|session[-_]?id|session)$"
-    r"|^anthropic-.*(?:key|token|secret)",
+    r"(?:^|[-_])(?:api[-_]?key|(?:access|auth|session|security|refresh|id|csrf|xsrf|bearer)[-_]token|"
+    r"secret|client[-_]secret|password|passwd|(?:access|secret|private|auth|subscription)[-_]key|"
+    r"session[-_]id)$"
+    r"|^x-(?:token|auth)$"
+    r"|^anthropic-.*(?:key|token|secret)$",
     re.IGNORECASE,
 )
 SECRET_QUERY_PARAMS = frozenset(

@@ -15,6 +15,10 @@ __all__ = ["COMMANDS", "main"]
 # ``add_arguments(parser)`` and ``run(args) -> int``.
 COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("cmd_inspect", "Summarise a cassette: one row per interaction."),
+    "scrub": (
+        "cmd_scrub",
+        "Remove secrets from cassettes in place (native and vcrpy); --check for pre-commit.",
+    ),
     "demo": (
         "cmd_demo",
         "Replay the shipped demo cassette through the openai SDK (real, then virtual timing).",
