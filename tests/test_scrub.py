@@ -193,9 +193,7 @@ def test_edit_chunks_equals_editing_the_joined_body(
     body: bytes, cuts: list[int], raw_edits: list[tuple[int, int, str]]
 ) -> None:
     bounds = sorted({min(c, len(body)) for c in cuts} | {0, len(body)})
-    chunks = [
-        Chunk(t=i * 0.5, data=body[a:b]) for i, (a, b) in enumerate(itertools.pairwise(bounds))
-    ]
+    chunks = [Chunk(t=i * 0.5, data=body[a:b]) for i, (a, b) in enumerate(itertools.pairwise(bounds))]
     edits = []
     last = 0
     for start, length, text in sorted(raw_edits):
