@@ -133,6 +133,11 @@ def _scrub_file(path: Path, scrubber: Scrubber, check_only: bool) -> FileResult:
         return _scrub_native(path, data, scrubber, check_only)
     if isinstance(data, dict) and "interactions" in data:
         return _scrub_vcrpy(path, data, scrubber, check_only)
+    if isinstance(data, list) and data and isinstance(data[0], dict) and "request" in data[0]:
+        raise CassetteFormatError(
+            f"{path}: a vcrpy cassette in the format of vcrpy before 1.0 (a list at top level), which "
+            "vcrpy itself no longer reads; migrate it first with `python -m vcr.migration PATH`."
+        )
     return FileResult(path, "not a cassette")
 
 
