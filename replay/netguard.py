@@ -170,6 +170,16 @@ def _check_address(family: int, address: Any, what: str) -> None:
     raise _refuse(where, f"{host}:{port}", what)
 
 
+def _check_connect(sock: socket.socket, address: Any) -> None:
+    try:
+        _check_address(sock.family, address, "a connection to")
+    except NetworkBlockedError:
+        # Client libraries close a socket whose connect failed only for OSError; close it here
+        # so a refused connection does not leak a socket (and a ResourceWarning) as well.
+        sock.close()
+        raise
+
+
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host.split("%")[0])
@@ -194,11 +204,11 @@ def _install() -> None:
     original_getaddrinfo = _originals["getaddrinfo"][1]
 
     def connect(self: socket.socket, address: Any) -> None:
-        _check_address(self.family, address, "a connection to")
+        _check_connect(self, address)
         return original_connect(self, address)  # type: ignore[no-any-return]
 
     def connect_ex(self: socket.socket, address: Any) -> int:
-        _check_address(self.family, address, "a connection to")
+        _check_connect(self, address)
         return original_connect_ex(self, address)  # type: ignore[no-any-return]
 
     def sendto(self: socket.socket, *args: Any) -> int:
