@@ -219,8 +219,10 @@ def _candidates(text: str) -> list[int]:
     return sorted(found)
 
 
-def _key_edits(text: str) -> list[_Edit]:
-    edits = []
+def _key_matches(text: str) -> list[tuple[int, int, int, str]]:
+    """``(start, body start, end, label)`` of each key: the same leftmost, non-overlapping
+    matches as ``_KEYS.finditer``, found only where a key can start."""
+    out = []
     end = 0
     for pos in _candidates(text):
         if pos < end:
@@ -229,9 +231,13 @@ def _key_edits(text: str) -> list[_Edit]:
         if m is None:
             continue
         i = int((m.lastgroup or "b0")[1:])
-        edits.append(_Edit(m.end(f"p{i}"), m.end(), PLACEHOLDER, KEY_PATTERNS[i].label))
+        out.append((m.start(), m.end(f"p{i}"), m.end(), KEY_PATTERNS[i].label))
         end = m.end()
-    return edits
+    return out
+
+
+def _key_edits(text: str) -> list[_Edit]:
+    return [_Edit(body, end, PLACEHOLDER, label) for _, body, end, label in _key_matches(text)]
 
 
 def find_key_patterns(text: str) -> list[tuple[int, int, str]]:

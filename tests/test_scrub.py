@@ -579,3 +579,44 @@ def test_plugin_reports_a_refused_write_as_an_error(pytester: pytest.Pytester, l
         ]
     )
     assert not (pytester.path / "cassettes" / "test_leak" / "test_echo.yaml").exists()
+
+
+KEYISH = st.sampled_from(
+    [
+        "sk-",
+        "proj-",
+        "ant-api03-",
+        "gsk_",
+        "AIza",
+        "ya29.",
+        "eyJ",
+        "hf_",
+        "xox",
+        "sk_live_",
+        "rk_test_",
+        "Bearer ",
+        "BEARER\t",
+        ".",
+        "a",
+        "Z",
+        "0",
+        "9",
+        "_",
+        "-",
+        " ",
+        '"',
+        "=",
+        "x" * 20,
+        "7" * 12,
+        "Ab3dE5gH7j",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(KEYISH, max_size=40).map("".join))
+def test_the_fast_key_scan_finds_exactly_what_the_full_pattern_finds(text: str) -> None:
+    from replay.scrub import _KEYS, _key_matches
+
+    full = [(m.start(), m.end()) for m in _KEYS.finditer(text)]
+    assert [(start, end) for start, _, end, _ in _key_matches(text)] == full
