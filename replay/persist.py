@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -34,6 +35,21 @@ __all__ = ["LOCK_TIMEOUT", "cassette_lock", "interaction_key", "lock_path", "sav
 
 LOCK_TIMEOUT = 120.0  # seconds; far beyond any real write, short enough to surface a hung writer
 _STALE_TEMP_AGE = 60.0  # a temporary file this old belongs to a writer that died
+
+
+# One FileLock object per lock file, kept for the life of the process. A FileLock left to the
+# garbage collector releases itself in __del__, and a Ctrl-C that lands inside a finalizer is
+# swallowed by Python ("Exception ignored in ..."): the interrupted program would carry on.
+_LOCKS: dict[Path, FileLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(where: Path) -> FileLock:
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(where)
+        if lock is None:
+            lock = _LOCKS[where] = FileLock(where)
+        return lock
 
 
 def lock_path(path: Path) -> Path:
@@ -60,9 +76,9 @@ def cassette_lock(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
         raise CassetteWriteError(
             f"Cannot create the lock for cassette {path}: {exc.strerror or exc}"
         ) from None
-    lock = FileLock(where, timeout=timeout)
+    lock = _file_lock(where)
     try:
-        lock.acquire()
+        lock.acquire(timeout=timeout)
     except Timeout:
         raise CassetteWriteError(
             f"Timed out after {timeout:g}s waiting to write cassette {path}: another process holds its "

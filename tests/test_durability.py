@@ -7,14 +7,13 @@ import json
 import multiprocessing
 import os
 import random
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kill_child import IN_SAVE, IN_WRITE, payload, record_forever
+from kill_harness import kill_iterations, temp_files
 from llm_server import LLMServer, Script
 from sdk_helpers import MESSAGES, make_client
 
@@ -22,10 +21,6 @@ import replay
 from replay import persist, storage
 
 SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-
-
-def temp_files(path: Path) -> list[Path]:
-    return sorted(path.parent.glob(f".{path.name}.*.tmp"))
 
 
 def record_one(server: LLMServer, path: Path, model: str, mode: str = "new_episodes") -> None:
@@ -139,67 +134,8 @@ def test_stale_temporary_files_of_a_killed_writer_are_removed_by_the_next_save(
 @pytest.fixture(scope="module")
 def forkserver() -> Iterator[Any]:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["replay", "httpx2", "kill_child"])
+    ctx.set_forkserver_preload(["replay", "httpx2", "kill_harness"])
     yield ctx
-
-
-def kill_iterations(
-    ctx: Any, server: LLMServer, path: Path, plan: list[tuple[str, str]], seed: int
-) -> dict[str, int]:
-    """Start a recorder per step, stop it with a signal, and check the file every time.
-
-    A step is (signal, when): ``kill`` (SIGKILL) or ``int`` (SIGINT: KeyboardInterrupt), at a
-    ``random`` moment (0-350 ms after start: opening, recording, merging, writing) or during
-    the ``write`` itself (the parent spins until the child is inside ``write_atomic``, then
-    waits 0-0.5 ms).
-    """
-    url = server.base_url + "/v1/chat/completions"
-    rng = random.Random(seed)
-    stats = {"steps": 0, "in_save": 0, "in_write": 0, "temp_left": 0, "saves": 0, "resets": 0}
-    count = 0  # interactions in the file, as last verified
-    for how, when in plan:
-        if count >= 8:  # keep the file (and each write) a bounded size
-            path.unlink()
-            count = 0
-            stats["resets"] += 1
-        temps_before = set(temp_files(path))
-        saved, phase = ctx.Value("i", 0), ctx.Value("i", 0)
-        proc = ctx.Process(target=record_forever, args=(str(path), url, count, saved, phase), daemon=True)
-        proc.start()
-        if when == "write":
-            deadline = time.monotonic() + 10
-            while phase.value != IN_WRITE and time.monotonic() < deadline:
-                pass
-            # Reaching the write means the lock was free: no earlier kill left a stale lock.
-            assert phase.value == IN_WRITE, "the recorder never reached the write"
-            time.sleep(rng.uniform(0.0, 0.0005))
-        else:
-            time.sleep(rng.uniform(0.0, 0.35))
-        os.kill(proc.pid, signal.SIGKILL if how == "kill" else signal.SIGINT)
-        proc.join(20)
-        assert proc.exitcode is not None, "the recorder did not stop"
-        stats["steps"] += 1
-        confirmed = saved.value
-        stats["saves"] += confirmed
-        stats["in_save"] += phase.value >= IN_SAVE
-        stats["in_write"] += phase.value == IN_WRITE
-        stats["temp_left"] += bool(set(temp_files(path)) - temps_before)
-        # The file is the old cassette or the new one: it loads, and holds exactly the
-        # interactions of the saves that completed (plus possibly the one whose rename
-        # happened just before the signal), each intact.
-        found = replay.load_cassette(path).interactions if path.exists() else []
-        assert len(found) in (count + confirmed, count + confirmed + 1), (
-            how,
-            when,
-            count,
-            confirmed,
-            len(found),
-        )
-        for k in range(count, len(found)):
-            assert json.loads(found[k].request.body) == payload(k)
-            assert found[k].response.status == 200 and found[k].response.body
-        count = len(found)
-    return stats
 
 
 KILL_PLAN = (
