@@ -16,6 +16,7 @@ import pytest
 from kill_harness import kill_iterations, temp_files
 from llm_server import LLMServer, Script
 from sdk_helpers import MESSAGES, make_client
+from xdist_project import URL_VARIABLE, losses, project_source
 
 import replay
 from replay import persist, storage
@@ -224,48 +225,17 @@ XDIST_SHARED = 3
 def test_xdist_workers_recording_into_shared_and_distinct_cassettes_lose_nothing(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytester.makepyfile(
-        test_parallel=f"""
-        import asyncio, os, httpx2, pytest
-
-        URL = os.environ["LLM_REPLAY_XDIST_URL"] + "/v1/chat/completions"
-
-        def cases():
-            for i in range({XDIST_TESTS}):
-                # even tests share {XDIST_SHARED} cassettes; odd ones each have their own
-                shared = pytest.mark.replay(f"cassettes/shared_{{i % {XDIST_SHARED}}}.yaml")
-                mark = shared if i % 2 == 0 else pytest.mark.replay
-                yield pytest.param(i, marks=mark, id=f"t{{i}}")
-
-        @pytest.mark.parametrize("i", list(cases()))
-        def test_chat(i):
-            body = {{"model": f"m{{i}}", "messages": [{{"role": "user", "content": "hi"}}]}}
-            if i % 4 == 1:
-                async def go():
-                    async with httpx2.AsyncClient() as client:
-                        return await client.post(URL, json=body)
-                response = asyncio.run(go())
-            else:
-                with httpx2.Client() as client:
-                    response = client.post(URL, json=body)
-            assert response.json()["model"] == f"m{{i}}"
-        """
-    )
+    for name, source in project_source(XDIST_TESTS, XDIST_SHARED).items():
+        (pytester.path / name).write_text(source)
     with LLMServer(Script(head_delay=0.005, first_delay=0.0, gaps=[0.0])) as server:
-        monkeypatch.setenv("LLM_REPLAY_XDIST_URL", server.base_url)
+        monkeypatch.setenv(URL_VARIABLE, server.base_url)
         result = pytester.runpytest_subprocess(
             "-n", "4", "--replay-record-mode=new_episodes", "-p", "no:cacheprovider", "-q"
         )
         result.assert_outcomes(passed=XDIST_TESTS)
-    folder = pytester.path / "cassettes"
-    for k in range(XDIST_SHARED):
-        expected = {f"m{i}" for i in range(0, XDIST_TESTS, 2) if i % XDIST_SHARED == k}
-        got = models(folder / f"shared_{k}.yaml")
-        assert sorted(got) == sorted(expected), f"shared_{k}: lost {expected - set(got)}"
-    distinct = sorted((folder / "test_parallel").glob("*.yaml"))
-    assert len(distinct) == XDIST_TESTS // 2
-    assert all(len(models(p)) == 1 for p in distinct)
-    assert not list(folder.rglob(".*.tmp"))
+    assert losses(pytester.path, XDIST_TESTS, XDIST_SHARED) == {}
+    assert len(list((pytester.path / "cassettes" / "test_parallel").glob("*.yaml"))) == XDIST_TESTS // 2
+    assert not list(pytester.path.rglob(".*.tmp"))
     # The server is gone: the merged cassettes replay every test, in parallel again.
     result = pytester.runpytest_subprocess("-n", "4", "-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=XDIST_TESTS)
