@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from llm_server import LLMServer, Script
 
 pytest_plugins = ["pytester"]

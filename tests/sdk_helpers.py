@@ -130,8 +130,13 @@ async def _run_async(sdk: str, base_url: str, *, stream: bool, model: str) -> Ch
     return run
 
 
-def raw_chunks(library: str, url: str, payload: dict[str, Any], *, is_async: bool) -> tuple[list[bytes], list[float]]:
-    """POST with the bare client library; return the decoded body pieces (one per network read) and their clock offsets."""
+def raw_chunks(
+    library: str, url: str, payload: dict[str, Any], *, is_async: bool
+) -> tuple[list[bytes], list[float]]:
+    """POST with the bare client library.
+
+    Returns the decoded body pieces (one per network read) and their clock offsets.
+    """
     import importlib
 
     lib = importlib.import_module(library)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-import replay
 from llm_server import LLMServer
 from sdk_helpers import SDK_LIBRARY, raw_chunks, run_chat
+
+import replay
 
 SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 STREAM = pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])
@@ -23,7 +23,12 @@ STREAM = pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"]
 @STREAM
 @pytest.mark.parametrize("sdk", ["openai", "anthropic", "groq", "together"])
 def test_sdk_record_then_replay_offline(
-    sdk: str, stream: bool, is_async: bool, llm_server: LLMServer, tmp_path: Path, request: pytest.FixtureRequest
+    sdk: str,
+    stream: bool,
+    is_async: bool,
+    llm_server: LLMServer,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     path = tmp_path / "chat.yaml"
     base = llm_server.base_url
