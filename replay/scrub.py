@@ -241,11 +241,12 @@ def _key_edits(text: str) -> list[_Edit]:
 
 
 def find_key_patterns(text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, label)`` of every key-shaped value in ``text``.
+    """``(start, end, label)`` of every key-shaped value in ``text``: the span that scrubbing
+    replaces (a provider prefix such as ``gsk_`` is kept).
 
     Example usage::
 
-        find_key_patterns("Authorization: Bearer sk-proj-abc123...")  # [(22, 70, 'an OpenAI API key')]
+        find_key_patterns('{"key": "gsk_Qw3Er5Ty7Ui9Op1As3Df5Gh7"}')  # [(13, 37, 'a Groq API key')]
     """
     return [(e.start, e.end, e.reason) for e in _key_edits(text)]
 
