@@ -71,6 +71,7 @@ SECRET_HEADERS = frozenset(
         "x-api-key",
         "openai-organization",
         "openai-project",
+        "anthropic-organization-id",  # Anthropic's counterpart of openai-organization
         "cookie",
         "set-cookie",
         "x-goog-api-key",

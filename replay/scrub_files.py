@@ -115,7 +115,7 @@ def _read(path: Path) -> tuple[str, Any]:
 
 def _vcr_serializer(kind: str) -> Any:
     """vcrpy's own serializer module (imported on demand: vcrpy is slow to import)."""
-    from vcr.serializers import jsonserializer, yamlserializer  # type: ignore[import-untyped]
+    from vcr.serializers import jsonserializer, yamlserializer  # type: ignore[import-untyped,unused-ignore]
 
     return jsonserializer if kind == "json" else yamlserializer
 

@@ -103,7 +103,7 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
         "format: llm-replay\nversion: 2\ninteractions: []\n",
         ["unsupported cassette version 2", "Upgrade llm-replay, or re-record"],
     ),
-    "no format marker": ("version: 1\ninteractions: []\n", ["not an llm-replay cassette (format is None"]),
+    "no format marker": ("version: 1\nrecords: []\n", ["llm-replay cassette (format is None"]),
     "interactions is a mapping": (HEAD + "interactions: {a: 1}\n", ["'interactions' must be a list"]),
     "interactions is null": (HEAD + "interactions: null\n", ["'interactions' must be a list"]),
     "interaction is a number": (HEAD + "interactions: [1]\n", ["interactions[0]"]),

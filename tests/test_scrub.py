@@ -50,6 +50,7 @@ def secret_tail(key: str) -> str:
         ("OpenAI-Organization", "org-Abc123", "REDACTED"),
         ("openai-project", "proj_tzz1TbPPOXaf6j9tEkVUBIAa", "REDACTED"),
         ("anthropic-admin-key", "whatever", "REDACTED"),
+        ("anthropic-organization-id", "1a2b3c4d-0000-4000-8000-5e6f7a8b9c0d", "REDACTED"),
         ("x-goog-api-key", GOOGLE_KEY, "REDACTED"),
         ("x-auth-token", "abc", "REDACTED"),
         ("Cookie", "__cf_bm=abc.def; _cfuvid=xyz", "__cf_bm=REDACTED; _cfuvid=REDACTED"),
