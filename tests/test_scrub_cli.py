@@ -201,7 +201,12 @@ def test_real_vcrpy_cassettes_lose_their_cookies_and_nothing_else(
             assert new["body"] == old["body"] and new["status"] == old["status"]
             for name, values in new["headers"].items():
                 lname = name.lower()
-                if lname in ("set-cookie", "openai-organization", "openai-project"):
+                if lname in (
+                    "set-cookie",
+                    "openai-organization",
+                    "openai-project",
+                    "anthropic-organization-id",
+                ):
                     assert all("REDACTED" in v for v in values)
                 else:
                     assert values == old["headers"][name]
