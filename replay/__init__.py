@@ -24,7 +24,9 @@ from .errors import (
 )
 from .expiry import CassetteExpiredError, CassetteExpiredWarning
 from .modes import RecordMode, Timing
+from .netguard import NetworkBlockedError
 from .player import ActiveCassette
+from .scrub import SecretsFoundError
 from .sse import SSEEvent
 from .storage import load_cassette, save_cassette
 from .usage import UnusedInteractionsError, UsageLog
@@ -49,6 +51,7 @@ __all__ = [  # noqa: RUF022
     "Chunk",
     "EDGE_CASES",
     "Interaction",
+    "NetworkBlockedError",
     "NoMatchingInteraction",
     "RecordMode",
     "RecordingChanges",
@@ -57,6 +60,7 @@ __all__ = [  # noqa: RUF022
     "Request",
     "Response",
     "SSEEvent",
+    "SecretsFoundError",
     "StreamEnd",
     "SyntheticTiming",
     "Timing",

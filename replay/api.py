@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
+from .cassette import Request, Response
 from .clock import make_timing
 from .expiry import ExpiryPolicy
 from .faults import Fault
@@ -18,8 +19,10 @@ from .hygiene import after_close, after_open, plan_open
 from .injection import FaultInjector
 from .matching import normalize_match_on
 from .modes import RecordMode, Timing, parse_record_mode, parse_timing
+from .netguard import NetworkPolicy
 from .patch import pop_cassette, push_cassette
 from .player import ActiveCassette
+from .scrub import Scrubber
 from .vcr import SyntheticTiming
 
 __all__ = ["CassetteContext", "use_cassette"]
@@ -50,6 +53,8 @@ class CassetteContext:
         max_age: object = None,
         expiry: str = "warn",
         faults: Iterable[Fault] = (),
+        scrubber: Scrubber | None = None,
+        network: NetworkPolicy | None = None,
     ) -> None:
         self.path = Path(path)
         self.synthetic_timing = synthetic_timing
@@ -64,6 +69,8 @@ class CassetteContext:
         self.strict = bool(strict)
         self.expiry = ExpiryPolicy.make(max_age, expiry)
         self.faults: tuple[Fault, ...] = tuple(FaultInjector(faults).faults)  # validated now
+        self.scrubber = scrubber if scrubber is not None else Scrubber()
+        self.network = network if network is not None else NetworkPolicy()
         self._active: list[ActiveCassette] = []
 
     def open(self) -> ActiveCassette:
@@ -80,6 +87,8 @@ class CassetteContext:
             synthetic_timing=self.synthetic_timing,
             loaded=plan.loaded,
             faults=self.faults,
+            scrubber=self.scrubber,
+            network=self.network,
         )
         push_cassette(active)
         try:
@@ -172,6 +181,15 @@ def use_cassette(
     max_age: str | float | timedelta | None = None,
     expiry: str = "warn",
     faults: Iterable[Fault] = (),
+    # safety: secrets and network (replay.scrub, replay.netguard)
+    filter_headers: Iterable[str | tuple[str, str | None]] | None = None,
+    filter_query: Iterable[str | tuple[str, str | None]] | None = None,
+    filter_body_fields: Iterable[str | tuple[str, str]] | None = None,
+    before_record_request: Callable[[Request], Request] | None = None,
+    before_record_response: Callable[[Response], Response] | None = None,
+    allow_secrets: bool = False,
+    block_network: bool = False,
+    allowed_hosts: Iterable[str] | str | None = None,
 ) -> CassetteContext:
     """Record or replay every httpx2/httpx request made inside the block or decorated function.
 
@@ -190,6 +208,14 @@ def use_cassette(
     After a re-recording, ``cassette.changes`` summarises what changed.
     saved unless ``record_on_failure`` is true. ``faults`` (see :mod:`replay.faults`) rewrite
     the replayed responses, never the file; one that changes no response is an error at exit.
+
+    Secrets are scrubbed before anything is written (credential headers, keys in URLs, key-shaped
+    values in requests; see :mod:`replay.scrub`); ``filter_headers``, ``filter_query``,
+    ``filter_body_fields`` and the ``before_record_request``/``before_record_response`` hooks add
+    rules, and the same scrubbing applies to both sides of matching. A write that would still
+    contain a key is refused unless ``allow_secrets`` is true. ``block_network`` refuses any
+    connection not made through httpx2/httpx while the cassette is active (``allowed_hosts``
+    lists exceptions; ``"localhost"`` admits loopback).
 
     Example usage::
 
@@ -212,4 +238,13 @@ def use_cassette(
         max_age=max_age,
         expiry=expiry,
         faults=faults,
+        scrubber=Scrubber.build(
+            filter_headers=filter_headers,
+            filter_query=filter_query,
+            filter_body_fields=filter_body_fields,
+            before_record_request=before_record_request,
+            before_record_response=before_record_response,
+            allow_secrets=allow_secrets,
+        ),
+        network=NetworkPolicy.build(block_network, allowed_hosts),
     )

@@ -175,7 +175,11 @@ def decode_body(value: Any) -> bytes:
         raise ValueError("'format' only applies to a json body")
     if "json" in value:
         style = JsonStyle.parse(str(value.get("format", "compact")))
-        return style.dumps(value["json"]).encode("utf-8")
+        try:
+            return style.dumps(value["json"]).encode("utf-8")
+        except (TypeError, ValueError, RecursionError) as exc:
+            # e.g. a YAML !!binary value or a non-text key edited into a json body
+            raise ValueError(f"the json body holds a value JSON cannot represent: {exc}") from None
     if "text" in value:
         text = value["text"]
         if not isinstance(text, str):

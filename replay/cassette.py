@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from .bodies import decode_body, encode_body, is_yaml_safe_text
 from .sse import SSEEvent, iter_events
@@ -208,7 +208,7 @@ class Response(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: int
+    status: int = Field(ge=100, le=599)  # anything else could not be replayed as HTTP
     t: float = 0.0
     headers: Headers = Field(default_factory=list)
     chunks: list[Chunk] = Field(default_factory=list)
@@ -357,6 +357,16 @@ class Interaction(BaseModel):
     response: Response
     recorded_at: datetime | None = None
     match_on: tuple[str, ...] | None = None
+
+    @field_validator("match_on")
+    @classmethod
+    def _known_matchers(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        # Checked at load time, so a typo names the file and interaction, not a later request.
+        if value is not None:
+            from .matching import normalize_match_on
+
+            normalize_match_on(value)
+        return value
 
     @model_serializer(mode="plain")
     def _to_disk(self) -> dict[str, Any]:

@@ -13,17 +13,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import netguard
 from .adapters import HttpLib
 from .cassette import Cassette, Interaction, Request
 from .changes import RecordingChanges
 from .clock import REAL, TimingPolicy, VirtualTiming
-from .errors import NoMatchingInteraction
+from .errors import NoMatchingInteraction, ReplayError
 from .fault_draft import FaultContext
 from .faults import Fault
 from .injection import FaultInjector, FaultStatus, read_timeout_of
 from .matching import Match, Matcher
 from .modes import RecordMode
-from .storage import load_cassette, save_cassette
+from .netguard import NetworkPolicy
+from .persist import save_session
+from .scrub import Scrubber
+from .storage import load_cassette
 from .streams import ChunkPlayer, PendingRecording, RecordingTap, ResponsePlan
 from .vcr import SyntheticTiming
 
@@ -53,6 +57,8 @@ class ActiveCassette:
         synthetic_timing: SyntheticTiming | None = None,
         loaded: Cassette | None = None,
         faults: Sequence[Fault] = (),
+        scrubber: Scrubber | None = None,
+        network: NetworkPolicy | None = None,
     ) -> None:
         self.path = path
         self.record_mode = record_mode
@@ -63,7 +69,13 @@ class ActiveCassette:
         self._match_on = match_on
         self._lock = threading.Lock()
         self._recordings: list[PendingRecording] = []
+        # Safety (scrubbing, network blocking): see replay.scrub, replay.netguard, replay.persist.
+        self.scrubber = scrubber if scrubber is not None else Scrubber()
+        self.network = network if network is not None else NetworkPolicy()
         self.existed = path.exists()
+        # What the file held when opened, for a rewrite to tell its own old interactions from
+        # those a parallel worker adds meanwhile (None: unreadable, replace it all).
+        self._baseline: list[Interaction] | None = []
         if self.existed and record_mode is not RecordMode.REWRITE:
             # ``loaded``: the caller read the file already (to check its age).
             self.cassette = (
@@ -71,10 +83,16 @@ class ActiveCassette:
             )
         else:
             self.cassette = Cassette()
+            if self.existed:
+                try:
+                    self._baseline = load_cassette(path).interactions
+                except ReplayError:
+                    self._baseline = None
         self.matcher = Matcher(
             self.cassette.interactions,
             match_on=match_on,
             allow_playback_repeats=allow_playback_repeats,
+            prepare=self.scrubber.prepare,
         )
         self.saved = False
         # Cassette hygiene (set by use_cassette): strict usage, and what a re-recording replaced.
@@ -108,7 +126,7 @@ class ActiveCassette:
     @property
     def recorded(self) -> list[Interaction]:
         """Interactions recorded in this session (finished ones), in the order requests were sent."""
-        return [p.to_interaction() for p in self._recordings if p.done]
+        return [self.scrubber.scrub_interaction(p.to_interaction()) for p in self._recordings if p.done]
 
     # -- faults ---------------------------------------------------------------------------
 
@@ -136,9 +154,13 @@ class ActiveCassette:
 
     def activate(self) -> None:
         self.timing.activate()
+        if self.network.block:
+            netguard.block(self.network, str(self.path))
 
     def deactivate(self, failed: bool) -> None:
         self.timing.deactivate()
+        if self.network.block:
+            netguard.unblock(self.network, str(self.path))
         for pending in self._recordings:
             if not pending.done:
                 # The application never finished or closed this body: keep what arrived.
@@ -149,13 +171,19 @@ class ActiveCassette:
             self.save()
 
     def save(self) -> None:
-        """Write loaded + newly recorded interactions to the cassette file, atomically."""
-        new = [p.to_interaction() for p in self._recordings]
-        if self.record_mode is RecordMode.REWRITE:
-            out = Cassette(interactions=new)
-        else:
-            out = Cassette(interactions=[*self.cassette.interactions, *new])
-        save_cassette(out, self.path)
+        """Write the file's interactions + the newly recorded ones (scrubbed), atomically.
+
+        The file is re-read under its lock and merged, so parallel workers recording into the
+        same cassette lose nothing (see :func:`replay.persist.save_session`).
+        """
+        new = [self.scrubber.scrub_interaction(p.to_interaction()) for p in self._recordings]
+        save_session(
+            self.path,
+            new,
+            scrubber=self.scrubber,
+            rewrite=self.record_mode is RecordMode.REWRITE,
+            baseline=self._baseline,
+        )
         self.saved = True
 
     # -- deciding -------------------------------------------------------------------------
@@ -180,7 +208,9 @@ class ActiveCassette:
         raise self._miss(request)
 
     def _miss(self, request: Request) -> NoMatchingInteraction:
-        what = f"{request.method} {request.url}"
+        # The live URL may carry a key (?key=...): error messages end up in CI logs.
+        shown = self.scrubber.prepare(request)
+        what = f"{shown.method} {shown.url}"
         hint = self.record_hint or (
             f"use_cassette({str(self.path)!r}, record_mode='once') to record it, or "
             "record_mode='new_episodes' to add to an existing cassette"
@@ -231,7 +261,8 @@ class ActiveCassette:
             return lib.make_response(plan.status, list(plan.headers), lib.replay_stream(player))
         sent_at = REAL.perf_counter()
         virtual_base = self._virtual_now()
-        response = send()
+        with netguard.permit_recording(req.host):
+            response = send()
         return self._wrap_recording(lib, req, response, sent_at, virtual_base)
 
     async def handle_async(self, lib: HttpLib, request: Any, send: Callable[[], Any]) -> Any:
@@ -247,7 +278,8 @@ class ActiveCassette:
             return lib.make_response(plan.status, list(plan.headers), lib.replay_stream(player))
         sent_at = REAL.perf_counter()
         virtual_base = self._virtual_now()
-        response = await send()
+        with netguard.permit_recording(req.host):
+            response = await send()
         return self._wrap_recording(lib, req, response, sent_at, virtual_base)
 
     def _virtual_now(self) -> float | None:

@@ -31,22 +31,22 @@ def make_client(sdk: str, base_url: str, *, is_async: bool, **kwargs: Any) -> An
         import openai
 
         cls = openai.AsyncOpenAI if is_async else openai.OpenAI
-        return cls(base_url=base_url + "/v1", api_key="sk-test-key", **kwargs)
+        return cls(base_url=base_url + "/v1", **{"api_key": "sk-test-key", **kwargs})
     if sdk == "anthropic":
         import anthropic
 
         cls = anthropic.AsyncAnthropic if is_async else anthropic.Anthropic
-        return cls(base_url=base_url, api_key="sk-ant-test", **kwargs)
+        return cls(base_url=base_url, **{"api_key": "sk-ant-test", **kwargs})
     if sdk == "groq":
         import groq
 
         cls = groq.AsyncGroq if is_async else groq.Groq
-        return cls(base_url=base_url, api_key="gsk_test", **kwargs)
+        return cls(base_url=base_url, **{"api_key": "gsk_test", **kwargs})
     if sdk == "together":
         import together
 
         cls = together.AsyncTogether if is_async else together.Together
-        return cls(base_url=base_url + "/v1", api_key="together-test", **kwargs)
+        return cls(base_url=base_url + "/v1", **{"api_key": "together-test", **kwargs})
     raise ValueError(sdk)
 
 

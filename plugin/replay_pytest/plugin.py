@@ -46,6 +46,15 @@ _USE_CASSETTE_KEYS = frozenset(
         "max_age",
         "expiry",
         "faults",  # fault injection (replay.faults)
+        # safety: secrets and network (replay.scrub, replay.netguard)
+        "filter_headers",
+        "filter_query",
+        "filter_body_fields",
+        "before_record_request",
+        "before_record_response",
+        "allow_secrets",
+        "block_network",
+        "allowed_hosts",
     }
 )
 
@@ -79,13 +88,30 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         default=None,
         help="Divide recorded offsets by this factor in virtual and real timing (default 1.0).",
     )
+    group.addoption(
+        "--replay-block-network",
+        action="store_true",
+        default=None,
+        help="While a cassette is active, refuse connections from clients llm-replay does not "
+        "intercept (requests, urllib3, aiohttp, raw sockets); loopback too unless allowed.",
+    )
+    group.addoption(
+        "--replay-allowed-hosts",
+        action="store",
+        default=None,
+        metavar="HOSTS",
+        help="Comma-separated hosts (names, IPs, *.patterns; 'localhost' = loopback) that "
+        "--replay-block-network lets through.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "replay(path=None, *, record_mode=None, timing=None, speed=None, allow_playback_repeats=None, "
-        "match_on=None, record_on_failure=None, strict=None, max_age=None, expiry=None, faults=None): "
+        "match_on=None, record_on_failure=None, strict=None, max_age=None, expiry=None, faults=None, "
+        "filter_headers=None, filter_query=None, filter_body_fields=None, before_record_request=None, "
+        "before_record_response=None, allow_secrets=None, block_network=None, allowed_hosts=None): "
         "record or replay this test's HTTP traffic from a cassette "
         "(default path: cassettes/<module>/<test>.yaml beside the test file).",
     )
@@ -154,6 +180,10 @@ def _settings(node: pytest.Item, config_fixture: dict[str, Any]) -> tuple[Path, 
     if options.replay_speed is not None:
         settings["speed"] = options.replay_speed
     settings.update(option_settings(node.config))
+    if options.replay_block_network:
+        settings["block_network"] = True
+    if options.replay_allowed_hosts is not None:
+        settings["allowed_hosts"] = options.replay_allowed_hosts
     return marker_path or default_cassette_path(node), settings
 
 

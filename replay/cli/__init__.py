@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cmd_plot",
         "Draw each interaction's chunk arrivals to PNG/SVG (needs llm-replay[plot]).",
     ),
+    "scrub": (
+        "cmd_scrub",
+        "Remove secrets from cassettes in place (native and vcrpy); --check for pre-commit.",
+    ),
     "demo": (
         "cmd_demo",
         "Replay the shipped demo cassette through the openai SDK (real, then virtual timing).",
