@@ -36,13 +36,16 @@ from dataclasses import dataclass
 from fnmatch import fnmatch
 from typing import Any
 
-from .errors import ReplayError
-
 __all__ = ["NetworkBlockedError", "NetworkPolicy", "block", "permit_recording", "unblock"]
 
 
-class NetworkBlockedError(ReplayError):
-    """A connection was refused because network blocking is on for the active cassette."""
+class NetworkBlockedError(BaseException):
+    """A connection was refused because network blocking is on for the active cassette.
+
+    A ``BaseException``, as :class:`~replay.errors.NoMatchingInteraction` is: it is raised inside
+    the application's call stack, where an ``except Exception:`` fallback or an HTTP library's
+    retry loop must not turn "the test tried to reach the network" into a silent fallback.
+    """
 
 
 _LOOPBACK_NAMES = frozenset({"localhost", "loopback", "localhost.localdomain", "ip6-localhost"})

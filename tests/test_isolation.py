@@ -148,6 +148,7 @@ def test_block_network_stops_other_clients_even_on_loopback(
     assert f"cassette {tmp_path / 'c.yaml'} is active" in message
     assert "allowed_hosts" in message and "--replay-block-network" in message
     assert not isinstance(err.value, OSError)  # clients would wrap and retry an OSError
+    assert not isinstance(err.value, Exception)  # nor can an app's `except Exception` swallow it
     assert len(llm_server.requests) == 0
     assert "connect" not in socket.socket.__dict__  # the guard is gone after the cassette
     if client != "udp":

@@ -195,3 +195,25 @@ def test_converting_the_real_recordings_writes_no_cookies(tmp_path: Path) -> Non
         assert [i.response.body for i in again.interactions] == [
             i.response.body for i in original.interactions
         ]
+
+
+def test_convert_scrubs_keys_and_refuses_what_it_cannot_scrub(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "sk-proj-" + "A1b2C3d4E5" * 4
+    item = vcr_item(JSON, uri=URL + "?api_key=" + key)
+    item["request"]["headers"]["openai-organization"] = ["org-secret123"]  # type: ignore[index]
+    item["request"]["body"] = json.dumps({"model": "m", "api_key": key})  # type: ignore[index]
+    source = write_vcr(tmp_path / "in.yaml", [item])
+    assert cli(["convert", str(source), str(tmp_path / "out.yaml"), "--to", "native"]) == 0
+    written = (tmp_path / "out.yaml").read_text()
+    assert key not in written and "org-secret123" not in written
+    converted = replay.load_cassette(tmp_path / "out.yaml").interactions[0]
+    assert converted.request.header("openai-organization") is not None  # kept, with a placeholder
+
+    leaky = vcr_item(json.dumps({"echo": key}))  # a key in a response body is not rewritten
+    source = write_vcr(tmp_path / "leaky.yaml", [leaky])
+    assert cli(["convert", str(source), str(tmp_path / "leaky-out.yaml"), "--to", "native"]) == 1
+    assert not (tmp_path / "leaky-out.yaml").exists()
+    assert "Refusing to write" in capsys.readouterr().err
+    assert cli(["convert", str(source), str(tmp_path / "leaky-out.yaml"), "--allow-secrets"]) == 0

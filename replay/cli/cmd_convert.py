@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..cassette import Cassette
 from ..errors import CassetteError, ReplayError
+from ..scrub import Scrubber
 from ..storage import dump_cassette, load_cassette, write_atomic
 from ..vcr import SyntheticTiming, dump_vcr, is_vcr_data
 from ..yamlio import load_data
@@ -50,6 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="native output: synthetic gap between SSE events for vcrpy bodies (default 0.02 s)",
     )
+    parser.add_argument(
+        "--allow-secrets",
+        action="store_true",
+        help="write even if something still looks like a key after scrubbing (not recommended)",
+    )
 
 
 def _detect(path: Path) -> str:
@@ -67,11 +73,17 @@ def convert_file(
     to: str = "auto",
     timing: bool = True,
     synthetic: SyntheticTiming | None = None,
+    allow_secrets: bool = False,
 ) -> str:
     """Convert one cassette file; returns the direction taken, e.g. ``"vcrpy -> native"``."""
     kind = _detect(source)
     goal = to if to != "auto" else ("native" if kind == "vcrpy" else "vcrpy")
     cassette: Cassette = load_cassette(source, synthetic_timing=synthetic)
+    # A converted file is written like a recording: scrubbed by default, then checked, so an
+    # imported vcrpy cassette cannot carry keys or cookies into the new file.
+    scrubber = Scrubber(allow_secrets=allow_secrets)
+    cassette = Cassette(interactions=[scrubber.scrub_interaction(i) for i in cassette.interactions])
+    scrubber.check(cassette, target)
     if goal == "native":
         text = dump_cassette(cassette)
     else:
@@ -113,7 +125,12 @@ def run(args: argparse.Namespace) -> int:
     for source, target in pairs:
         try:
             direction = convert_file(
-                source, target, to=args.to, timing=not args.no_timing, synthetic=synthetic
+                source,
+                target,
+                to=args.to,
+                timing=not args.no_timing,
+                synthetic=synthetic,
+                allow_secrets=args.allow_secrets,
             )
         except ReplayError as exc:
             failed += 1
