@@ -3,7 +3,7 @@
 - a recorded 60-second stream replayed through the openai SDK: wall time of the whole test
   (open the cassette, stream, close) and the offsets the application observed;
 - the per-test fixed cost of the virtual clock (freezegun start + stop) with openai, anthropic,
-  groq and together imported, today and with the prototype in :mod:`bench.fastclock`;
+  groq and together imported, and the same for freezegun's own ``freeze_time``;
 - what one frozen ``time.monotonic()`` call costs the application.
 """
 
@@ -19,7 +19,7 @@ from .core import Context, Row, Target, compare
 from .data import chat_exchange, long_stream, write_native
 from .overhead import make_client
 
-__all__ = ["ROW_IDS", "prototype_clock", "run"]
+__all__ = ["ROW_IDS", "run"]
 
 ROW_IDS = [
     "3.stream60.wall",
@@ -27,9 +27,9 @@ ROW_IDS = [
     "3.stream60.exact",
     "3.clock.current",
     "3.clock.use_cassette",
-    "3.clock.prototype",
-    "3.clock.prototype_e2e",
-    "3.clock.prototype_exact",
+    "3.clock.vs_freezegun",
+    "3.clock.e2e",
+    "3.clock.e2e_exact",
     "3.frozen_call",
 ]
 UNDER_50MS = Target("value", "<", 0.050, "< 50 ms")
@@ -44,27 +44,6 @@ def import_sdks() -> int:
     import together  # noqa: F401
 
     return len(sys.modules)
-
-
-@contextlib.contextmanager
-def prototype_clock() -> Iterator[None]:
-    """Make replay's VirtualClock start :class:`~bench.fastclock.FastFreezer` instead of
-    freezegun's ``freeze_time`` (it looks ``freeze_time`` up at each start)."""
-    import freezegun
-
-    from .fastclock import FastFreezer
-
-    original = freezegun.freeze_time
-
-    def freeze_time(when: Any, *, tick: bool = False, real_asyncio: bool = True, ignore: Any = ()) -> Any:
-        assert not tick and real_asyncio, "the prototype covers the options VirtualClock uses"
-        return FastFreezer(when, ignore=tuple(ignore or ()))
-
-    freezegun.freeze_time = freeze_time  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        freezegun.freeze_time = original
 
 
 def _observe(client: Any) -> list[float]:
@@ -195,36 +174,40 @@ def run(ctx: Context) -> None:
         )
     )
 
-    @contextlib.contextmanager
-    def with_prototype() -> Iterator[None]:
-        with prototype_clock():
-            yield
+    # freezegun's own freeze_time with the same options and ignore list, for comparison: what
+    # the library's incremental binding index (replay/_freeze.py) saves per test.
+    from datetime import datetime
 
-    from .fastclock import FastFreezer
+    import freezegun
 
-    with prototype_clock():
-        before = FastFreezer.starts
-        clock_cycle()  # builds the prototype's index once (the cold start)
-        if FastFreezer.starts == before:
-            raise RuntimeError(
-                "replay's VirtualClock no longer starts freezegun through freezegun.freeze_time; "
-                "update bench.virtual.prototype_clock so the prototype rows measure the prototype"
-            )
-    comp = compare(
-        {
-            "prototype": _variant(clock_cycle, with_prototype),
-            "current": clock_cycle,
-        },
-        rounds=rounds,
-        inner=inner,
-    )
+    from replay._freeze import AVAILABLE, FastFreezer
+    from replay.clock import VIRTUAL_IGNORE
+
+    if not AVAILABLE:
+        raise RuntimeError("replay._freeze fell back to freeze_time: freezegun's internals changed")
+
+    def freezegun_cycle() -> None:
+        freezer = freezegun.freeze_time(
+            datetime(2026, 1, 1), tick=False, real_asyncio=True, ignore=list(VIRTUAL_IGNORE)
+        )
+        freezer.start()
+        freezer.stop()
+
+    def fast_cycle() -> None:
+        freezer = FastFreezer(datetime(2026, 1, 1), ignore=VIRTUAL_IGNORE)
+        freezer.start()
+        freezer.stop()
+
+    freezegun_cycle()
+    fast_cycle()
+    comp = compare({"fast": fast_cycle, "freezegun": freezegun_cycle}, rounds=rounds, inner=inner)
     ctx.add(
         comp.row(
-            "3.clock.prototype",
-            "virtual clock start+stop with the prototype (bench/fastclock.py)",
-            "prototype",
-            "current",
-            baseline_label="freezegun today",
+            "3.clock.vs_freezegun",
+            "frozen clock start+stop: llm-replay's (replay/_freeze.py) vs freezegun's freeze_time",
+            "fast",
+            "freezegun",
+            baseline_label="freezegun.freeze_time",
             target=UNDER_1MS,
         )
     )
@@ -233,30 +216,29 @@ def run(ctx: Context) -> None:
     one = write_native(ctx.workdir / "e2e.yaml", [stream])
     observed: list[float] = []
 
-    def e2e() -> None:
-        with replay.use_cassette(one, timing="virtual"):
-            observed[:] = _observe(client)
+    def e2e(timing: str) -> Callable[[], None]:
+        def go() -> None:
+            with replay.use_cassette(one, timing=timing):
+                observed[:] = _observe(client)
 
-    comp = compare(
-        {"prototype": _variant(e2e, with_prototype), "current": e2e},
-        rounds=rounds,
-        inner=inner,
-    )
+        return go
+
+    comp = compare({"virtual": e2e("virtual"), "instant": e2e("instant")}, rounds=rounds, inner=inner)
     ctx.add(
         comp.row(
-            "3.clock.prototype_e2e",
-            "per test, virtual timing (open + 1 openai stream + close), prototype clock",
-            "prototype",
-            "current",
-            baseline_label="freezegun today",
+            "3.clock.e2e",
+            "per test: open + 1 openai stream + close, virtual vs instant timing",
+            "virtual",
+            "instant",
+            baseline_label="instant",
+            note=f"difference {(comp.median('virtual') - comp.median('instant')) * 1e3:.2f} ms",
         )
     )
-    with prototype_clock():
-        e2e()
+    e2e("virtual")()
     ctx.add(
         Row(
-            "3.clock.prototype_exact",
-            "prototype: largest error of the offsets the app observed vs the recording",
+            "3.clock.e2e_exact",
+            "largest error of the offsets the app observed vs the recording (openai SDK)",
             _exact(observed, stream.times),
             target=Target("value", "<=", 1e-6, "<= 1 us"),
         )

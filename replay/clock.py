@@ -246,13 +246,13 @@ class VirtualClock:
         return self._users > 0
 
     def _start(self) -> None:
-        from freezegun import freeze_time
+        from ._freeze import make_freezer
 
         _teach_pydantic_fake_dates()
         now = datetime.fromtimestamp(REAL.time(), tz=timezone.utc).replace(microsecond=0, tzinfo=None)
         self._anchor = now
         self._offset = 0.0
-        self._freezer = freeze_time(now, tick=False, real_asyncio=True, ignore=list(VIRTUAL_IGNORE))
+        self._freezer = make_freezer(now, VIRTUAL_IGNORE)
         self._factory = self._freezer.start()
         self._owner = threading.get_ident()
         self._patch_sleeps()

@@ -289,3 +289,70 @@ def test_sdks_imported_lazily_under_the_virtual_clock_still_build_their_models(t
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["2026", "OK"]
+
+
+def test_the_fast_freezer_is_in_use_and_patches_module_level_bindings(tmp_path: Path) -> None:
+    """`from time import monotonic` bindings are what freezegun's module scan exists for."""
+    import sys
+    import textwrap
+
+    from replay import _freeze
+    from replay.clock import VirtualClock
+
+    assert _freeze.AVAILABLE, "freezegun's internals changed: the virtual clock fell back to freeze_time"
+    folder = tmp_path / "mods"
+    folder.mkdir()
+    source = textwrap.dedent(
+        """
+        from time import monotonic, perf_counter, time as wall
+        from datetime import datetime
+        def now():
+            return monotonic(), perf_counter(), wall(), datetime.now()
+        """
+    )
+    (folder / "bound_before.py").write_text(source)
+    (folder / "bound_during.py").write_text(source)
+    sys.path.insert(0, str(folder))
+    try:
+        import bound_before
+
+        path = write_cassette(tmp_path / "c.yaml", stream_interaction([0.1, 0.2, 0.3]))
+        with replay.use_cassette(path, timing="virtual"):
+            clock = VirtualClock._current
+            assert clock is not None and isinstance(clock._freezer, _freeze.FastFreezer)
+            import bound_during
+
+            before = [bound_before.now(), bound_during.now()]
+            time.sleep(2.5)  # virtual: advances the frozen clock
+            after = [bound_before.now(), bound_during.now()]
+            for (m0, p0, w0, d0), (m1, p1, w1, d1) in zip(before, after, strict=True):
+                assert (m1 - m0, p1 - p0, w1 - w0) == pytest.approx((2.5, 2.5, 2.5), abs=1e-6)
+                assert (d1 - d0).total_seconds() == pytest.approx(2.5, abs=1e-6)
+        for module in (bound_before, bound_during):  # real functions again
+            assert module.monotonic is REAL.monotonic
+            assert module.perf_counter is REAL.perf_counter
+            m0 = module.monotonic()
+            REAL.sleep(0.01)
+            assert module.monotonic() - m0 >= 0.009
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("bound_before", None)
+        sys.modules.pop("bound_during", None)
+
+
+def test_the_fast_freezer_nests_inside_the_users_own_freezegun(tmp_path: Path) -> None:
+    from freezegun import freeze_time
+
+    path = write_cassette(tmp_path / "c.yaml", stream_interaction([1.0, 2.0, 3.0]))
+    with freeze_time("2020-02-02 02:02:02") as frozen:
+        assert datetime.datetime.now() == datetime.datetime(2020, 2, 2, 2, 2, 2)
+        with replay.use_cassette(path, timing="virtual"):
+            t0 = time.monotonic()
+            with httpx2.Client() as client, client.stream("POST", URL, json=_body()) as r:
+                list(r.iter_raw())
+            assert time.monotonic() - t0 == pytest.approx(3.0, abs=1e-6)
+        # The user's own clock is untouched by ours and still frozen where they left it.
+        assert datetime.datetime.now() == datetime.datetime(2020, 2, 2, 2, 2, 2)
+        frozen.tick(5)
+        assert datetime.datetime.now() == datetime.datetime(2020, 2, 2, 2, 2, 7)
+    assert datetime.datetime.now().year >= 2026
