@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from .cassette import FORMAT, VERSION, Cassette
 from .errors import CassetteFormatError, CassetteNotFoundError, CassetteWriteError
 from .vcr import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming, is_vcr_data, parse_vcr
-from .yamlio import YamlAliasError, dump_data, load_data
+from .yamlio import YamlAliasError, dump_data, gc_paused, load_data
 
 __all__ = ["dump_cassette", "load_cassette", "parse_cassette", "save_cassette"]
 
@@ -78,7 +78,8 @@ def parse_cassette(
     if not isinstance(data.get("interactions", []), list):
         raise CassetteFormatError(f"{source}: 'interactions' must be a list.")
     try:
-        return Cassette.model_validate(data)
+        with gc_paused():
+            return Cassette.model_validate(data)
     except ValidationError as exc:
         raise CassetteFormatError(
             f"{source}: invalid cassette:\n{describe_validation_error(exc)}\n"
@@ -112,6 +113,13 @@ def load_cassette(
         raise CassetteFormatError(
             f"{p}: not UTF-8 text (byte {exc.start}); a cassette is YAML text."
         ) from None
+    with gc_paused():
+        # One pause for parsing and validation; the parsed data is dropped before it ends, so
+        # the collector later scans only the cassette itself.
+        return _parse_text(text, p, synthetic_timing)
+
+
+def _parse_text(text: str, p: Path, synthetic_timing: SyntheticTiming | None) -> Cassette:
     try:
         data = load_data(text)
     except YamlAliasError as exc:

@@ -205,3 +205,27 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
     cassette.save(path)
     assert [p.name for p in path.parent.iterdir()] == ["c.yaml"]
     assert load_cassette(path) == cassette
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1\nb: '1'\nc: \"yes\"\nd: yes\ne: |\n  1\nf: 1.0\ng: 2026-01-01\nh: ''\ni:\nj: 0o17\nk: 0x1F\n",
+        "s: !!set {a, b}\no: !!omap [{a: 1}, {b: 2}]\nbin: !!binary aGVsbG8=\n",
+        't: "R &D **bold** *x & y"\nu: |\n  text &amp; and *amp; and **x**\n',
+        "? [1, 2]\n: unhashable\n",
+        "x: !!python/object:os.system {}\n",
+    ],
+)
+def test_the_fast_loader_gives_exactly_what_the_safe_loader_gives(text: str) -> None:
+    import yaml
+
+    from replay.yamlio import load_data
+
+    try:
+        expected: object = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        with pytest.raises(type(exc)):
+            load_data(text)
+    else:
+        assert load_data(text) == expected
