@@ -16,12 +16,22 @@ Example usage::
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, overload
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from .bodies import decode_body, encode_body, is_yaml_safe_text
 from .sse import SSEEvent, iter_events
@@ -36,6 +46,7 @@ __all__ = [
     "VERSION",
     "Cassette",
     "Chunk",
+    "Chunks",
     "Headers",
     "Interaction",
     "Request",
@@ -107,36 +118,154 @@ def header_value(headers: Headers, name: str) -> str | None:
     return None
 
 
-class Chunk(BaseModel):
-    """The bytes of one network read, ``t`` seconds after the request was sent."""
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """The bytes of one network read, ``t`` seconds after the request was sent.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    A slotted dataclass rather than a pydantic model: a long stream holds thousands of them, and
+    a model costs ~500 bytes of bookkeeping each (more than a typical SSE event). The response
+    validates them (:meth:`from_disk`) and writes them (:meth:`to_disk`).
+    """
 
     t: float
     data: bytes
 
-    @model_validator(mode="before")
     @classmethod
-    def _from_disk(cls, value: Any) -> Any:
-        if not isinstance(value, dict) or "data" in value:
+    def from_disk(cls, value: Any) -> Chunk:
+        """A chunk from its on-disk mapping (``{t, text}`` or ``{t, b64}``) or a Chunk."""
+        if isinstance(value, Chunk):
             return value
+        if not isinstance(value, dict):
+            raise ValueError(f"a chunk is a mapping with 't' and 'text' or 'b64', got {type(value).__name__}")
         if "t" not in value:
             raise ValueError("a chunk needs its arrival time 't'")
-        rest = {k: v for k, v in value.items() if k != "t"}
         t = _check_t(value["t"], "chunk t")
+        if "data" in value and len(value) == 2:
+            data = value["data"]
+            if not isinstance(data, (bytes, bytearray)):
+                raise ValueError(f"chunk data must be bytes, got {type(data).__name__}")
+            return cls(t, bytes(data))
+        rest = {k: v for k, v in value.items() if k != "t"}
         if set(rest) in ({"text"}, {"b64"}):
-            return {"t": t, "data": decode_body(rest)}
+            return cls(t, decode_body(rest))
         raise ValueError(f"a chunk needs 't' and one of 'text' or 'b64'; got {sorted(value)}")
 
-    @model_serializer(mode="plain")
-    def _to_disk(self) -> dict[str, Any]:
+    def to_disk(self) -> dict[str, Any]:
         text = is_yaml_safe_text(self.data)
         if text is not None:
             return {"t": _round_t(self.t), "text": text}
         return {"t": _round_t(self.t), **encode_body(self.data, allow_json=False)}
 
+
+class Chunks(Sequence[Chunk]):
+    """A response body held compactly: one ``bytes`` plus each read's end offset and time.
+
+    Reads like an immutable list of :class:`Chunk` (built on access), so a stream of thousands
+    of small SSE events costs the body plus 16 bytes per chunk, and :attr:`body` needs no join.
+
+    Example usage::
+
+        chunks = Chunks.of([Chunk(0.3, b"data: a\\n\\n"), Chunk(0.4, b"data: b\\n\\n")])
+        chunks[1].t, chunks.body
+    """
+
+    __slots__ = ("_body", "_ends", "_times")
+
+    def __init__(self, body: bytes = b"", ends: Iterable[int] = (), times: Iterable[float] = ()) -> None:
+        self._body = body
+        self._ends = array("Q", ends)
+        self._times = array("d", times)
+        if len(self._ends) != len(self._times) or (self._ends and self._ends[-1] != len(body)):
+            raise ValueError("chunk ends and times must pair up and cover the whole body")
+
+    @classmethod
+    def of(cls, chunks: Iterable[Chunk | tuple[float, bytes]]) -> Chunks:
+        """From chunks (or ``(t, data)`` pairs), in order."""
+        if isinstance(chunks, Chunks):
+            return chunks
+        pieces: list[bytes] = []
+        ends = array("Q")
+        times = array("d")
+        pos = 0
+        for chunk in chunks:
+            t, data = (chunk.t, chunk.data) if isinstance(chunk, Chunk) else chunk
+            pos += len(data)
+            pieces.append(data)
+            ends.append(pos)
+            times.append(t)
+        return cls(b"".join(pieces), ends, times)
+
+    @classmethod
+    def validate(cls, value: Any) -> Chunks:
+        """Pydantic's entry point: a Chunks, or a list of chunks / on-disk chunk mappings."""
+        if isinstance(value, Chunks):
+            return value
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"chunks must be a list, got {type(value).__name__}")
+        items = []
+        for i, item in enumerate(value):
+            try:
+                items.append(Chunk.from_disk(item))
+            except ValueError as exc:
+                raise ValueError(f"[{i}]: {exc}") from None
+        return cls.of(items)
+
+    @property
+    def body(self) -> bytes:
+        """All the chunks' bytes, joined (held as such: no copy)."""
+        return self._body
+
+    @property
+    def times(self) -> Sequence[float]:
+        """Each chunk's arrival time."""
+        return self._times
+
+    def pairs(self) -> Iterator[tuple[float, bytes]]:
+        """``(t, data)`` for each chunk, without building Chunk objects."""
+        body = self._body
+        start = 0
+        for t, end in zip(self._times, self._ends, strict=True):
+            yield t, body[start:end]
+            start = end
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for t, data in self.pairs():
+            yield Chunk(t, data)
+
+    @overload
+    def __getitem__(self, index: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, index: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        n = len(self._ends)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("chunk index out of range")
+        start = self._ends[index - 1] if index else 0
+        return Chunk(self._times[index], self._body[start : self._ends[index]])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Chunks):
+            return self._body == other._body and self._ends == other._ends and self._times == other._times
+        if isinstance(other, (list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:
-        return f"Chunk(t={self.t!r}, data={self.data!r})"
+        return repr(list(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Chunks, (self._body, list(self._ends), list(self._times)))
 
 
 class StreamEnd(BaseModel):
@@ -211,7 +340,8 @@ class Response(BaseModel):
     status: int = Field(ge=100, le=599)  # anything else could not be replayed as HTTP
     t: float = 0.0
     headers: Headers = Field(default_factory=list)
-    chunks: list[Chunk] = Field(default_factory=list)
+    # Typed as a sequence (callers pass lists); always held as a compact Chunks.
+    chunks: Annotated[Sequence[Chunk], PlainValidator(Chunks.validate)] = Field(default_factory=Chunks)
     end: StreamEnd | None = None
     decoded_from: str | None = None
     synthetic_timing: bool = False
@@ -234,14 +364,13 @@ class Response(BaseModel):
     @model_validator(mode="after")
     def _check_times(self) -> Response:
         last = self.t
-        for i, chunk in enumerate(self.chunks):
-            if chunk.t < last:
+        for i, t in enumerate(self._store.times):
+            if t < last:
                 before = "the response headers" if i == 0 else f"chunk {i - 1}"
                 raise ValueError(
-                    f"chunks[{i}].t={chunk.t} is earlier than {before} (t={last}); "
-                    "arrival times must not decrease"
+                    f"chunks[{i}].t={t} is earlier than {before} (t={last}); arrival times must not decrease"
                 )
-            last = chunk.t
+            last = t
         return self
 
     @model_serializer(mode="plain")
@@ -257,17 +386,23 @@ class Response(BaseModel):
         as_body = encode_body(body) if body and not self.is_event_stream else None
         if as_body is not None and "json" in as_body:
             out["body"] = as_body
-            out["chunks"] = [{"t": _round_t(c.t), "size": len(c.data)} for c in self.chunks]
+            out["chunks"] = [{"t": _round_t(t), "size": len(data)} for t, data in self._store.pairs()]
         else:
-            out["chunks"] = [c._to_disk() for c in self.chunks]
+            out["chunks"] = [c.to_disk() for c in self.chunks]
         if self.end is not None:
             out["end"] = self.end.model_dump(exclude_none=True)
         return out
 
     @property
+    def _store(self) -> Chunks:
+        chunks = self.chunks
+        # model_copy(update={"chunks": [...]}) skips validation and may leave a plain list.
+        return chunks if isinstance(chunks, Chunks) else Chunks.of(chunks)
+
+    @property
     def body(self) -> bytes:
         """The whole body: all chunks joined."""
-        return b"".join(c.data for c in self.chunks)
+        return self._store.body
 
     def header(self, name: str) -> str | None:
         """First value of a header, case-insensitively."""
@@ -284,23 +419,23 @@ class Response(BaseModel):
     @property
     def duration(self) -> float:
         """Seconds from sending the request to the last byte."""
-        return self.chunks[-1].t if self.chunks else self.t
+        return self._store.times[-1] if self.chunks else self.t
 
     def events(self) -> list[SSEEvent]:
         """The SSE events of the body (an empty list for a body that is not an event stream)."""
         if not self.is_event_stream and not self.body.lstrip().startswith((b"data:", b"event:")):
             return []
-        return list(iter_events(c.data for c in self.chunks))
+        return list(iter_events(data for _, data in self._store.pairs()))
 
     def iter_events_timed(self) -> Iterator[tuple[float, SSEEvent]]:
         """Each SSE event with the ``t`` of the chunk that completed it."""
         from .sse import SSEDecoder
 
         decoder = SSEDecoder()
-        for chunk in self.chunks:
-            for event in decoder.feed(chunk.data):
-                yield chunk.t, event
-        last = self.chunks[-1].t if self.chunks else self.t
+        for t, data in self._store.pairs():
+            for event in decoder.feed(data):
+                yield t, event
+        last = self._store.times[-1] if self.chunks else self.t
         for event in decoder.finish():
             yield last, event
 
@@ -327,13 +462,14 @@ class Response(BaseModel):
         return completion_of(self)
 
 
-def _split_sized(body: bytes, chunks: Any) -> list[dict[str, Any]]:
+def _split_sized(body: bytes, chunks: Any) -> Chunks:
     """Chunks of a whole-body response: ``{t, size}`` entries cut the body in order."""
     if chunks is None:
-        return [{"t": 0.0, "data": body}] if body else []
+        return Chunks(body, [len(body)], [0.0]) if body else Chunks()
     if not isinstance(chunks, list):
         raise ValueError("chunks must be a list")
-    out: list[dict[str, Any]] = []
+    ends: list[int] = []
+    times: list[float] = []
     pos = 0
     for i, entry in enumerate(chunks):
         if not isinstance(entry, dict) or set(entry) != {"t", "size"}:
@@ -341,11 +477,12 @@ def _split_sized(body: bytes, chunks: Any) -> list[dict[str, Any]]:
         size = entry["size"]
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ValueError(f"chunks[{i}].size must be a whole number of bytes >= 0, got {size!r}")
-        out.append({"t": _check_t(entry["t"], f"chunks[{i}].t"), "data": body[pos : pos + size]})
         pos += size
+        ends.append(pos)
+        times.append(_check_t(entry["t"], f"chunks[{i}].t"))
     if pos != len(body):
         raise ValueError(f"chunk sizes add up to {pos} bytes but the body has {len(body)}")
-    return out
+    return Chunks(body, ends, times)
 
 
 class Interaction(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,12 @@ def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
     lines = []
     for err in exc.errors()[:limit]:
         msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"  {_loc(err['loc'])}: {msg}")
+        loc = tuple(err["loc"])
+        # A list validated as a whole (a response's chunks) names the item in its message.
+        item = re.match(r"\[(\d+)\]: ", msg)
+        if item:
+            loc, msg = (*loc, int(item.group(1))), msg[item.end() :]
+        lines.append(f"  {_loc(loc)}: {msg}")
     more = exc.error_count() - limit
     if more > 0:
         lines.append(f"  ... and {more} more")

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .cassette import Chunk, Headers, Interaction, Request, Response, StreamEnd
+from .cassette import Chunk, Chunks, Headers, Interaction, Request, Response, StreamEnd
 from .clock import REAL, Schedule
 from .errors import ReplayError
 
@@ -77,13 +77,19 @@ class ChunkPlayer:
         self._request = request
         self._closed = False
 
+    def _pairs(self) -> Iterator[tuple[float, bytes]]:
+        chunks = self._plan.chunks
+        if isinstance(chunks, Chunks):
+            return chunks.pairs()  # a recorded body, sliced chunk by chunk as it is played
+        return ((c.t, c.data) for c in chunks)
+
     def iter_sync(self) -> Iterator[bytes]:
         wait = self._schedule.wait
-        for chunk in self._plan.chunks:
-            wait(chunk.t)
+        for t, data in self._pairs():
+            wait(t)
             if self._closed:
                 return
-            yield chunk.data
+            yield data
         if self._plan.end is not None:
             if self._plan.end.t is not None:
                 wait(self._plan.end.t)
@@ -91,11 +97,11 @@ class ChunkPlayer:
 
     async def iter_async(self) -> AsyncIterator[bytes]:
         wait = self._schedule.wait_async
-        for chunk in self._plan.chunks:
-            await wait(chunk.t)
+        for t, data in self._pairs():
+            await wait(t)
             if self._closed:
                 return
-            yield chunk.data
+            yield data
         if self._plan.end is not None:
             if self._plan.end.t is not None:
                 await wait(self._plan.end.t)

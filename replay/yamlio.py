@@ -12,7 +12,7 @@ import contextlib
 import gc
 import re
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 
@@ -26,23 +26,21 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
     """The safe loader with a faster tag resolver (same results).
 
     libyaml composes in C but asks this Python method for the tag of every untagged scalar:
-    a quoted or block scalar is always a string, and plain scalars repeat (keys, statuses), so
-    their answers are memoised (bounded).
+    a quoted or block scalar is always a string, and plain scalars repeat within a document
+    (keys, statuses), so their answers are memoised for the one load.
     """
 
-    _memo: ClassVar[dict[str, str]] = {}
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._memo: dict[str, str] = {}
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode and not self.yaml_path_resolvers:
             if not implicit[0]:
                 return self.DEFAULT_SCALAR_TAG
-            memo = _Loader._memo
-            tag = memo.get(value)
+            tag = self._memo.get(value)
             if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(memo) > 50_000:
-                    memo.clear()
-                memo[value] = tag
+                tag = self._memo[value] = super().resolve(kind, value, implicit)
             return tag
         return super().resolve(kind, value, implicit)
 
