@@ -152,8 +152,14 @@ def compare(
     rounds: int,
     inner: int = 1,
     warmup: int = 1,
+    settle: bool = False,
 ) -> Comparison:
-    """Time each variant ``inner`` times per round, rounds interleaved with a rotating order."""
+    """Time each variant ``inner`` times per round, rounds interleaved with a rotating order.
+
+    ``settle``: make one untimed call inside each variant's context before its timed batch, so a
+    per-request figure does not include the tool's per-activation warm-up (measured separately
+    by the per-test rows).
+    """
     norm = {k: v if isinstance(v, Variant) else Variant(v) for k, v in variants.items()}
     names = list(norm)
     samples: dict[str, list[float]] = {name: [] for name in names}
@@ -169,6 +175,8 @@ def compare(
             variant = norm[name]
             fn = variant.call
             with _entered(variant):
+                if settle:
+                    fn()
                 start = perf()
                 for _ in range(inner):
                     fn()

@@ -279,7 +279,7 @@ def run(ctx: Context) -> None:
             v["respx"] = respx_variant(sdk, ex, stream=stream)
         elif not is_async:
             respx_children.append((sid, ex, stream, native))
-        comp = compare(v, rounds=rounds, inner=inner)
+        comp = compare(v, rounds=rounds, inner=inner, settle=True)
         close_loops()
         ctx.add(comp.row(f"1.{sid}.vs_mock", label, "llm-replay", "MockTransport", target=VS_MOCK))
         ctx.add(comp.row(f"1.{sid}.vs_vcr", label, "llm-replay", "vcrpy", target=VS_VCR))
@@ -365,7 +365,7 @@ def respx_child() -> None:
     v = variants("openai", ex, Path(spec["native"]), None, stream=stream, is_async=False)
     del v["MockTransport(1 chunk)"]
     v["respx"] = respx_variant("openai", ex, stream=stream)
-    comp = compare(v, rounds=spec["rounds"], inner=spec["inner"])
+    comp = compare(v, rounds=spec["rounds"], inner=spec["inner"], settle=True)
     print(json.dumps(comp.samples))
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from .cassette import Headers, Request
 from .streams import ChunkPlayer, RecordingTap
 
-__all__ = ["HttpLib", "available_libs", "lib_for_transport"]
+__all__ = ["HttpLib", "LiveRequest", "available_libs", "encode_headers", "lib_for_transport"]
 
 LIBRARY_NAMES = ("httpx2", "httpx")
 
@@ -51,13 +51,12 @@ class HttpLib:
             body=body,
         )
 
-    def make_response(self, status: int, headers: Headers, stream: Any) -> Any:
-        reason = self.module.codes.get_reason_phrase(status) or ""
+    def make_response(self, status: int, headers: Headers | list[tuple[bytes, bytes]], stream: Any) -> Any:
         return self.module.Response(
             status_code=status,
             headers=headers,
             stream=stream,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason.encode("ascii", "replace")},
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": _reason(self.module, status)},
         )
 
     def transport_error(self, kind: str, message: str, request: Any) -> Exception:
@@ -73,6 +72,52 @@ class HttpLib:
         if isinstance(exc, self.module.TransportError):
             return "read_error"
         return None
+
+
+class LiveRequest:
+    """A request the client library is sending, as replay sees it.
+
+    Matching needs only the method, URL, body and content type, and a replayed request is
+    usually found from those alone; the full :class:`~replay.cassette.Request` (every header
+    decoded) is built only when recording, a fault or an error message needs it.
+    """
+
+    __slots__ = ("_lib", "_model", "body", "key", "raw")
+
+    def __init__(self, lib: HttpLib, raw: Any, body: bytes) -> None:
+        self._lib = lib
+        self._model: Request | None = None
+        self.raw = raw
+        self.body = body
+        self.key: tuple[str, str, bytes, str | None] = (
+            raw.method,
+            str(raw.url),
+            body,
+            raw.headers.get("content-type"),
+        )
+
+    @property
+    def model(self) -> Request:
+        if self._model is None:
+            self._model = self._lib.request_model(self.raw, self.body)
+        return self._model
+
+
+def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
+    """Headers as the client library keeps them (bytes): cheaper for it to take than text."""
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+
+
+_REASONS: dict[tuple[int, int], bytes] = {}
+
+
+def _reason(module: ModuleType, status: int) -> bytes:
+    key = (id(module), status)
+    reason = _REASONS.get(key)
+    if reason is None:
+        text = module.codes.get_reason_phrase(status) or ""
+        reason = _REASONS[key] = text.encode("ascii", "replace")
+    return reason
 
 
 _DEFAULT_MESSAGES = {

@@ -404,6 +404,11 @@ class Response(BaseModel):
         """The whole body: all chunks joined."""
         return self._store.body
 
+    @property
+    def chunk_times(self) -> Sequence[float]:
+        """Each chunk's arrival time (seconds after the request was sent)."""
+        return self._store.times
+
     def header(self, name: str) -> str | None:
         """First value of a header, case-insensitively."""
         return header_value(self.headers, name)

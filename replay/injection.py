@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cassette import Request, Response, StreamEnd
+from .cassette import Chunks, Request, Response, StreamEnd
 from .errors import ReplayError
 from .fault_draft import Draft, FaultContext
 from .faults import DELIVERY, REPLACE, Fault, FaultNotApplied, Latency
@@ -100,6 +100,10 @@ class FaultInjector:
         fault = _check_fault(fault)
         with self._lock:
             self._entries.append(_Entry(fault, len(self._entries), fault.times))
+
+    def __bool__(self) -> bool:
+        """Whether any fault is configured (none: replay takes its plain, faster path)."""
+        return bool(self._entries)
 
     @property
     def faults(self) -> list[Fault]:
@@ -202,8 +206,9 @@ def apply_read_timeout(
     timeout spans ``read_timeout * speed`` of it.
     """
     chunks = plan.chunks
+    times = chunks.times if isinstance(chunks, Chunks) else [c.t for c in chunks]
     if read_timeout is None:
-        last = chunks[-1].t if chunks else plan.head_t
+        last = times[-1] if times else plan.head_t
         if math.isinf(plan.head_t) or math.isinf(last):
             raise ReplayError(
                 f"{source}: a fault makes this response wait for ever and the client has no read timeout "
@@ -214,10 +219,10 @@ def apply_read_timeout(
     if plan.head_t > limit:
         return _timed_out(plan, limit, [], head=True)
     prev = plan.head_t
-    for i, chunk in enumerate(chunks):
-        if chunk.t - prev > limit:
+    for i, t in enumerate(times):
+        if t - prev > limit:
             return _timed_out(plan, prev + limit, list(chunks[:i]))
-        prev = chunk.t
+        prev = t
     end = plan.end
     if end is not None and end.t is not None and end.t - prev > limit:
         return _timed_out(plan, prev + limit, list(chunks))

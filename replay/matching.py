@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .cassette import Interaction, Request
+from .cassette import Interaction, Request, header_value
 
-__all__ = ["DEFAULT_MATCH_ON", "MATCHERS", "Matcher", "normalize_match_on", "request_parts"]
+__all__ = ["DEFAULT_MATCH_ON", "MATCHERS", "Matcher", "RequestParts", "normalize_match_on", "request_parts"]
 
 DEFAULT_MATCH_ON: tuple[str, ...] = ("method", "url", "body")
 # vcrpy's names are accepted too ("uri" is "url"; "raw_body" compares bytes exactly).
 _ALIASES = {"uri": "url"}
 MATCHERS = ("method", "scheme", "host", "port", "path", "query", "url", "body", "raw_body")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_MEMO_LIMIT = 4096
 
 
 def normalize_match_on(match_on: Iterable[str] | None) -> tuple[str, ...]:
@@ -71,6 +72,7 @@ class RequestParts:
     query: tuple[tuple[str, str], ...]
     raw_body: bytes
     _body: Any = field(default=None)
+    _keys: dict[tuple[str, ...], tuple[Any, ...]] = field(default_factory=dict)
 
     @property
     def url(self) -> tuple[Any, ...]:
@@ -85,8 +87,12 @@ class RequestParts:
     def get(self, name: str) -> Any:
         return getattr(self, name)
 
-    def key(self, match_on: Sequence[str]) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in match_on)
+    def key(self, match_on: tuple[str, ...]) -> tuple[Any, ...]:
+        # Memoised: the parts of a repeated request are shared (Matcher.parts_of).
+        key = self._keys.get(match_on)
+        if key is None:
+            key = self._keys[match_on] = tuple(getattr(self, name) for name in match_on)
+        return key
 
 
 def request_parts(request: Request) -> RequestParts:
@@ -140,10 +146,16 @@ class Matcher:
         match_on: Iterable[str] | None = None,
         allow_playback_repeats: bool = False,
         prepare: Callable[[Request], Request] | None = None,
+        memoize: bool = True,
     ) -> None:
         self.match_on = normalize_match_on(match_on)
         self.allow_playback_repeats = allow_playback_repeats
         self._prepare = prepare
+        # (method, URL, body, content-type) -> parts of the prepared request. A live request is
+        # usually byte-identical to its recording in everything matching looks at, so it skips
+        # preparation (scrubbing) and JSON canonicalisation. Off when ``prepare`` may depend on
+        # anything else (a user hook).
+        self._memo: dict[tuple[str, str, bytes, str | None], RequestParts] | None = {} if memoize else None
         self._interactions: list[Interaction] = []
         self._parts: list[RequestParts] = []
         self._plays: list[int] = []
@@ -159,12 +171,29 @@ class Matcher:
             return normalize_match_on(interaction.match_on)
         return self.match_on
 
+    def cached_parts(self, key: tuple[str, str, bytes, str | None]) -> RequestParts | None:
+        """The parts memoised for (method, URL, body, content-type), if any (see __init__)."""
+        return self._memo.get(key) if self._memo is not None else None
+
+    def parts_of(self, request: Request) -> RequestParts:
+        """The normalised parts matching compares, after ``prepare`` (memoised, see __init__)."""
+        memo = self._memo
+        if memo is not None:
+            key = (request.method, request.url, request.body, header_value(request.headers, "content-type"))
+            parts = memo.get(key)
+            if parts is not None:
+                return parts
+        prepared = self._prepare(request) if self._prepare is not None else request
+        parts = request_parts(prepared)
+        if memo is not None:
+            if len(memo) > _MEMO_LIMIT + len(self._interactions):
+                memo.clear()  # bounded: a long session of distinct requests starts afresh
+            memo[key] = parts
+        return parts
+
     def _add(self, interaction: Interaction, *, played: bool) -> int:
         index = len(self._interactions)
-        request = interaction.request
-        if self._prepare is not None:
-            request = self._prepare(request)
-        parts = request_parts(request)
+        parts = self.parts_of(interaction.request)
         self._interactions.append(interaction)
         self._parts.append(parts)
         self._plays.append(1 if played else 0)
@@ -182,15 +211,14 @@ class Matcher:
 
     # -- lookup ---------------------------------------------------------------------------
 
-    def find(self, request: Request, *, consume: bool = True) -> Match | None:
+    def find(self, request: Request | RequestParts, *, consume: bool = True) -> Match | None:
         """The interaction to play for ``request`` (marked as played), or None.
 
         With ``consume=False`` nothing is marked: the same call with ``consume=True`` would
         return the same match (a fault that answers instead of the recording uses this).
+        ``request`` may be the result of :meth:`parts_of`, to prepare a request only once.
         """
-        if self._prepare is not None:
-            request = self._prepare(request)
-        parts = request_parts(request)
+        parts = request if isinstance(request, RequestParts) else self.parts_of(request)
         with self._lock:
             best: tuple[int, _Slot] | None = None
             repeat: tuple[int, _Slot] | None = None

@@ -8,21 +8,22 @@ Data flow of one request (see ``shared/DESIGN.md``)::
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import netguard
-from .adapters import HttpLib
+from .adapters import HttpLib, LiveRequest, encode_headers
 from .cassette import Cassette, Interaction, Request
 from .changes import RecordingChanges
 from .clock import REAL, TimingPolicy, VirtualTiming
 from .errors import NoMatchingInteraction, ReplayError
 from .fault_draft import FaultContext
 from .faults import Fault
-from .injection import FaultInjector, FaultStatus, read_timeout_of
-from .matching import Match, Matcher
+from .injection import FaultInjector, FaultStatus, apply_read_timeout, read_timeout_of
+from .matching import Match, Matcher, RequestParts
 from .modes import RecordMode
 from .netguard import NetworkPolicy
 from .persist import save_session
@@ -69,6 +70,7 @@ class ActiveCassette:
         self._match_on = match_on
         self._lock = threading.Lock()
         self._recordings: list[PendingRecording] = []
+        self._plans: dict[int, tuple[ResponsePlan, float]] = {}
         # Safety (scrubbing, network blocking): see replay.scrub, replay.netguard, replay.persist.
         self.scrubber = scrubber if scrubber is not None else Scrubber()
         self.network = network if network is not None else NetworkPolicy()
@@ -93,6 +95,8 @@ class ActiveCassette:
             match_on=match_on,
             allow_playback_repeats=allow_playback_repeats,
             prepare=self.scrubber.prepare,
+            # A user hook may read any header; only then must every request be prepared anew.
+            memoize=self.scrubber.before_record_request is None,
         )
         self.saved = False
         # Cassette hygiene (set by use_cassette): strict usage, and what a re-recording replaced.
@@ -196,16 +200,16 @@ class ActiveCassette:
             return not self.existed
         return True
 
-    def _decide(self, request: Request, *, consume: bool = True) -> Match | None:
+    def _decide(self, live: LiveRequest, parts: RequestParts, *, consume: bool = True) -> Match | None:
         """The interaction to replay, or None to record; raises when neither is allowed."""
         if self.record_mode not in (RecordMode.ALL, RecordMode.REWRITE):
-            match = self.matcher.find(request, consume=consume)
+            match = self.matcher.find(parts, consume=consume)
             if match is not None:
                 return match
         if self._may_record():
-            self.faults.note_recorded(request)
+            self.faults.note_recorded(live.model)
             return None
-        raise self._miss(request)
+        raise self._miss(live.model)
 
     def _miss(self, request: Request) -> NoMatchingInteraction:
         # The live URL may carry a key (?key=...): error messages end up in CI logs.
@@ -226,58 +230,89 @@ class ActiveCassette:
             f"To fix: re-record with {hint}; or widen match_on (now: {', '.join(self.matcher.match_on)})."
         )
 
-    def _replay_plan(self, req: Request, request: Any) -> ResponsePlan | None:
+    def _source(self, index: int) -> str:
+        return f"{self.path} interaction #{index}"
+
+    def _plain_plan(self, match: Match) -> tuple[ResponsePlan, float]:
+        """An interaction's fault-free plan (headers encoded for the client library) and its
+        longest silence, built once: replaying it again only checks that against the timeout."""
+        cached = self._plans.get(match.index)
+        if cached is None:
+            response = match.interaction.response
+            plan = ResponsePlan.from_response(response, self._source(match.index))
+            plan.headers = encode_headers(response.headers)  # type: ignore[assignment]
+            times = [plan.head_t, *response.chunk_times]
+            if response.end is not None and response.end.t is not None:
+                times.append(response.end.t)
+            silence = max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+            cached = self._plans[match.index] = (plan, max(silence, plan.head_t))
+        return cached
+
+    def _replay_plan(self, live: LiveRequest) -> ResponsePlan | None:
         """What to replay for this request after faults (None: record it)."""
+        request = live.raw
         with self._lock:
-            match = self._decide(req, consume=False)
+            parts = self.matcher.cached_parts(live.key) or self.matcher.parts_of(live.model)
+            if not self.faults:
+                # The common case: no fault to consult, so the match is used up at once.
+                match = self._decide(live, parts)
+                if match is None:
+                    return None
+                plan, silence = self._plain_plan(match)
+                timeout = read_timeout_of(request)
+                speed = getattr(self.timing, "speed", 1.0)
+                if timeout is None or silence <= timeout * speed:
+                    return plan
+                return apply_read_timeout(plan, timeout, speed, plan.source)
+            match = self._decide(live, parts, consume=False)
             if match is None:
                 return None
             ctx = FaultContext(
-                request=req,
+                request=live.model,
                 interaction=match.interaction,
                 index=match.index,
-                source=f"{self.path} interaction #{match.index}",
+                source=self._source(match.index),
                 read_timeout=read_timeout_of(request),
                 speed=getattr(self.timing, "speed", 1.0),
             )
             plan, replaced = self.faults.build(match.interaction.response, ctx)
             if not replaced:
                 # A fault that answers instead of the recording leaves it for the next request.
-                self.matcher.find(req)
+                self.matcher.find(parts)
             return plan
 
     # -- handling (called by the patched transports) --------------------------------------
 
     def handle_sync(self, lib: HttpLib, request: Any, send: Callable[[], Any]) -> Any:
-        body = request.read()
-        req = lib.request_model(request, body)
-        plan = self._replay_plan(req, request)
+        live = LiveRequest(lib, request, request.read())
+        plan = self._replay_plan(live)
         if plan is not None:
             schedule = self.timing.schedule()
             schedule.wait(plan.head_t)
             if plan.head_end is not None:
                 raise lib.transport_error(plan.head_end.kind, plan.head_end.message, request)
             player = ChunkPlayer(plan, schedule, lib, request)
-            return lib.make_response(plan.status, list(plan.headers), lib.replay_stream(player))
+            return lib.make_response(plan.status, plan.headers, lib.replay_stream(player))
         sent_at = REAL.perf_counter()
         virtual_base = self._virtual_now()
+        req = live.model
         with netguard.permit_recording(req.host):
             response = send()
         return self._wrap_recording(lib, req, response, sent_at, virtual_base)
 
     async def handle_async(self, lib: HttpLib, request: Any, send: Callable[[], Any]) -> Any:
-        body = await request.aread()
-        req = lib.request_model(request, body)
-        plan = self._replay_plan(req, request)
+        live = LiveRequest(lib, request, await request.aread())
+        plan = self._replay_plan(live)
         if plan is not None:
             schedule = self.timing.schedule()
             await schedule.wait_async(plan.head_t)
             if plan.head_end is not None:
                 raise lib.transport_error(plan.head_end.kind, plan.head_end.message, request)
             player = ChunkPlayer(plan, schedule, lib, request)
-            return lib.make_response(plan.status, list(plan.headers), lib.replay_stream(player))
+            return lib.make_response(plan.status, plan.headers, lib.replay_stream(player))
         sent_at = REAL.perf_counter()
         virtual_base = self._virtual_now()
+        req = live.model
         with netguard.permit_recording(req.host):
             response = await send()
         return self._wrap_recording(lib, req, response, sent_at, virtual_base)

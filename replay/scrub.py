@@ -651,13 +651,17 @@ class Scrubber:
 
     # -- requests ---------------------------------------------------------------------------
 
-    def _request_rules(self, request: Request) -> tuple[Request, list[tuple[str, str]]]:
+    def _request_rules(
+        self, request: Request, *, headers_too: bool = True
+    ) -> tuple[Request, list[tuple[str, str]]]:
         """The request with default and declared rules applied, and why each field changed."""
         reasons: list[tuple[str, str]] = []
         url, why = _scrub_url(request.url, self._query_rules)
         reasons.extend(("url", w) for w in why)
-        headers, hwhy = _scrub_headers(request.headers, self._header_rules)
-        reasons.extend((f"headers.{name.lower()}", w) for name, w in hwhy)
+        headers = request.headers
+        if headers_too:
+            headers, hwhy = _scrub_headers(request.headers, self._header_rules)
+            reasons.extend((f"headers.{name.lower()}", w) for name, w in hwhy)
         body = request.body
         ctype = (_header(request.headers, "content-type") or "").split(";")[0].strip().lower()
         if ctype == "application/x-www-form-urlencoded" and body:
@@ -676,9 +680,9 @@ class Scrubber:
             return request, []
         return request.model_copy(update={"url": url, "headers": headers, "body": body}), reasons
 
-    def scrub_request(self, request: Request) -> Request:
+    def scrub_request(self, request: Request, *, headers_too: bool = True) -> Request:
         """The request as it is written (and compared): rules, then ``before_record_request``."""
-        clean, _ = self._request_rules(request)
+        clean, _ = self._request_rules(request, headers_too=headers_too)
         if self.before_record_request is not None:
             result = self.before_record_request(clean)
             if not isinstance(result, Request):
@@ -736,8 +740,12 @@ class Scrubber:
         return interaction.model_copy(update={"request": request, "response": response})
 
     def prepare(self, request: Request) -> Request:
-        """What matching compares: the same scrubbing as recording, so keys never decide a match."""
-        return self.scrub_request(request)
+        """What matching compares: the same scrubbing as recording, so keys never decide a match.
+
+        Matching never compares headers, so theirs is skipped (the costliest part of a scrub);
+        the user's hook still runs, as it does before a recording is written.
+        """
+        return self.scrub_request(request, headers_too=False)
 
     # -- the last check ---------------------------------------------------------------------
 
