@@ -4,13 +4,15 @@ Each waiting strategy waits out 200 deadlines with random 1-50 ms gaps. The stra
 interleaved deadline by deadline (deadline i is served by strategy i mod k), so they share the
 machine's noise; each has its own 200 deadlines. Strategies:
 
-- llm-replay's real-time schedule (``RealTiming().schedule()``: sleep, then spin to an absolute
-  deadline), sync and async;
+- llm-replay's real-time schedule (``RealTiming().schedule()``), sync and async. Sync: on Linux
+  the thread's timer slack is set to 1 ns while it sleeps (``prctl(PR_SET_TIMERSLACK)``; the
+  default 50 us slack is most of ``time.sleep``'s overshoot), then it spins the last 0.2 ms to
+  the absolute deadline. Async: ``asyncio.sleep`` to 3 ms before the deadline, then it yields to
+  the loop until the deadline passes;
 - the plain baselines: ``time.sleep`` / ``asyncio.sleep`` to the same absolute deadlines;
-- prototypes of changes (not in replay/): Linux's per-thread timer slack set to 1 ns while
-  waiting (``prctl(PR_SET_TIMERSLACK)``; the default 50 us slack is most of ``time.sleep``'s
-  overshoot), alone and with a 200 us spin; and an async wait that busy-yields only the last
-  1.5 ms (the event loop's timer granularity is 1 ms) instead of 3 ms.
+- alternatives, for comparison: timer slack alone (no spin), the same slack + 200 us spin as
+  written here, and an async wait that busy-yields only the last 1.5 ms (the event loop's timer
+  granularity is 1 ms) instead of 3 ms.
 
 Per-deadline error = |arrival - deadline|, p50 and p99; CPU = process time per wait. Then end to
 end: a cassette replayed with ``timing="real"`` through an httpx2 client, each chunk's arrival
@@ -45,9 +47,9 @@ ROW_IDS = (
 P50 = Target("value", "<=", 0.05e-3, "<= 0.05 ms")
 P99 = Target("value", "<=", 0.5e-3, "<= 0.5 ms")
 _LABELS = {
-    "slack": "prototype: timer slack 1 ns + time.sleep",
-    "slack+spin200": "prototype: timer slack 1 ns + sleep, then 200 us spin",
-    "spin1.5ms": "prototype: asyncio.sleep, then busy-yield the last 1.5 ms",
+    "slack": "alternative: timer slack 1 ns + time.sleep, no spin",
+    "slack+spin200": "alternative: timer slack 1 ns + sleep, then 200 us spin (written here)",
+    "spin1.5ms": "alternative: asyncio.sleep, then busy-yield only the last 1.5 ms",
 }
 
 
