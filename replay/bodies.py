@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ __all__ = ["JsonStyle", "decode_body", "encode_body", "is_yaml_safe_text", "snif
 
 # Characters that YAML readers may normalise or that libyaml cannot round-trip in every
 # scalar style; text holding them is stored as base64 so replay stays byte-exact.
-_YAML_UNSAFE = frozenset("\x85\u2028\u2029\ufeff")
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x85\u2028\u2029\ufeff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +136,10 @@ def is_yaml_safe_text(data: bytes) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if _YAML_UNSAFE.intersection(text):
-        return None
-    # Control characters other than tab/newline/CR are escaped by YAML, which round-trips,
-    # but a text full of them is not readable: show it as base64 instead.
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+    # Control characters other than tab/newline/CR are escaped by YAML, which round-trips, but
+    # a text full of them is not readable: show it as base64 instead. Characters YAML readers
+    # may normalise (NEL, line/paragraph separators, BOM) cannot be kept as text at all.
+    if _NOT_TEXT.search(text):
         return None
     return text
 
