@@ -301,7 +301,7 @@ def _load_breakdown(ctx: Context, path: Path, n: int) -> None:
         # Only a document holding '&' or '*' can use anchors/aliases: two C-level scans
         # before the regex (which then runs on few cassettes).
         if "&" in text or "*" in text:
-            yamlio._uses_aliases(text)
+            yamlio.uses_aliases(text)
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -318,7 +318,7 @@ def _load_breakdown(ctx: Context, path: Path, n: int) -> None:
         {
             "load": lambda: replay.load_cassette(path),
             "yaml": lambda: yaml.load(text, Loader=loader),
-            "alias_scan": lambda: yamlio._uses_aliases(text),
+            "alias_scan": lambda: yamlio.uses_aliases(text),
             "validate": lambda: parse_cassette(data, str(path)),
             "alias_fast": alias_fast,
             "no_gc": no_gc,

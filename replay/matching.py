@@ -204,6 +204,9 @@ class Matcher:
             slot.cursor += 1
         return index
 
+    def __len__(self) -> int:
+        return len(self._interactions)
+
     def add_recorded(self, interaction: Interaction) -> int:
         """Add an interaction recorded in this session; it counts as played already."""
         with self._lock:

@@ -8,7 +8,6 @@ Data flow of one request (see ``shared/DESIGN.md``)::
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -200,9 +199,12 @@ class ActiveCassette:
             return not self.existed
         return True
 
-    def _decide(self, live: LiveRequest, parts: RequestParts, *, consume: bool = True) -> Match | None:
+    def _may_replay(self) -> bool:
+        return self.record_mode not in (RecordMode.ALL, RecordMode.REWRITE) and bool(self.matcher)
+
+    def _decide(self, live: LiveRequest, parts: RequestParts | None, *, consume: bool = True) -> Match | None:
         """The interaction to replay, or None to record; raises when neither is allowed."""
-        if self.record_mode not in (RecordMode.ALL, RecordMode.REWRITE):
+        if parts is not None and self.record_mode not in (RecordMode.ALL, RecordMode.REWRITE):
             match = self.matcher.find(parts, consume=consume)
             if match is not None:
                 return match
@@ -241,17 +243,25 @@ class ActiveCassette:
             response = match.interaction.response
             plan = ResponsePlan.from_response(response, self._source(match.index))
             plan.headers = encode_headers(response.headers)  # type: ignore[assignment]
-            times = [plan.head_t, *response.chunk_times]
+            silence = plan.head_t
+            previous = plan.head_t
+            for t in response.chunk_times:  # the array itself: no per-chunk copy
+                silence = max(silence, t - previous)
+                previous = t
             if response.end is not None and response.end.t is not None:
-                times.append(response.end.t)
-            silence = max((b - a for a, b in itertools.pairwise(times)), default=0.0)
-            cached = self._plans[match.index] = (plan, max(silence, plan.head_t))
+                silence = max(silence, response.end.t - previous)
+            cached = self._plans[match.index] = (plan, silence)
         return cached
 
     def _replay_plan(self, live: LiveRequest) -> ResponsePlan | None:
         """What to replay for this request after faults (None: record it)."""
         request = live.raw
         with self._lock:
+            if not self._may_replay():
+                # Nothing can be replayed (recording everything, or nothing recorded yet): do not
+                # prepare the request for matching, it goes straight to the network.
+                self._decide(live, None)
+                return None
             parts = self.matcher.cached_parts(live.key) or self.matcher.parts_of(live.model)
             if not self.faults:
                 # The common case: no fault to consult, so the match is used up at once.

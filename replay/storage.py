@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from .cassette import FORMAT, VERSION, Cassette
+from .cassette import FORMAT, VERSION, Cassette, Interaction
 from .errors import CassetteFormatError, CassetteNotFoundError, CassetteWriteError
 from .vcr import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming, is_vcr_data, parse_vcr
-from .yamlio import YamlAliasError, dump_data, gc_paused, load_data
+from .yamlio import YamlAliasError, dump_data, gc_paused, load_data, uses_aliases
 
 __all__ = ["dump_cassette", "load_cassette", "parse_cassette", "save_cassette"]
 
@@ -39,11 +39,13 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
+def describe_validation_error(
+    exc: ValidationError, limit: int = 5, prefix: tuple[int | str, ...] = ()
+) -> str:
     lines = []
     for err in exc.errors()[:limit]:
         msg = err["msg"].removeprefix("Value error, ")
-        loc = tuple(err["loc"])
+        loc = (*prefix, *err["loc"])
         # A list validated as a whole (a response's chunks) names the item in its message.
         item = re.match(r"\[(\d+)\]: ", msg)
         if item:
@@ -119,25 +121,85 @@ def load_cassette(
         raise CassetteFormatError(
             f"{p}: not UTF-8 text (byte {exc.start}); a cassette is YAML text."
         ) from None
+    del raw  # a large file is held once while it is parsed
     with gc_paused():
         # One pause for parsing and validation; the parsed data is dropped before it ends, so
         # the collector later scans only the cassette itself.
+        batched = _parse_in_batches(text, p)
+        if batched is not None:
+            return batched
         return _parse_text(text, p, synthetic_timing)
 
 
-def _parse_text(text: str, p: Path, synthetic_timing: SyntheticTiming | None) -> Cassette:
+def _yaml_data(text: str, p: Path, first_line: int = 0) -> Any:
     try:
-        data = load_data(text)
+        return load_data(text)
     except YamlAliasError as exc:
         raise CassetteFormatError(f"{p}: {exc}; refusing to load it.") from None
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
         if mark is not None:
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+            where = f" at line {first_line + mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise CassetteFormatError(f"{p}: invalid YAML{where}: {problem}.") from None
-    return parse_cassette(data, str(p), synthetic_timing=synthetic_timing)
+
+
+def _parse_text(text: str, p: Path, synthetic_timing: SyntheticTiming | None) -> Cassette:
+    return parse_cassette(_yaml_data(text, p), str(p), synthetic_timing=synthetic_timing)
+
+
+# The layout llm-replay writes: the header, then one top-level sequence item per interaction,
+# each starting with "- " in column 0 (everything inside an item, block-scalar text included,
+# is indented).
+_NATIVE_HEAD = re.compile(rf"\A(?:#[^\n]*\n)*format: {FORMAT}\nversion: {VERSION}\ninteractions:\n(?=- )")
+_ITEM_START = re.compile(r"^- ", re.MULTILINE)
+_BATCH_BYTES = 1 << 18
+_INTERACTIONS = TypeAdapter(list[Interaction])
+
+
+def _parse_in_batches(text: str, p: Path) -> Cassette | None:
+    """A large native cassette parsed a batch of interactions at a time, or None to parse whole.
+
+    Parsing builds a tree of YAML nodes ten times the size of the file; batch by batch, the peak
+    is that of one batch, and the memory the process keeps afterwards is the cassette's own.
+    Anything but the layout llm-replay writes takes the whole-document path (and its errors).
+    """
+    head = _NATIVE_HEAD.match(text)
+    if head is None or len(text) < 2 * _BATCH_BYTES:
+        return None
+    if uses_aliases(text):
+        raise CassetteFormatError(f"{p}: the document uses YAML anchors/aliases; refusing to load it.")
+    starts = [m.start() for m in _ITEM_START.finditer(text, head.end())]
+    starts.append(len(text))
+    interactions: list[Interaction] = []
+    line = text.count("\n", 0, head.end())
+    begin = 0
+    while begin < len(starts) - 1:
+        end = begin + 1
+        while end < len(starts) - 1 and starts[end] - starts[begin] < _BATCH_BYTES:
+            end += 1
+        batch = text[starts[begin] : starts[end]]
+        items = _yaml_data(batch, p, line)
+        if not isinstance(items, list) or len(items) != end - begin:
+            return None  # not the layout we write after all: parse the whole document
+        try:
+            interactions.extend(_INTERACTIONS.validate_python(items))
+        except ValidationError:
+            # Validate one by one only to name the interaction at fault.
+            for offset, item in enumerate(items):
+                try:
+                    Interaction.model_validate(item)
+                except ValidationError as exc:
+                    described = describe_validation_error(exc, prefix=("interactions", begin + offset))
+                    raise CassetteFormatError(
+                        f"{p}: invalid cassette:\n{described}\n"
+                        "Fix the field(s) above or re-record the cassette."
+                    ) from None
+            raise
+        line += batch.count("\n")
+        begin = end
+    return Cassette.model_construct(format=FORMAT, version=VERSION, interactions=interactions)
 
 
 def dump_cassette(cassette: Cassette) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["YamlAliasError", "dump_data", "gc_paused", "load_data"]
+__all__ = ["YamlAliasError", "dump_data", "gc_paused", "load_data", "uses_aliases"]
 
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when PyYAML has it
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -84,7 +84,7 @@ _ANCHOR = re.compile(r"(?:^|[\s\[{,:\-?])&([^\s,\[\]{}]+)")
 _NODE_START = r"(?:^|[\s\[{,:\-?])"
 
 
-def _uses_aliases(text: str) -> bool:
+def uses_aliases(text: str) -> bool:
     if "&" not in text:
         return False
     names = set(_ANCHOR.findall(text))
@@ -106,7 +106,7 @@ def _uses_aliases(text: str) -> bool:
 
 def load_data(text: str) -> Any:
     """Parse YAML text with the safe loader, refusing anchors and aliases."""
-    if _uses_aliases(text):
+    if uses_aliases(text):
         raise YamlAliasError("the document uses YAML anchors/aliases, which cassettes never contain")
     with gc_paused():
         # _parse returns only the data: its node tree is freed before the collector resumes.
@@ -145,7 +145,7 @@ def _construct(loader: Any, root: yaml.Node) -> Any:
     the safe loader's own constructors (ints in any YAML form, floats, booleans, null,
     timestamps, ``!!binary``), and a tag the safe loader would refuse is refused the same way.
     Anything unusual (merge keys, ``!!set``/``!!omap``, unhashable keys) falls back to PyYAML.
-    A node met twice is an alias, which :func:`_uses_aliases` should have caught: refused here
+    A node met twice is an alias, which :func:`uses_aliases` should have caught: refused here
     too, so a shared subtree can never be expanded.
     """
     constructors = loader.yaml_constructors

@@ -229,3 +229,60 @@ def test_the_fast_loader_gives_exactly_what_the_safe_loader_gives(text: str) -> 
             load_data(text)
     else:
         assert load_data(text) == expected
+
+
+def _big_cassette(n: int = 1500) -> Cassette:
+    from cassette_factory import stream_interaction
+
+    return Cassette(
+        interactions=[
+            stream_interaction(
+                [0.1, round(0.2 + i * 1e-6, 6), round(0.3 + i * 1e-6, 6)], body={"model": "m", "n": i}
+            )
+            for i in range(n)
+        ]
+    )
+
+
+def test_large_native_files_load_in_batches_exactly_as_a_whole(tmp_path: Path) -> None:
+    from replay.storage import _BATCH_BYTES, _parse_in_batches, _parse_text
+
+    cassette = _big_cassette()
+    path = tmp_path / "big.yaml"
+    save_cassette(cassette, path)
+    text = path.read_text()
+    assert len(text) > 2 * _BATCH_BYTES  # large enough to take the batched path
+    batched = _parse_in_batches(text, path)
+    assert batched is not None
+    assert batched == _parse_text(text, path, None) == cassette == load_cassette(path)
+
+
+def test_errors_in_a_batched_file_name_the_interaction_and_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    save_cassette(_big_cassette(), path)
+    lines = path.read_text().splitlines(keepends=True)
+    # Break the 1,200th interaction's status, and separately its YAML, far into the file.
+    starts = [i for i, line in enumerate(lines) if line.startswith("- ")]
+    target = starts[1200]
+    status = next(i for i in range(target, len(lines)) if lines[i].strip() == "status: 200")
+    bad = [*lines[:status], lines[status].replace("200", "'two hundred'"), *lines[status + 1 :]]
+    path.write_text("".join(bad))
+    with pytest.raises(replay.CassetteFormatError, match=r"interactions\[1200\]\.response\.status"):
+        load_cassette(path)
+    broken = [*lines[:status], "    status: [200\n", *lines[status + 1 :]]
+    path.write_text("".join(broken))
+    with pytest.raises(replay.CassetteFormatError, match=rf"invalid YAML at line {status + 2}, column"):
+        load_cassette(path)
+
+
+def test_a_hand_edited_layout_falls_back_to_the_whole_document(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    cassette = _big_cassette()
+    save_cassette(cassette, path)
+    # Valid YAML, but not the header layout llm-replay writes (keys reordered by hand).
+    text = path.read_text().replace("format: llm-replay\nversion: 1\n", "version: 1\nformat: llm-replay\n")
+    path.write_text(text)
+    from replay.storage import _parse_in_batches
+
+    assert _parse_in_batches(text, path) is None
+    assert load_cassette(path) == cassette
