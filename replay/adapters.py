@@ -82,19 +82,19 @@ class LiveRequest:
     decoded) is built only when recording, a fault or an error message needs it.
     """
 
-    __slots__ = ("_lib", "_model", "body", "key", "raw")
+    __slots__ = ("_lib", "_model", "body", "raw")
 
     def __init__(self, lib: HttpLib, raw: Any, body: bytes) -> None:
         self._lib = lib
         self._model: Request | None = None
         self.raw = raw
         self.body = body
-        self.key: tuple[str, str, bytes, str | None] = (
-            raw.method,
-            str(raw.url),
-            body,
-            raw.headers.get("content-type"),
-        )
+
+    @property
+    def key(self) -> tuple[str, str, bytes, str | None]:
+        """What matching's memo is keyed on: method, URL, body and content type."""
+        raw = self.raw
+        return (raw.method, str(raw.url), self.body, raw.headers.get("content-type"))
 
     @property
     def model(self) -> Request:
