@@ -90,10 +90,11 @@ def run(ctx: Context) -> None:
     ctx.add(
         Row(
             "6.proto_compact",
-            "prototype: each response as one body + arrays of chunk ends and times, in copies",
+            "floor: the bodies plus arrays of chunk ends and times and nothing else, in copies "
+            "(what llm-replay's Chunks layout approaches)",
             compact["held"] / body_bytes,
             unit="x",
-            baseline_name="Chunk models today",
+            baseline_name="llm-replay",
             baseline=traced["held"] / body_bytes,
             target=Target("value", "<=", 1.5, "<= 1.5 copies"),
             note="chunks sliced out of the body as they are played: O(chunk) per stream",
