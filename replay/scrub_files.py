@@ -32,6 +32,7 @@ from .errors import CassetteFormatError, ReplayError
 from .persist import cassette_lock
 from .scrub import Finding, Scrubber
 from .storage import dump_cassette, load_cassette, parse_cassette, write_atomic
+from .vcr import body_bytes
 from .yamlio import YamlAliasError, load_data
 
 __all__ = ["FileResult", "iter_cassette_files", "scrub_file", "scrub_path"]
@@ -221,13 +222,10 @@ def _set_length(headers: dict[str, Any], size: int) -> None:
 
 
 def _as_bytes(value: Any) -> bytes:
-    if value is None:
-        return b""
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    raise CassetteFormatError(f"a body must be text or binary, got {type(value).__name__}")
+    try:
+        return body_bytes(value)
+    except ValueError as exc:
+        raise CassetteFormatError(str(exc)) from None
 
 
 def _like(original: Any, data: bytes) -> Any:

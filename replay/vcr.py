@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_SYNTHETIC_TIMING",
     "TIMING_KEY",
     "SyntheticTiming",
+    "body_bytes",
     "dump_vcr",
     "interaction_from_vcr",
     "is_vcr_data",
@@ -125,14 +126,22 @@ class _Bad(ValueError):
     """A problem in one interaction; the caller adds the file and interaction to the message."""
 
 
-def _text_or_bytes(value: Any, what: str) -> bytes:
+def body_bytes(value: Any, what: str = "a body") -> bytes:
+    """A vcrpy body (text, ``!!binary`` bytes, or null) as bytes; ValueError for anything else."""
     if value is None:
         return b""
     if isinstance(value, bytes):
         return value
     if isinstance(value, str):
         return value.encode("utf-8")
-    raise _Bad(f"{what} must be a string or !!binary, got {type(value).__name__}")
+    raise ValueError(f"{what} must be a string or !!binary, got {type(value).__name__}")
+
+
+def _text_or_bytes(value: Any, what: str) -> bytes:
+    try:
+        return body_bytes(value, what)
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
 
 
 def _vcr_headers(value: Any, what: str) -> Headers:

@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
+from .shapes import ANTHROPIC_EVENT_TYPES
+
 __all__ = [
     "AnthropicMessage",
     "AnthropicStreamEvent",
@@ -238,21 +240,9 @@ class OtherEvent(_Open):
     type: str
 
 
-_EVENTS = {
-    "message_start",
-    "content_block_start",
-    "content_block_delta",
-    "content_block_stop",
-    "message_delta",
-    "message_stop",
-    "ping",
-    "error",
-}
-
-
 def _event_tag(value: Any) -> str:
     kind = _type_of(value)
-    return kind if kind in _EVENTS else "other"
+    return kind if kind in ANTHROPIC_EVENT_TYPES else "other"
 
 
 AnthropicStreamEvent = Annotated[
