@@ -148,21 +148,33 @@ def _construct(loader: Any, root: yaml.Node) -> Any:
     A node met twice is an alias, which :func:`uses_aliases` should have caught: refused here
     too, so a shared subtree can never be expanded.
     """
-    constructors = loader.yaml_constructors
-    seen: set[int] = set()
+    # A class rather than a recursive closure: a closure that calls itself is a reference
+    # cycle, which would keep the loader (and its copy of the text) alive until the next
+    # garbage collection.
+    return _Builder(loader).build(root)
 
-    def build(node: yaml.Node) -> Any:
+
+class _Builder:
+    __slots__ = ("constructors", "loader", "seen")
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.constructors = loader.yaml_constructors
+        self.seen: set[int] = set()
+
+    def build(self, node: yaml.Node) -> Any:
         cls = node.__class__
         tag = node.tag
         if cls is yaml.ScalarNode:
             if tag == _STR:
                 return node.value
-            if tag in constructors:
-                return constructors[tag](loader, node)
-            return loader.construct_object(node, deep=True)  # raises as the safe loader does
-        if id(node) in seen:
+            if tag in self.constructors:
+                return self.constructors[tag](self.loader, node)
+            return self.loader.construct_object(node, deep=True)  # raises as the safe loader does
+        if id(node) in self.seen:
             raise YamlAliasError("the document uses YAML anchors/aliases, which cassettes never contain")
-        seen.add(id(node))
+        self.seen.add(id(node))
+        build = self.build
         if cls is yaml.MappingNode and tag == _MAP:
             out = {}
             for key, value in node.value:
@@ -177,8 +189,6 @@ def _construct(loader: Any, root: yaml.Node) -> Any:
         if cls is yaml.SequenceNode and tag == _SEQ:
             return [build(item) for item in node.value]
         raise _Unusual
-
-    return build(root)
 
 
 @contextlib.contextmanager
