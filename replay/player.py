@@ -209,7 +209,8 @@ class ActiveCassette:
             if match is not None:
                 return match
         if self._may_record():
-            self.faults.note_recorded(live.model)
+            if self.faults:
+                self.faults.note_recorded(live.model)
             return None
         raise self._miss(live.model)
 
@@ -305,10 +306,11 @@ class ActiveCassette:
             return lib.make_response(plan.status, plan.headers, lib.replay_stream(player))
         sent_at = REAL.perf_counter()
         virtual_base = self._virtual_now()
-        req = live.model
-        with netguard.permit_recording(req.host):
+        # The request model is built when the recording is saved, not before the request
+        # leaves: recording must not delay what the application receives.
+        with netguard.permit_recording(request.url.host):
             response = send()
-        return self._wrap_recording(lib, req, response, sent_at, virtual_base)
+        return self._wrap_recording(lib, live, response, sent_at, virtual_base)
 
     async def handle_async(self, lib: HttpLib, request: Any, send: Callable[[], Any]) -> Any:
         live = LiveRequest(lib, request, await request.aread())
@@ -322,21 +324,20 @@ class ActiveCassette:
             return lib.make_response(plan.status, plan.headers, lib.replay_stream(player))
         sent_at = REAL.perf_counter()
         virtual_base = self._virtual_now()
-        req = live.model
-        with netguard.permit_recording(req.host):
+        with netguard.permit_recording(request.url.host):
             response = await send()
-        return self._wrap_recording(lib, req, response, sent_at, virtual_base)
+        return self._wrap_recording(lib, live, response, sent_at, virtual_base)
 
     def _virtual_now(self) -> float | None:
         clock = self.timing.clock if isinstance(self.timing, VirtualTiming) else None
         return clock.now() if clock is not None else None
 
     def _wrap_recording(
-        self, lib: HttpLib, req: Request, response: Any, sent_at: float, virtual_base: float | None
+        self, lib: HttpLib, live: LiveRequest, response: Any, sent_at: float, virtual_base: float | None
     ) -> Any:
         head_t = REAL.perf_counter() - sent_at
         pending = PendingRecording(
-            request=req,
+            request=live,
             status=response.status_code,
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
             sent_at=sent_at,

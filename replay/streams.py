@@ -23,7 +23,7 @@ from .clock import REAL, Schedule
 from .errors import ReplayError
 
 if TYPE_CHECKING:
-    from .adapters import HttpLib
+    from .adapters import HttpLib, LiveRequest
 
 __all__ = ["ChunkPlayer", "PendingRecording", "RecordingTap", "ResponsePlan", "TimedChunk"]
 
@@ -133,7 +133,7 @@ _TERMINAL_EVENTS = frozenset(
 class PendingRecording:
     """An interaction being recorded: request, response head, and raw chunks as they arrive."""
 
-    request: Request
+    request: Request | LiveRequest  # a live request becomes a Request when the recording is saved
     status: int
     headers: Headers
     sent_at: float  # REAL.perf_counter() when the request was handed to the real transport
@@ -200,7 +200,8 @@ class PendingRecording:
         )
         from .cassette import Cassette
 
-        return Interaction(request=self.request, response=response, recorded_at=Cassette.now())
+        request = self.request if isinstance(self.request, Request) else self.request.model
+        return Interaction(request=request, response=response, recorded_at=Cassette.now())
 
 
 class RecordingTap:
