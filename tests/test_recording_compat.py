@@ -17,6 +17,11 @@ import pytest
 import yaml
 from llm_server import LLMServer
 
+# The drop-in is imported lazily (only when pytest-recording is absent or disabled). In-process
+# pytester runs restore sys.modules after each run, which would leave one run's error classes
+# behind in objects the next run reuses; importing it here keeps one copy for the whole session.
+import replay_pytest.recording_compat  # noqa: F401
+
 NO_RECORDING = ("-p", "no:recording", "-p", "no:cacheprovider")
 
 USER_TESTS = """
@@ -348,10 +353,10 @@ def test_is_needed_when_pytest_recording_is_not_installed(
 ) -> None:
     import importlib.util
 
-    from replay_pytest import recording_compat
+    from replay_pytest import recording_detect
 
     pm = pytestconfig.pluginmanager
-    assert recording_compat.is_needed(pm) is False  # installed and active here
+    assert recording_detect.is_needed(pm) is False  # installed and active here
     monkeypatch.setattr(pm, "has_plugin", lambda name: False)
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
@@ -359,4 +364,46 @@ def test_is_needed_when_pytest_recording_is_not_installed(
         "find_spec",
         lambda name, *a: None if name == "pytest_recording" else real_find_spec(name, *a),
     )
-    assert recording_compat.is_needed(pm) is True
+    assert recording_detect.is_needed(pm) is True
+
+
+def test_coexists_with_pytest_recording_under_filterwarnings_error(
+    pytester: pytest.Pytester, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both plugins installed, warnings as errors: the session starts and both markers work.
+
+    A subprocess, so vcrpy is not already imported by this test process: pytest-recording 0.15
+    registers ``vcr.matchers`` for assertion rewriting at import and warns if it is loaded already.
+    """
+    monkeypatch.setenv("LLM_BASE", llm_server.base_url)
+    pytester.makeini("[pytest]\nfilterwarnings =\n    error\n")
+    pytester.makepyfile(
+        test_both="""
+        import os, httpx, pytest
+
+        URL = os.environ["LLM_BASE"] + "/v1/chat/completions"
+        BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+
+        @pytest.mark.vcr
+        def test_pytest_recording_marker(vcr):
+            assert httpx.post(URL, json=BODY).status_code == 200
+            assert type(vcr).__module__ == "vcr.cassette"   # pytest-recording's own fixture
+
+        @pytest.mark.replay
+        def test_llm_replay_marker(replay_cassette):
+            assert httpx.post(URL, json=BODY).status_code == 200
+            recording = os.environ["PHASE"] == "record"
+            assert len(replay_cassette.recorded) == (1 if recording else 0)
+            assert len(replay_cassette.interactions) == (0 if recording else 1)
+        """
+    )
+    args = ("-p", "no:cacheprovider", "-W", "error")
+    monkeypatch.setenv("PHASE", "record")
+    recorded = pytester.runpytest_subprocess(*args, "--record-mode=once", "--replay-record-mode=once")
+    recorded.assert_outcomes(passed=2)
+    assert (pytester.path / "cassettes" / "test_both" / "test_pytest_recording_marker.yaml").is_file()
+    assert (pytester.path / "cassettes" / "test_both" / "test_llm_replay_marker.yaml").is_file()
+    llm_server.stop()
+    monkeypatch.setenv("PHASE", "replay")
+    replayed = pytester.runpytest_subprocess(*args, "--block-network")
+    replayed.assert_outcomes(passed=2)

@@ -18,6 +18,7 @@ import replay
 from replay.modes import RecordMode, Timing
 from replay.variants import Variant
 
+from . import recording_detect
 from .hygiene import ACTIVE_CASSETTE, option_settings
 from .variants import (
     check_faults,
@@ -61,11 +62,13 @@ _USE_CASSETTE_KEYS = frozenset(
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     # pytest-recording's interface (vcr marker, fixtures, options), only where pytest-recording
-    # itself is not installed or is disabled: the two never load side by side.
-    from . import recording_compat
+    # itself is not installed or is disabled: the two never load side by side, and vcrpy is not
+    # imported unless the drop-in is used (see recording_detect for why that matters).
+    if recording_detect.is_needed(pluginmanager):
+        from . import recording_compat
 
-    if recording_compat.is_needed(pluginmanager) and not pluginmanager.is_registered(recording_compat):
-        pluginmanager.register(recording_compat, "replay-recording-compat")
+        if not pluginmanager.is_registered(recording_compat):
+            pluginmanager.register(recording_compat, "replay-recording-compat")
     group = parser.getgroup("replay", "llm-replay: record and replay LLM API traffic")
     group.addoption(
         "--replay-record-mode",

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib.util
 import os
 import re
 import socket
@@ -43,7 +42,6 @@ __all__ = [
     "block_network",
     "default_cassette_name",
     "disable_recording",
-    "is_needed",
     "record_mode",
     "vcr",
     "vcr_cassette_dir",
@@ -52,22 +50,12 @@ __all__ = [
 ]
 
 RECORD_MODES = ("once", "new_episodes", "none", "all", "rewrite")
-PLUGIN_NAME = "recording"  # pytest-recording's entry-point name
 # Keys of vcr_config / the vcr marker that llm-replay reads and vcrpy never sees.
 _OWN_KEYS = ("timing", "speed", "synthetic_timing", "allowed_hosts")
 try:
     _MAX_NAME = os.pathconf(".", "PC_NAME_MAX")
 except (AttributeError, ValueError, OSError):
     _MAX_NAME = 255
-
-
-def is_needed(pluginmanager: pytest.PytestPluginManager) -> bool:
-    """True when pytest-recording is not installed, or installed but disabled with ``-p no:recording``."""
-    if pluginmanager.has_plugin(PLUGIN_NAME) or pluginmanager.has_plugin("vcr"):
-        return False  # pytest-recording (or pytest-vcr) is already serving the vcr marker
-    if pluginmanager.is_blocked(PLUGIN_NAME):
-        return True
-    return importlib.util.find_spec("pytest_recording") is None
 
 
 # -- hooks -----------------------------------------------------------------------------------
