@@ -23,8 +23,9 @@ from mkdocs.exceptions import PluginError
 
 __all__ = ["on_page_markdown"]
 
-_MARKER = re.compile(r"<!--\s*cli-help:\s*([\w-]+)\s*-->")
-_API = re.compile(r"<!--\s*api:\s*([\w.]+)\s+([^>]*?)\s*-->")
+# A marker is a line of its own, so a page can mention the syntax in running text.
+_MARKER = re.compile(r"^<!--\s*cli-help:\s*([\w-]+)\s*-->$", re.MULTILINE)
+_API = re.compile(r"^<!--\s*api:\s*([\w.]+)\s+([^>]*?)\s*-->$", re.MULTILINE)
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
