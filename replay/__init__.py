@@ -9,10 +9,8 @@ Example usage::
 """
 
 from . import faults, synth
-from .api import CassetteContext, use_cassette
-from .cassette import Cassette, Chunk, Interaction, Request, Response, StreamEnd
-from .changes import RecordingChanges
-from .diff import CassetteDiff, diff_cassettes
+from .engine.api import CassetteContext, use_cassette
+from .engine.player import ActiveCassette
 from .errors import (
     CassetteError,
     CassetteFormatError,
@@ -22,16 +20,18 @@ from .errors import (
     ReplayError,
     ReplayWarning,
 )
-from .expiry import CassetteExpiredError, CassetteExpiredWarning
+from .faults.variants import ANTHROPIC_EDGE_CASES, EDGE_CASES, Variant, variants
+from .hygiene.changes import RecordingChanges
+from .hygiene.expiry import CassetteExpiredError, CassetteExpiredWarning
+from .hygiene.usage import UnusedInteractionsError, UsageLog
+from .io.storage import load_cassette, save_cassette
+from .model.cassette import Cassette, Chunk, Interaction, Request, Response, StreamEnd
+from .model.sse import SSEEvent
 from .modes import RecordMode, Timing
-from .netguard import NetworkBlockedError
-from .player import ActiveCassette
 from .scrub import SecretsFoundError
-from .sse import SSEEvent
-from .storage import load_cassette, save_cassette
-from .usage import UnusedInteractionsError, UsageLog
-from .variants import ANTHROPIC_EDGE_CASES, EDGE_CASES, Variant, variants
-from .vcr import SyntheticTiming
+from .tools.diff import CassetteDiff, diff_cassettes
+from .transport.netguard import NetworkBlockedError
+from .vcr.format import SyntheticTiming
 
 __version__ = "0.1.0"
 

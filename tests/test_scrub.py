@@ -18,7 +18,7 @@ from llm_server import LLMServer
 from sdk_helpers import MESSAGES, make_client
 
 import replay
-from replay.cassette import Chunk, Interaction, Request, Response
+from replay.model.cassette import Chunk, Interaction, Request, Response
 from replay.scrub import PLACEHOLDER, Scrubber, _Edit, _edit_chunks, find_key_patterns, redact_secrets
 
 SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])

@@ -24,8 +24,8 @@ from typing import Any, Literal
 import pytest
 
 import replay
-from replay.expiry import Expiry, parse_max_age
-from replay.usage import (
+from replay.hygiene.expiry import Expiry, parse_max_age
+from replay.hygiene.usage import (
     CassetteUse,
     UnusedInteractionsError,
     UsageLog,
@@ -144,7 +144,7 @@ class HygieneState:
     _closed: list[_Closed] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    # listener protocol (replay.usage.CassetteListener)
+    # listener protocol (replay.hygiene.usage.CassetteListener)
     def cassette_opened(self, active: replay.ActiveCassette) -> None:
         return None
 

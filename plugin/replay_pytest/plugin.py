@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import replay
+from replay.faults.variants import Variant
 from replay.modes import RecordMode, Timing
-from replay.variants import Variant
 
 from . import recording_detect
 from .hygiene import ACTIVE_CASSETTE, option_settings
@@ -47,7 +47,7 @@ _USE_CASSETTE_KEYS = frozenset(
         "max_age",
         "expiry",
         "faults",  # fault injection (replay.faults)
-        # safety: secrets and network (replay.scrub, replay.netguard)
+        # safety: secrets and network (replay.scrub, replay.transport.netguard)
         "filter_headers",
         "filter_query",
         "filter_body_fields",
