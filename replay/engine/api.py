@@ -103,9 +103,7 @@ class CassetteContext:
     def _effective_timing(self, mode: RecordMode) -> Timing:
         # Recording always runs on the real clock: when nothing can be replayed there is no
         # reason to freeze the application's clock.
-        if mode in (RecordMode.ALL, RecordMode.REWRITE) or (
-            mode is RecordMode.ONCE and not self.path.exists()
-        ):
+        if not mode.replays(existed=self.path.exists()):
             return Timing.INSTANT
         return self.timing
 

@@ -80,7 +80,7 @@ class ActiveCassette:
         # What the file held when opened, for a rewrite to tell its own old interactions from
         # those a parallel worker adds meanwhile (None: unreadable, replace it all).
         self._baseline: list[Interaction] | None = []
-        if self.existed and record_mode is not RecordMode.REWRITE:
+        if self.existed and not record_mode.replaces_file:
             # ``loaded``: the caller read the file already (to check its age).
             self.cassette = (
                 loaded if loaded is not None else load_cassette(path, synthetic_timing=synthetic_timing)
@@ -187,7 +187,7 @@ class ActiveCassette:
             self.path,
             new,
             scrubber=self.scrubber,
-            rewrite=self.record_mode is RecordMode.REWRITE,
+            rewrite=self.record_mode.replaces_file,
             baseline=self._baseline,
         )
         self.saved = True
@@ -195,19 +195,14 @@ class ActiveCassette:
     # -- deciding -------------------------------------------------------------------------
 
     def _may_record(self) -> bool:
-        mode = self.record_mode
-        if mode is RecordMode.NONE:
-            return False
-        if mode is RecordMode.ONCE:
-            return not self.existed
-        return True
+        return self.record_mode.may_record(self.existed)
 
     def _may_replay(self) -> bool:
-        return self.record_mode not in (RecordMode.ALL, RecordMode.REWRITE) and bool(self.matcher)
+        return not self.record_mode.records_everything and bool(self.matcher)
 
     def _decide(self, live: LiveRequest, parts: RequestParts | None, *, consume: bool = True) -> Match | None:
         """The interaction to replay, or None to record; raises when neither is allowed."""
-        if parts is not None and self.record_mode not in (RecordMode.ALL, RecordMode.REWRITE):
+        if parts is not None and not self.record_mode.records_everything:
             match = self.matcher.find(parts, consume=consume)
             if match is not None:
                 return match

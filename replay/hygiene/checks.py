@@ -44,7 +44,7 @@ def plan_open(
     """Apply the expiry policy; raises :class:`CassetteExpiredError` for ``expiry="fail"``."""
     if not path.exists():
         return OpenPlan(record_mode, None, None)
-    if record_mode in (RecordMode.ALL, RecordMode.REWRITE):
+    if record_mode.records_everything:
         try:
             previous = load_cassette(path, synthetic_timing=synthetic_timing)
         except CassetteError:

@@ -70,9 +70,7 @@ class UsageLogError(ReplayError):
 
 def replays(record_mode: RecordMode, existed: bool) -> bool:
     """Whether a cassette opened in this mode plays recorded interactions back at all."""
-    if record_mode in (RecordMode.ALL, RecordMode.REWRITE):
-        return False
-    return not (record_mode is RecordMode.ONCE and not existed)
+    return record_mode.replays(existed)
 
 
 def describe_interaction(interaction: Interaction, index: int) -> str:
