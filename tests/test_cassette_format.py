@@ -220,7 +220,7 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
 def test_the_fast_loader_gives_exactly_what_the_safe_loader_gives(text: str) -> None:
     import yaml
 
-    from replay.io.yamlio import load_data
+    from replay.model.yamlio import load_data
 
     try:
         expected: object = yaml.load(text, Loader=yaml.SafeLoader)

@@ -33,10 +33,11 @@ from replay.hygiene.usage import (
     cassette_key,
     describe_interaction,
     remove_listener,
-    replays,
     unused_message,
     use_from_active,
 )
+
+from .markers import default_cassette_path, marker_settings
 
 __all__ = ["ACTIVE_CASSETTE", "HygieneState", "option_settings"]
 
@@ -181,7 +182,7 @@ class HygieneState:
             if self.log_path is not None:
                 self.uses.append(use_from_active(active, rootdir=rootdir, test=item.test, outcome=result))
             unplayed = active.unplayed
-            if unplayed and replays(active.record_mode, active.existed) and result == "passed":
+            if unplayed and active.record_mode.replays(active.existed) and result == "passed":
                 self.unused.append(
                     UnusedReport(
                         cassette=key,
@@ -277,11 +278,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     out = session.config.getoption("replay_list_cassettes", None)
     if not out or _is_worker(session.config):
         return
-    from .plugin import _marker_settings, default_cassette_path
-
     tests = []
     for item in session.items:
-        marker_path, _ = _marker_settings(item)
+        marker_path, _ = marker_settings(item)
         default = default_cassette_path(item)
         tests.append(
             {"nodeid": item.nodeid, "cassette": str(marker_path or default), "default": str(default)}

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from ..errors import CassetteError, ReplayError
 from ..io.storage import dump_cassette, load_cassette, write_atomic
-from ..io.yamlio import load_data
 from ..model.cassette import Cassette
+from ..model.yamlio import load_data
 from ..scrub import Scrubber
 from ..vcr.format import SyntheticTiming, dump_vcr, is_vcr_data
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..engine.api import use_cassette
+from .. import use_cassette
 from ..io.storage import load_cassette
 from ..timing.clock import REAL
 

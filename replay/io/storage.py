@@ -7,24 +7,21 @@ recursive walk and report errors with the file name and the path of the field at
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from ..errors import CassetteFormatError, CassetteNotFoundError, CassetteWriteError
-from ..model.cassette import FORMAT, VERSION, Cassette, Interaction
+from ..errors import CassetteFormatError, CassetteNotFoundError
+from ..model.cassette import FORMAT, VERSION, Cassette, Interaction, dump_cassette
+from ..model.yamlio import YamlAliasError, gc_paused, load_data, uses_aliases
 from ..vcr.format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming, is_vcr_data, parse_vcr
-from .yamlio import YamlAliasError, dump_data, gc_paused, load_data, uses_aliases
+from .atomic import write_atomic
 
-__all__ = ["dump_cassette", "load_cassette", "parse_cassette", "save_cassette"]
-
-_HEADER = "# llm-replay cassette: edit with care; `llm-replay inspect FILE` shows a summary.\n"
+__all__ = ["dump_cassette", "load_cassette", "parse_cassette", "save_cassette", "write_atomic"]
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
@@ -202,47 +199,8 @@ def _parse_in_batches(text: str, p: Path) -> Cassette | None:
     return Cassette.model_construct(format=FORMAT, version=VERSION, interactions=interactions)
 
 
-def dump_cassette(cassette: Cassette) -> str:
-    """The YAML text of a cassette."""
-    return _HEADER + dump_data(cassette._to_disk())
-
-
 def save_cassette(cassette: Cassette, path: str | os.PathLike[str]) -> None:
     """Write ``cassette`` to ``path`` atomically: the old file or the new one, never half of one."""
     p = Path(path)
     text = dump_cassette(cassette)
     write_atomic(p, text.encode("utf-8"))
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` via a temporary file in the same folder, fsync and rename."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise CassetteWriteError(f"Cannot write cassette {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists():
-            with contextlib.suppress(OSError):
-                os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise CassetteWriteError(f"Cannot write cassette {path}: {exc.strerror or exc}") from None
-        raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)

@@ -122,7 +122,7 @@ def _json_style_for(data: bytes) -> tuple[Any, JsonStyle] | None:
 
 def _survives_yaml(obj: Any, style: JsonStyle, text: str) -> bool:
     """YAML must hand back data that serialises to the same bytes (types, floats, strings)."""
-    from ..io.yamlio import dump_data, load_data
+    from .yamlio import dump_data, load_data
 
     try:
         return style.dumps(load_data(dump_data(obj))) == text

@@ -20,6 +20,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, overload
 from urllib.parse import urlsplit
 
@@ -52,6 +53,7 @@ __all__ = [
     "Request",
     "Response",
     "StreamEnd",
+    "dump_cassette",
 ]
 
 FORMAT: Literal["llm-replay"] = "llm-replay"
@@ -505,7 +507,7 @@ class Interaction(BaseModel):
     def _known_matchers(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
         # Checked at load time, so a typo names the file and interaction, not a later request.
         if value is not None:
-            from ..engine.matching import normalize_match_on
+            from .match_on import normalize_match_on
 
             normalize_match_on(value)
         return value
@@ -547,11 +549,21 @@ class Cassette(BaseModel):
         }
 
     def save(self, path: str | PathLike[str]) -> None:
-        """Write the cassette atomically (see :func:`replay.io.storage.save_cassette`)."""
-        from ..io.storage import save_cassette
+        """Write the cassette atomically (as :func:`replay.io.storage.save_cassette` does)."""
+        from ..io.atomic import write_atomic
 
-        save_cassette(self, path)
+        write_atomic(Path(path), dump_cassette(self).encode("utf-8"))
 
     @staticmethod
     def now() -> datetime:
         return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+_YAML_HEADER = "# llm-replay cassette: edit with care; `llm-replay inspect FILE` shows a summary.\n"
+
+
+def dump_cassette(cassette: Cassette) -> str:
+    """The YAML text of a cassette."""
+    from .yamlio import dump_data
+
+    return _YAML_HEADER + dump_data(cassette._to_disk())

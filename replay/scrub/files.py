@@ -30,8 +30,8 @@ import yaml
 from ..errors import CassetteFormatError, ReplayError
 from ..io.persist import cassette_lock
 from ..io.storage import dump_cassette, load_cassette, parse_cassette, write_atomic
-from ..io.yamlio import YamlAliasError, load_data
 from ..model.cassette import Chunk, Headers, Interaction, Request, Response
+from ..model.yamlio import YamlAliasError, load_data
 from ..vcr.format import body_bytes
 from . import Finding, Scrubber
 

@@ -35,8 +35,8 @@ import yaml
 
 from ..errors import CassetteFormatError, NoMatchingInteraction
 from ..io.storage import dump_cassette, load_cassette, write_atomic
-from ..io.yamlio import YamlAliasError, load_data
 from ..model.cassette import Chunk, Headers, StreamEnd
+from ..model.yamlio import YamlAliasError, load_data
 from ..timing.clock import REAL, Schedule, TimingPolicy
 from ..transport.adapters import HttpLib, LiveRequest
 from ..transport.interceptor import Recording
