@@ -23,7 +23,8 @@ from typing import Any
 from ..errors import ReplayError
 from ..model.cassette import Chunks, Request, Response, StreamEnd
 from ..transport.streams import ResponsePlan, TimedChunk
-from . import DELIVERY, REPLACE, Fault, FaultNotApplied, Latency
+from .base import DELIVERY, REPLACE, Fault, FaultNotApplied
+from .delivery import Latency
 from .draft import Draft, FaultContext
 
 __all__ = ["FaultInjector", "FaultStatus", "apply_read_timeout", "read_timeout_of"]
