@@ -119,14 +119,6 @@ def _set_header(headers: Headers, name: str, value: str) -> Headers:
     return [(k, value if k.lower() == lname else v) for k, v in headers]
 
 
-def _header(headers: Headers, name: str) -> str | None:
-    lname = name.lower()
-    for k, v in headers:
-        if k.lower() == lname:
-            return v
-    return None
-
-
 # -- URLs and form bodies ---------------------------------------------------------------------
 
 

@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..model.headers import PLACEHOLDER, SECRET_HEADERS
+
 __all__ = [
     "KEY_PATTERNS",
     "PLACEHOLDER",
@@ -17,24 +19,6 @@ __all__ = [
     "find_key_patterns",
 ]
 
-PLACEHOLDER = "REDACTED"
-
-SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "api-key",
-        "x-api-key",
-        "openai-organization",
-        "openai-project",
-        "anthropic-organization-id",  # Anthropic's counterpart of openai-organization
-        "cookie",
-        "set-cookie",
-        "x-goog-api-key",
-        "ocp-apim-subscription-key",
-        "x-amz-security-token",
-    }
-)
 # Header names that carry credentials by convention (x-auth-token, x-goog-api-key, x-csrf-token,
 # anthropic-admin-key...). Deliberately narrow: "x-ratelimit-*-tokens", "x-time-per-token",
 # "idempotency-key" and CORS "access-control-allow-credentials" are metadata, not secrets.

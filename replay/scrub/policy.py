@@ -14,6 +14,7 @@ from ..model.cassette import Cassette, Interaction, Request, Response
 if TYPE_CHECKING:
     from pathlib import Path
 
+from ..model.cassette import header_value
 from .edits import (
     _AUTO,
     Finding,
@@ -22,7 +23,6 @@ from .edits import (
     _chunk_at,
     _edit_chunks,
     _field_rules,
-    _header,
     _merge_edits,
     _normalize_rules,
     _scrub_headers,
@@ -139,7 +139,7 @@ class Scrubber:
             headers, hwhy = _scrub_headers(request.headers, self._header_rules)
             reasons.extend((f"headers.{name.lower()}", w) for name, w in hwhy)
         body = request.body
-        ctype = (_header(request.headers, "content-type") or "").split(";")[0].strip().lower()
+        ctype = (header_value(request.headers, "content-type") or "").split(";")[0].strip().lower()
         if ctype == "application/x-www-form-urlencoded" and body:
             form, fwhy = _scrub_pairs(body.decode("latin-1"), self._form_rules)
             reasons.extend(("body", f"form {w}") for w in fwhy)
@@ -150,7 +150,7 @@ class Scrubber:
         if edits:
             reasons.extend(("body", e.reason) for e in edits)
             body = _apply(body.decode("latin-1"), edits).encode("latin-1")
-        if body != request.body and _header(headers, "content-length") is not None:
+        if body != request.body and header_value(headers, "content-length") is not None:
             headers = _set_header(headers, "content-length", str(len(body)))
         if url == request.url and headers == request.headers and body == request.body:
             return request, []
@@ -187,7 +187,7 @@ class Scrubber:
         if edits:
             chunks = _edit_chunks(response.chunks, edits)
             body_len = sum(len(c.data) for c in chunks)
-            if _header(headers, "content-length") is not None:
+            if header_value(headers, "content-length") is not None:
                 headers = _set_header(headers, "content-length", str(body_len))
             reasons.extend(("body", e.reason) for e in edits)
         if headers == response.headers and chunks is response.chunks:

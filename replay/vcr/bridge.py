@@ -36,6 +36,7 @@ import yaml
 from ..errors import CassetteFormatError, NoMatchingInteraction
 from ..io.storage import dump_cassette, load_cassette, write_atomic
 from ..model.cassette import Chunk, Headers, StreamEnd
+from ..model.headers import COOKIE_HEADERS, CREDENTIAL_HEADERS, PLACEHOLDER
 from ..model.yamlio import YamlAliasError, load_data
 from ..timing.clock import REAL, Schedule, TimingPolicy
 from ..transport.adapters import HttpLib, LiveRequest
@@ -126,13 +127,12 @@ def _redact_response(response: Any) -> Any:
     if not isinstance(response, dict) or not isinstance(response.get("headers"), dict):
         return response
     out = dict(response)
-    secret = {"set-cookie", "cookie"}
     out["headers"] = {
-        name: (["REDACTED"] * len(v) if isinstance(v, list) else "REDACTED")
-        if name.lower() in {"authorization", "api-key", "x-api-key", "proxy-authorization"}
+        name: ([PLACEHOLDER] * len(v) if isinstance(v, list) else PLACEHOLDER)
+        if name.lower() in CREDENTIAL_HEADERS
         else v
         for name, v in response["headers"].items()
-        if name.lower() not in secret
+        if name.lower() not in COOKIE_HEADERS
     }
     return out
 

@@ -36,6 +36,7 @@ from typing import Any, Literal
 from ..errors import CassetteFormatError
 from ..model.cassette import Cassette, Chunk, Headers, Interaction, Request, Response, StreamEnd
 from ..model.decoding import decode_recorded
+from ..model.headers import COOKIE_HEADERS, CREDENTIAL_HEADERS, PLACEHOLDER
 from ..model.sse import split_at_events
 
 __all__ = [
@@ -91,11 +92,8 @@ class SyntheticTiming:
 
 DEFAULT_SYNTHETIC_TIMING = SyntheticTiming()
 
-# Header names whose values never reach disk (DESIGN: secrets). Cookies are dropped whole: an
-# expired Cloudflare cookie is of no use to a replay, and a redacted one is not a cookie.
-_REDACT = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
-_DROP = frozenset({"cookie", "set-cookie"})
-REDACTED = "REDACTED"
+# Header values that never reach disk (DESIGN: secrets): see replay.model.headers.
+REDACTED = PLACEHOLDER
 
 
 def redact_headers(headers: Headers) -> Headers:
@@ -103,9 +101,9 @@ def redact_headers(headers: Headers) -> Headers:
     out: Headers = []
     for name, value in headers:
         lname = name.lower()
-        if lname in _DROP:
+        if lname in COOKIE_HEADERS:
             continue
-        out.append((name, REDACTED if lname in _REDACT else value))
+        out.append((name, REDACTED if lname in CREDENTIAL_HEADERS else value))
     return out
 
 
