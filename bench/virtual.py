@@ -181,7 +181,7 @@ def run(ctx: Context) -> None:
     import freezegun
 
     from replay.timing._freeze import AVAILABLE, FastFreezer
-    from replay.timing.clock import VIRTUAL_IGNORE
+    from replay.timing.virtual import VIRTUAL_IGNORE
 
     if not AVAILABLE:
         raise RuntimeError("replay.timing._freeze fell back to freeze_time: freezegun's internals changed")

@@ -263,9 +263,7 @@ def test_the_cli_uses_the_public_api_and_the_file_level_tools() -> None:
 NOT_SPLIT_YET = {
     "replay.model.cassette",
     "replay.synth",
-    "replay.tools.diff",
     "replay.vcr.bridge",
-    "replay.timing.clock",
 }
 
 

@@ -296,7 +296,7 @@ def test_the_fast_freezer_is_in_use_and_patches_module_level_bindings(tmp_path: 
     import sys
     import textwrap
 
-    from replay import _freeze
+    from replay.timing import _freeze
     from replay.timing.clock import VirtualClock
 
     assert _freeze.AVAILABLE, "freezegun's internals changed: the virtual clock fell back to freeze_time"
