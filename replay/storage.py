@@ -22,7 +22,7 @@ from .errors import CassetteFormatError, CassetteNotFoundError, CassetteWriteErr
 from .vcr import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming, is_vcr_data, parse_vcr
 from .yamlio import YamlAliasError, dump_data, gc_paused, load_data, uses_aliases
 
-__all__ = ["dump_cassette", "load_cassette", "parse_cassette", "save_cassette"]
+__all__ = ["dump_cassette", "load_cassette", "parse_cassette", "save_cassette", "temp_writer_pid"]
 
 _HEADER = "# llm-replay cassette: edit with care; `llm-replay inspect FILE` shows a summary.\n"
 
@@ -214,11 +214,22 @@ def save_cassette(cassette: Cassette, path: str | os.PathLike[str]) -> None:
     write_atomic(p, text.encode("utf-8"))
 
 
+def temp_writer_pid(tmp: Path, path: Path) -> int | None:
+    """The id of the process that created ``tmp``, a temporary file of a write of ``path``.
+
+    :func:`write_atomic` names its temporary file ``.<name>.<pid>-<random>.tmp``, so that a file
+    left by a killed writer can be told from one being written. ``None`` for other names (those
+    of older versions).
+    """
+    found = re.fullmatch(rf"\.{re.escape(path.name)}\.(\d+)-[^./]*\.tmp", tmp.name)
+    return int(found.group(1)) if found else None
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` via a temporary file in the same folder, fsync and rename."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise CassetteWriteError(f"Cannot write cassette {path}: {exc.strerror or exc}") from None
     try:
