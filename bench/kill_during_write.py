@@ -2,8 +2,9 @@
 
 Each step starts a recorder (a forkserver child that records one chat completion after another
 into the same cassette, ``new_episodes``) and stops it with SIGKILL or SIGINT, either at a random
-moment or parked at a point inside the atomic write (half written, fsynced, renamed). After every step the cassette must load and hold
-exactly the interactions whose saves completed, each intact (see tests/kill_harness.py).
+moment or parked at a point inside the atomic write (half written, fsynced, renamed). After
+every step the cassette must load and hold exactly the interactions whose saves completed, each
+intact (see tests/kill_harness.py).
 
     python bench/kill_during_write.py --steps 1000
 """

@@ -14,6 +14,8 @@ import replay
 
 __all__: list[str] = []
 
-with tempfile.TemporaryDirectory() as _folder:
-    with replay.use_cassette(Path(_folder) / "warm-up.yaml", record_mode="new_episodes", timing="instant"):
-        pass
+with (
+    tempfile.TemporaryDirectory() as _folder,
+    replay.use_cassette(Path(_folder) / "warm-up.yaml", record_mode="new_episodes", timing="instant"),
+):
+    pass
