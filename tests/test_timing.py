@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import itertools
+import statistics
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -19,6 +22,65 @@ import replay
 from replay.clock import REAL
 
 SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+
+
+def _run_delay() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat; 0 where
+    the kernel does not report it)."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def stamp() -> tuple[float, float]:
+    """(real clock, run-queue wait so far) at a read."""
+    return REAL.perf_counter(), _run_delay()
+
+
+Stamps = tuple[tuple[float, float], list[tuple[float, float]]]  # (start, one stamp per read)
+
+
+def own_lateness(
+    start: tuple[float, float], stamps: list[tuple[float, float]], wanted: list[float]
+) -> list[float]:
+    """Each read's lateness that the machine's load does not explain (seconds).
+
+    A read that came late makes the next one late if its deadline passed meanwhile, so it is
+    counted from its deadline or the previous read, whichever is later, less the time the
+    kernel says the thread waited for a CPU since the previous read.
+    """
+    assert len(stamps) == len(wanted), (stamps, wanted)
+    late = [at - start[0] - want for (at, _), want in zip(stamps, wanted, strict=True)]
+    assert min(late) >= -0.001, late  # never early (1 ms for the clocks' read order)
+    return [
+        at - max(start[0] + want, before) - (waited - waited_before)
+        for ((before, waited_before), (at, waited)), want in zip(
+            itertools.pairwise([start, *stamps]), wanted, strict=True
+        )
+    ]
+
+
+def assert_on_time(measure: Callable[[], Stamps], wanted: list[float], attempts: int = 5) -> None:
+    """Real timing delivers each read at its offset: never early, and not late.
+
+    Delivery spins to each deadline, so on an idle machine a read is late by tens of
+    microseconds (p50/p99 are measured in bench/). On a loaded shared machine the thread also
+    loses the CPU in ways the kernel does not always count as a wait (a throttled container),
+    a few ms on every read of one run; so the stream is played up to ``attempts`` times and
+    the best run must have a median own lateness under 3 ms. A schedule that delivers every
+    read 10 ms late, or a wait that oversleeps 10 ms, is late in every run and fails.
+    """
+    best: list[float] = []
+    for _ in range(attempts):
+        own = own_lateness(*measure(), wanted)
+        if not best or statistics.median(own) < statistics.median(best):
+            best = own
+        if statistics.median(best) < 0.003:
+            break
+    assert statistics.median(best) < 0.003, best
+    assert max(best) < 0.05, best
 
 
 def _observe_openai(is_async: bool) -> list[float]:
@@ -90,19 +152,25 @@ def test_virtual_clock_is_seen_by_every_time_api(tmp_path: Path) -> None:
 def test_speed_divides_the_recorded_offsets(tmp_path: Path, timing: str) -> None:
     times = [0.1, 0.2, 0.3, 0.4]
     path = write_cassette(tmp_path / "c.yaml", stream_interaction(times))
-    offsets: list[float] = []
-    clock = (lambda: time.monotonic()) if timing == "virtual" else REAL.perf_counter
-    with replay.use_cassette(path, timing=timing, speed=4.0), httpx2.Client() as client:
-        t0 = clock()
-        with client.stream("POST", URL, json=_body()) as response:
-            for _ in response.iter_raw():
-                offsets.append(clock() - t0)
     expected = [t / 4 for t in times]
-    if timing == "virtual":
-        assert offsets == pytest.approx(expected, abs=1e-6)
-    else:
-        for got, want in zip(offsets, expected, strict=True):
-            assert want - 0.002 <= got <= want + 0.05
+
+    def measure() -> Stamps:
+        stamps: list[tuple[float, float]] = []
+        with replay.use_cassette(path, timing=timing, speed=4.0), httpx2.Client() as client:
+            start = stamp()
+            with client.stream("POST", URL, json=_body()) as response:
+                stamps.extend(stamp() for _ in response.iter_raw())
+        return start, stamps
+
+    if timing == "real":
+        assert_on_time(measure, expected)
+        return
+    offsets: list[float] = []
+    with replay.use_cassette(path, timing=timing, speed=4.0), httpx2.Client() as client:
+        t0 = time.monotonic()
+        with client.stream("POST", URL, json=_body()) as response:
+            offsets.extend(time.monotonic() - t0 for _ in response.iter_raw())
+    assert offsets == pytest.approx(expected, abs=1e-6)
 
 
 @SYNC_ASYNC
@@ -114,30 +182,29 @@ def test_real_timing_delivers_each_chunk_at_its_offset(
     path = write_cassette(tmp_path / "c.yaml", stream_interaction(times, ttfb=0.02))
     lib = library
 
-    def sync_run() -> list[float]:
+    def sync_run() -> Stamps:
         out = []
         with lib.Client() as client:  # type: ignore[attr-defined]
-            t0 = REAL.perf_counter()
+            start = stamp()
             with client.stream("POST", URL, json=_body()) as response:
                 for _ in response.iter_raw():
-                    out.append(REAL.perf_counter() - t0)
-        return out
+                    out.append(stamp())
+        return start, out
 
-    async def async_run() -> list[float]:
+    async def async_run() -> Stamps:
         out = []
         async with lib.AsyncClient() as client:  # type: ignore[attr-defined]
-            t0 = REAL.perf_counter()
+            start = stamp()
             async with client.stream("POST", URL, json=_body()) as response:
                 async for _ in response.aiter_raw():
-                    out.append(REAL.perf_counter() - t0)
-        return out
+                    out.append(stamp())
+        return start, out
 
-    with replay.use_cassette(path, timing="real"):
-        offsets = asyncio.run(async_run()) if is_async else sync_run()
-    # Never early; late by at most a generous margin on a loaded 2-core machine. The precise
-    # figures (p50/p99 error) are measured in bench/.
-    for got, want in zip(offsets, times, strict=True):
-        assert want - 0.001 <= got <= want + 0.05, (offsets, times)
+    def measure() -> Stamps:
+        with replay.use_cassette(path, timing="real"):
+            return asyncio.run(async_run()) if is_async else sync_run()
+
+    assert_on_time(measure, times)
 
 
 def test_instant_timing_neither_waits_nor_freezes_the_clock(tmp_path: Path) -> None:
@@ -306,6 +373,7 @@ def test_the_fast_freezer_is_in_use_and_patches_module_level_bindings(tmp_path: 
         """
         from time import monotonic, perf_counter, time as wall
         from datetime import datetime
+
         def now():
             return monotonic(), perf_counter(), wall(), datetime.now()
         """
