@@ -129,6 +129,28 @@ def test_stale_temporary_files_of_a_killed_writer_are_removed_by_the_next_save(
     assert models(path) == ["m0", "m1"]
 
 
+def test_a_fresh_temporary_file_is_removed_when_its_writer_is_gone(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.yaml"
+    record_one(llm_server, path, "m0")
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
+    )
+    dead = tmp_path / f".c.yaml.{int(gone.stdout)}-abc123.tmp"  # its writer has exited
+    alive = tmp_path / f".c.yaml.{os.getpid()}-def456.tmp"  # may be mid-write (Cassette.save)
+    for tmp in (dead, alive):
+        tmp.write_bytes(b"format: llm-replay\nversion: 1\ninteractions:\n- request: {meth")
+    record_one(llm_server, path, "m1")
+    assert temp_files(path) == [alive]
+    assert models(path) == ["m0", "m1"]
+    assert storage.temp_writer_pid(alive, path) == os.getpid()
+    assert storage.temp_writer_pid(tmp_path / ".c.yaml.abc123.tmp", path) is None
+
+
 # -- SIGKILL / SIGINT at random points ------------------------------------------------------
 
 
