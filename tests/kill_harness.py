@@ -189,6 +189,26 @@ def _check_file(path: Path, count: int, expected: set[int]) -> int:
     return len(found)
 
 
+def _check_step(path: Path, pid: int, how: str, stop: str | None, count: int, stats: dict[str, int]) -> int:
+    """After a step: the file and the temporary files are as they must be; the new count."""
+    from replay.storage import temp_writer_pid
+
+    temps = temp_files(path)
+    stats["max_temps"] = max(stats["max_temps"], len(temps))
+    stats["temp_left"] += bool(temps)
+    if stop is None:
+        assert len(temps) <= 1, temps
+        return _check_file(path, count, {0, 1})
+    # Parked before the rename: the old file; after it: the new one. A SIGKILL before the
+    # rename leaves exactly this writer's temporary file; a SIGINT unwinds and removes it.
+    renamed = stop == "replaced"
+    if how == "kill" and not renamed:
+        assert [temp_writer_pid(f, path) for f in temps] == [pid], temps
+    else:
+        assert temps == [], temps
+    return _check_file(path, count, {int(renamed)})
+
+
 def _stop(proc: Any, how: str, when: str, stderr: Path, stats: dict[str, int]) -> None:
     """Send the step's signal; a SIGINT that Python swallowed is sent again, as a user would."""
     os.kill(proc.pid, signal.SIGKILL if how == "kill" else signal.SIGINT)
@@ -219,8 +239,6 @@ def kill_iterations(
     After every step at most one temporary file is beside the cassette: the one of a writer
     SIGKILLed inside the write (the next save removes it).
     """
-    from replay.storage import temp_writer_pid
-
     url = server.base_url + "/v1/chat/completions"
     rng = random.Random(seed)
     stderr = path.parent / "recorder.stderr"
@@ -254,20 +272,6 @@ def kill_iterations(
         confirmed = saved.value
         stats["saves"] += confirmed
         stats["in_write"] += phase.value in (IN_WRITE, PARKED)  # a SIGINT unwinds it: SIGKILLs only
-        temps = temp_files(path)
-        stats["max_temps"] = max(stats["max_temps"], len(temps))
-        stats["temp_left"] += bool(temps)
-        if stop is None:
-            assert len(temps) <= 1, temps
-            count = _check_file(path, count + confirmed, {0, 1})
-            continue
-        assert confirmed == after, (how, when, confirmed, after)
-        # Parked before the rename: the old file; after it: the new one. A SIGKILL before the
-        # rename leaves exactly this writer's temporary file; a SIGINT unwinds and removes it.
-        renamed = stop == "replaced"
-        count = _check_file(path, count + confirmed, {int(renamed)})
-        if how == "kill" and not renamed:
-            assert [temp_writer_pid(f, path) for f in temps] == [proc.pid], temps
-        else:
-            assert temps == [], temps
+        count = _check_step(path, proc.pid, how, stop, count + confirmed, stats)
+        assert stop is None or confirmed == after, (how, when, confirmed, after)
     return stats
