@@ -375,3 +375,6 @@ def test_the_readme_states_how_many_cases_exercise_a_fault() -> None:
     assert f"Of the matrix's {len(params)} cases" in readme
     assert f"{exercised} exercise their\nfault" in readme
     assert f"the other {len(params) - exercised} are faults" in readme
+    pairs = [c for cases in (OPENAI_CASES, ANTHROPIC_CASES, GROQ_CASES, TOGETHER_CASES) for c in cases]
+    used = sum(not (on_stream is NA and on_json is NA) for _, on_stream, on_json in pairs)
+    assert f"By SDK x fault pair, {used} of {len(pairs)} exercise their fault" in readme
