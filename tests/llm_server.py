@@ -6,8 +6,8 @@ client sees one network read per event at the scripted times. ``hold_last`` make
 wait for the test before sending the final event, which proves a recorder does not buffer.
 
 The server keeps its own send schedule of the last streamed response (``head_sent_at``,
-``sent``: seconds from the moment it had read the request, on the real clock), so tests can
-check recorded times against what really happened on the wire.
+``sent``: seconds from the arrival of the request line to just before the bytes were written,
+on the real clock), so tests can check recorded times against what happened on the wire.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ class LLMServer:
     def __init__(self, script: Script | None = None) -> None:
         self.script = script or Script()
         self.requests: list[dict[str, Any]] = []
-        # The last streamed response, in seconds since the request was read (real clock): when
-        # the head was flushed, and (time, bytes) when each event was flushed.
+        # The last streamed response, in seconds since the request line arrived (real clock):
+        # when the head was about to be sent, and (time, bytes) as each event was about to be.
         self.received_at = 0.0  # REAL.perf_counter() when the last request line arrived
         self.head_sent_at: float | None = None
         self.sent: list[tuple[float, bytes]] = []
@@ -172,9 +172,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
         self.send_header("x-request-id", f"req_{len(owner.requests)}")
+        # Taken before the bytes leave, so that it is never later than their arrival.
+        owner.head_sent_at = REAL.perf_counter() - owner.received_at
         self.end_headers()
         self.wfile.flush()
-        owner.head_sent_at = REAL.perf_counter() - owner.received_at
         all_events = list(events)
         time.sleep(script.first_delay)
         for i, event in enumerate(all_events):
@@ -189,9 +190,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
                 return
+            owner.sent.append((REAL.perf_counter() - owner.received_at, event))
             self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
             self.wfile.flush()
-            owner.sent.append((REAL.perf_counter() - owner.received_at, event))
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
