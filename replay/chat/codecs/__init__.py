@@ -6,7 +6,7 @@ name                      endpoints
 ``openai-chat``           ``POST /v1/chat/completions`` (SSE or JSON)
 ``openai-responses``      ``POST /v1/responses`` (SSE with named events, or JSON)
 ``anthropic-messages``    ``POST /v1/messages`` (SSE with named events, or JSON)
-``gemini``                ``POST /v1beta/models/M:generateContent`` / ``:streamGenerateContent?alt=sse``
+``gemini``                ``POST /v1/models/M:generateContent`` / ``:streamGenerateContent?alt=sse``
 ``bedrock-converse``      ``POST /model/M/converse`` (JSON) / ``/model/M/converse-stream`` (event-stream)
 ``ollama-chat``           ``POST /api/chat`` (NDJSON or JSON)
 ``together-chat``,        OpenAI-compatible dialects: ``openai-chat`` with their own finish reasons
@@ -23,7 +23,7 @@ Example usage::
 from __future__ import annotations
 
 from ...cassette import Request
-from . import anthropic_messages, openai_chat
+from . import anthropic_messages, gemini, openai_chat, openai_responses
 from .base import Codec, TranslationError
 
 __all__ = ["API_NAMES", "CODECS", "Codec", "TranslationError", "codec_for", "get_codec"]
@@ -32,7 +32,9 @@ CODECS: dict[str, Codec] = {
     codec.name: codec
     for codec in (
         openai_chat.CODEC,
+        openai_responses.CODEC,
         anthropic_messages.CODEC,
+        gemini.CODEC,
         openai_chat.dialect_codec("together"),
         openai_chat.dialect_codec("groq"),
         openai_chat.dialect_codec("mistral"),
