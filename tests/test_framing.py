@@ -144,9 +144,7 @@ _HEADER = st.one_of(
     st.builds(lambda n, v: Header(n, 6, v), _NAME, st.binary(max_size=50)),
     st.builds(lambda n, v: Header(n, 0 if v else 1, v), _NAME, st.booleans()),
     *(
-        st.builds(
-            lambda n, v, k=kind: Header(n, k, v), _NAME, st.integers(-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
-        )
+        st.builds(lambda n, v, k=kind: Header(n, k, v), _NAME, st.integers(-(2**b), 2**b - 1))
         for kind, b in ((2, 7), (3, 15), (4, 31), (5, 63))
     ),
     st.builds(lambda n, v: Header(n, 8, v), _NAME, st.integers(0, 2**62)),
