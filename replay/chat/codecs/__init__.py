@@ -23,7 +23,7 @@ Example usage::
 from __future__ import annotations
 
 from ...cassette import Request
-from . import anthropic_messages, gemini, openai_chat, openai_responses
+from . import anthropic_messages, bedrock_converse, gemini, ollama_chat, openai_chat, openai_responses
 from .base import Codec, TranslationError
 
 __all__ = ["API_NAMES", "CODECS", "Codec", "TranslationError", "codec_for", "get_codec"]
@@ -35,6 +35,8 @@ CODECS: dict[str, Codec] = {
         openai_responses.CODEC,
         anthropic_messages.CODEC,
         gemini.CODEC,
+        bedrock_converse.CODEC,
+        ollama_chat.CODEC,
         openai_chat.dialect_codec("together"),
         openai_chat.dialect_codec("groq"),
         openai_chat.dialect_codec("mistral"),
