@@ -12,6 +12,8 @@ from . import faults, synth
 from .api import CassetteContext, use_cassette
 from .cassette import Cassette, Chunk, Interaction, Request, Response, StreamEnd
 from .changes import RecordingChanges
+from .chat.codecs import API_NAMES, TranslationError
+from .chat.translate import translate
 from .diff import CassetteDiff, diff_cassettes
 from .errors import (
     CassetteError,
@@ -38,6 +40,7 @@ __version__ = "0.1.0"
 # Plain sorted() order (what tests pin), not ruff's constants-first order.
 __all__ = [  # noqa: RUF022
     "ANTHROPIC_EDGE_CASES",
+    "API_NAMES",
     "ActiveCassette",
     "Cassette",
     "CassetteContext",
@@ -64,6 +67,7 @@ __all__ = [  # noqa: RUF022
     "StreamEnd",
     "SyntheticTiming",
     "Timing",
+    "TranslationError",
     "UnusedInteractionsError",
     "UsageLog",
     "Variant",
@@ -72,6 +76,7 @@ __all__ = [  # noqa: RUF022
     "load_cassette",
     "save_cassette",
     "synth",
+    "translate",
     "use_cassette",
     "variants",
 ]

@@ -17,13 +17,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .cassette import Interaction, Request, header_value
+from .chat.matchkey import ChatKey, chat_key
 
 __all__ = ["DEFAULT_MATCH_ON", "MATCHERS", "Matcher", "RequestParts", "normalize_match_on", "request_parts"]
 
 DEFAULT_MATCH_ON: tuple[str, ...] = ("method", "url", "body")
 # vcrpy's names are accepted too ("uri" is "url"; "raw_body" compares bytes exactly).
 _ALIASES = {"uri": "url"}
-MATCHERS = ("method", "scheme", "host", "port", "path", "query", "url", "body", "raw_body")
+# "chat": the conversation as data, across API layouts (replay.chat.matchkey; used by as_api).
+MATCHERS = ("method", "scheme", "host", "port", "path", "query", "url", "body", "raw_body", "chat")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _MEMO_LIMIT = 4096
 
@@ -72,6 +74,7 @@ class RequestParts:
     query: tuple[tuple[str, str], ...]
     raw_body: bytes
     _body: Any = field(default=None)
+    _chat: ChatKey | None = field(default=None)
     _keys: dict[tuple[str, ...], tuple[Any, ...]] = field(default_factory=dict)
 
     @property
@@ -83,6 +86,13 @@ class RequestParts:
         if self._body is None:
             self._body = _canonical_body(self.raw_body)
         return self._body
+
+    @property
+    def chat(self) -> ChatKey:
+        if self._chat is None:
+            query = f"?{'&'.join(f'{k}={v}' for k, v in self.query)}" if self.query else ""
+            self._chat = chat_key(self.method, f"{self.scheme}://{self.host}{self.path}{query}", self.raw_body)
+        return self._chat
 
     def get(self, name: str) -> Any:
         return getattr(self, name)
@@ -327,7 +337,22 @@ def _describe(name: str, a: Any, b: Any, live: RequestParts, rec: RequestParts) 
         return out or [f"query: {a!r} != recorded {b!r}"]
     if name in ("body", "raw_body"):
         return _body_diff(live.raw_body, rec.raw_body)
+    if name == "chat":
+        return _chat_diff(a, b)
     return [f"{name}: {a!r} != recorded {b!r}"]
+
+
+def _chat_diff(a: ChatKey, b: ChatKey) -> list[str]:
+    if a[0] != b[0]:
+        return [f"chat API: {a[0] or 'not a chat API'!r} != recorded {b[0] or 'not a chat API'!r}"]
+    out: list[str] = []
+    if a[1] != b[1]:
+        out.append(f"chat stream: {a[1]} != recorded {b[1]} (a translated recording answers calls that stream as it did)")
+    try:
+        _json_diff("chat", json.loads(a[2]), json.loads(b[2]), out)
+    except ValueError:
+        out.append(f"chat body: {_short(a[2])} != recorded {_short(b[2])}")
+    return out
 
 
 def _body_diff(a: bytes, b: bytes) -> list[str]:

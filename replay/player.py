@@ -16,6 +16,7 @@ from typing import Any
 from . import netguard
 from .adapters import HttpLib, LiveRequest, encode_headers
 from .cassette import Cassette, Interaction, Request
+from .chat.as_api import as_api_view
 from .changes import RecordingChanges
 from .clock import REAL, TimingPolicy, VirtualTiming
 from .errors import NoMatchingInteraction, ReplayError
@@ -59,6 +60,7 @@ class ActiveCassette:
         faults: Sequence[Fault] = (),
         scrubber: Scrubber | None = None,
         network: NetworkPolicy | None = None,
+        as_api: Sequence[str] = (),
     ) -> None:
         self.path = path
         self.record_mode = record_mode
@@ -89,6 +91,10 @@ class ActiveCassette:
                     self._baseline = load_cassette(path).interactions
                 except ReplayError:
                     self._baseline = None
+        if as_api and self.cassette.interactions:
+            # Requests made in another API are answered from translations (replay.chat.as_api).
+            view = as_api_view(self.cassette.interactions, as_api, str(path))
+            self.cassette = self.cassette.model_copy(update={"interactions": view})
         self.matcher = Matcher(
             self.cassette.interactions,
             match_on=match_on,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import replay
 
 EXPECTED = [
+    "API_NAMES",
     "ActiveCassette",
     "Cassette",
     "CassetteContext",
@@ -22,8 +23,10 @@ EXPECTED = [
     "SSEEvent",
     "StreamEnd",
     "Timing",
+    "TranslationError",
     "load_cassette",
     "save_cassette",
+    "translate",
     "use_cassette",
 ]
 

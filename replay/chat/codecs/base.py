@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...cassette import Request, Response
+from ...errors import ReplayError
 from ..neutral.model import ChatRequest, ChatResponse
 
 __all__ = ["Codec", "TranslationError", "json_body", "timed_sse_json"]
 
 
-class TranslationError(ValueError):
+class TranslationError(ReplayError, ValueError):
     """A request or response that a codec cannot read or write; the message says why and what to do."""
 
 

@@ -1,0 +1,50 @@
+"""The ``chat`` matcher's key: which API a request was made in, and its conversation as data.
+
+Two requests have the same key when they are made in the same API, both stream or both do not,
+and carry the same system prompt, conversation (merged turns) and tools once decoded into the
+neutral model, whatever their JSON layout, model name or sampling parameters. A request to no
+chat API we know has a key of its (canonical) body, so the matcher still works for it.
+
+Example usage::
+
+    chat_key("POST", "https://api.anthropic.com/v1/messages", body)
+    # ("anthropic-messages", True, '[null, [...], [...]]')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from ..cassette import Request
+from .codecs import TranslationError, codec_for
+
+__all__ = ["ChatKey", "chat_key"]
+
+ChatKey = tuple[str, bool, str]
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"type": type(value).__name__, **{f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def chat_key(method: str, url: str, body: bytes) -> ChatKey:
+    """``(API name, stream flag, canonical conversation JSON)``; ``("", False, body)`` otherwise."""
+    request = Request(method=method, url=url, body=body)
+    codec = codec_for(request)
+    if codec is not None:
+        try:
+            neutral = codec.decode_request(request)
+        except (TranslationError, KeyError, TypeError, AttributeError):
+            neutral = None
+        if neutral is not None:
+            text = json.dumps(_plain(neutral.conversation_key()), sort_keys=True, separators=(",", ":"))
+            return (codec.name, codec.is_stream_request(request), text)
+    return ("", False, body.decode("utf-8", "replace"))
