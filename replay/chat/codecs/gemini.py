@@ -133,7 +133,11 @@ def decode_request(request: Request) -> ChatRequest:
         model=path.rsplit("/", 1)[-1].split(":", 1)[0],
         system="".join(p.get("text", "") for p in system.get("parts", [])) if system else None,
         messages=merge_messages(messages),
-        tools=tuple(Tool(f["name"], f.get("description", ""), f.get("parameters") or {}) for f in tools),
+        # The SDK sends a JSON schema given as ``parameters_json_schema`` as ``parametersJsonSchema``.
+        tools=tuple(
+            Tool(f["name"], f.get("description", ""), f.get("parameters") or _get(f, "parametersJsonSchema") or {})
+            for f in tools
+        ),
         temperature=config.get("temperature"),
         top_p=_get(config, "topP"),
         stop=tuple(_get(config, "stopSequences") or ()),
