@@ -123,9 +123,16 @@ def decode_request(request: Request) -> ChatRequest:
 
 
 def _encode_message(m: Message) -> list[dict[str, Any]]:
+    """Items in the parts' order: a run of text and images is one message item."""
     out: list[dict[str, Any]] = []
     content: list[dict[str, Any]] = []
     text_type = "output_text" if m.role == "assistant" else "input_text"
+
+    def flush() -> None:
+        if content:
+            out.append({"role": m.role, "content": list(content)})
+            content.clear()
+
     for p in m.parts:
         if isinstance(p, Text):
             content.append({"type": text_type, "text": p.text})
@@ -133,12 +140,13 @@ def _encode_message(m: Message) -> list[dict[str, Any]]:
             url = p.url if p.url is not None else f"data:{p.media_type};base64,{p.data}"
             content.append({"type": "input_image", "image_url": url})
         elif isinstance(p, ToolCall):
+            flush()
             args = p.arguments if isinstance(p.arguments, str) else dumps(p.arguments)
             out.append({"type": "function_call", "call_id": p.id, "name": p.name, "arguments": args})
         else:
+            flush()
             out.append({"type": "function_call_output", "call_id": p.tool_call_id, "output": p.content})
-    if content:
-        out.insert(0, {"role": m.role, "content": content})
+    flush()
     return out
 
 
