@@ -16,7 +16,7 @@ from typing import Any
 from . import netguard
 from .adapters import HttpLib, LiveRequest, encode_headers
 from .cassette import Cassette, Interaction, Request
-from .chat.as_api import as_api_view
+from .chat.as_api import AsApiView
 from .changes import RecordingChanges
 from .clock import REAL, TimingPolicy, VirtualTiming
 from .errors import NoMatchingInteraction, ReplayError
@@ -71,7 +71,7 @@ class ActiveCassette:
         self._match_on = match_on
         self._lock = threading.Lock()
         self._recordings: list[PendingRecording] = []
-        self._plans: dict[int, tuple[ResponsePlan, float]] = {}
+        self._plans: dict[tuple[int, int], tuple[ResponsePlan, float]] = {}
         # Safety (scrubbing, network blocking): see replay.scrub, replay.netguard, replay.persist.
         self.scrubber = scrubber if scrubber is not None else Scrubber()
         self.network = network if network is not None else NetworkPolicy()
@@ -91,10 +91,10 @@ class ActiveCassette:
                     self._baseline = load_cassette(path).interactions
                 except ReplayError:
                     self._baseline = None
-        if as_api and self.cassette.interactions:
-            # Requests made in another API are answered from translations (replay.chat.as_api).
-            view = as_api_view(self.cassette.interactions, as_api, str(path))
-            self.cassette = self.cassette.model_copy(update={"interactions": view})
+        # Requests made in another API are answered from translations (replay.chat.as_api).
+        self.as_api = AsApiView(self.cassette.interactions, as_api, str(path)) if as_api else None
+        if self.as_api is not None:
+            self.cassette = self.cassette.model_copy(update={"interactions": self.as_api.interactions})
         self.matcher = Matcher(
             self.cassette.interactions,
             match_on=match_on,
@@ -245,7 +245,8 @@ class ActiveCassette:
     def _plain_plan(self, match: Match) -> tuple[ResponsePlan, float]:
         """An interaction's fault-free plan (headers encoded for the client library) and its
         longest silence, built once: replaying it again only checks that against the timeout."""
-        cached = self._plans.get(match.index)
+        key = (match.index, id(match.interaction))  # as_api: streamed and whole answers differ
+        cached = self._plans.get(key)
         if cached is None:
             response = match.interaction.response
             plan = ResponsePlan.from_response(response, self._source(match.index))
@@ -257,8 +258,13 @@ class ActiveCassette:
                 previous = t
             if response.end is not None and response.end.t is not None:
                 silence = max(silence, response.end.t - previous)
-            cached = self._plans[match.index] = (plan, silence)
+            cached = self._plans[key] = (plan, silence)
         return cached
+
+    def _answer_as(self, match: Match, live: Request) -> Match:
+        if self.as_api is None:
+            return match
+        return Match(match.index, self.as_api.answer(match.index, live), match.repeat)
 
     def _replay_plan(self, live: LiveRequest) -> ResponsePlan | None:
         """What to replay for this request after faults (None: record it)."""
@@ -275,6 +281,7 @@ class ActiveCassette:
                 match = self._decide(live, parts)
                 if match is None:
                     return None
+                match = self._answer_as(match, live.model)
                 plan, silence = self._plain_plan(match)
                 timeout = read_timeout_of(request)
                 speed = getattr(self.timing, "speed", 1.0)
@@ -284,6 +291,7 @@ class ActiveCassette:
             match = self._decide(live, parts, consume=False)
             if match is None:
                 return None
+            match = self._answer_as(match, live.model)
             ctx = FaultContext(
                 request=live.model,
                 interaction=match.interaction,

@@ -8,18 +8,20 @@ answered in B's wire format with the recorded timing. Interactions that are not 
 
 Example usage::
 
-    view = as_api_view(cassette.interactions, ("anthropic-messages",), "cassettes/chat.yaml")
+    view = AsApiView(cassette.interactions, ("anthropic-messages",), "cassettes/chat.yaml")
+    view.interactions            # what the matcher indexes
+    view.answer(i, live_request) # the interaction to play: streamed or whole, as the call asks
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ..cassette import Interaction
+from ..cassette import Interaction, Request
 from .codecs import TranslationError, codec_for, get_codec
 from .translate import translate
 
-__all__ = ["AS_API_MATCH_ON", "as_api_view", "parse_as_api"]
+__all__ = ["AS_API_MATCH_ON", "AsApiView", "parse_as_api"]
 
 AS_API_MATCH_ON: tuple[str, ...] = ("method", "chat")
 
@@ -34,21 +36,52 @@ def parse_as_api(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return names
 
 
-def as_api_view(interactions: Sequence[Interaction], apis: Sequence[str], source: str) -> list[Interaction]:
-    """Each chat interaction once per API in ``apis`` (as recorded where it is that API)."""
-    out: list[Interaction] = []
-    for index, interaction in enumerate(interactions):
-        codec = codec_for(interaction.request)
-        if codec is None:
-            out.append(interaction)
-            continue
-        for api in apis:
-            try:
-                translated = translate(interaction, to=api)
-            except TranslationError as exc:
-                raise TranslationError(
-                    f"{source} interaction #{index} ({interaction.request.method} {interaction.request.url}) "
-                    f"cannot be served as {api}: {exc}"
-                ) from None
-            out.append(translated.model_copy(update={"match_on": AS_API_MATCH_ON}))
-    return out
+class AsApiView:
+    """Each chat interaction once per API in ``apis``, and the answer for a live call.
+
+    The ``chat`` matcher ignores the stream flag, so a recorded stream also answers a call that
+    does not stream (and the reverse): :meth:`answer` re-encodes the recording whole (its body
+    arriving at the time of the last event) or as a stream, as the live request asks.
+    """
+
+    def __init__(self, interactions: Sequence[Interaction], apis: Sequence[str], source: str) -> None:
+        self.interactions: list[Interaction] = []
+        self._origin: list[tuple[int, Interaction, str] | None] = []
+        self._answers: dict[tuple[int, bool], Interaction] = {}
+        for index, interaction in enumerate(interactions):
+            if codec_for(interaction.request) is None:
+                self.interactions.append(interaction)
+                self._origin.append(None)
+                continue
+            for api in apis:
+                translated = self._translate(index, interaction, api, None, source)
+                self.interactions.append(translated.model_copy(update={"match_on": AS_API_MATCH_ON}))
+                self._origin.append((index, interaction, api))
+        self._source = source
+
+    @staticmethod
+    def _translate(index: int, interaction: Interaction, api: str, stream: bool | None, source: str) -> Interaction:
+        try:
+            return translate(interaction, to=api, stream=stream)
+        except TranslationError as exc:
+            raise TranslationError(
+                f"{source} interaction #{index} ({interaction.request.method} {interaction.request.url}) "
+                f"cannot be served as {api}: {exc}"
+            ) from None
+
+    def answer(self, index: int, live: Request) -> Interaction:
+        """The interaction at ``index`` of the view, streamed or whole as ``live`` asks."""
+        chosen = self.interactions[index]
+        origin = self._origin[index]
+        if origin is None:
+            return chosen
+        codec = get_codec(origin[2])
+        stream = codec.is_stream_request(live)
+        if stream == codec.is_stream_request(chosen.request):
+            return chosen
+        key = (index, stream)
+        if key not in self._answers:
+            recorded, interaction, api = origin
+            answer = self._translate(recorded, interaction, api, stream, self._source)
+            self._answers[key] = answer.model_copy(update={"match_on": AS_API_MATCH_ON})
+        return self._answers[key]

@@ -1,14 +1,14 @@
 """The ``chat`` matcher's key: which API a request was made in, and its conversation as data.
 
-Two requests have the same key when they are made in the same API, both stream or both do not,
-and carry the same system prompt, conversation (merged turns) and tools once decoded into the
-neutral model, whatever their JSON layout, model name or sampling parameters. A request to no
+Two requests have the same key when they are made in the same API and carry the same system prompt, conversation (merged turns) and tools once decoded into the
+neutral model, whatever their JSON layout, model name, sampling parameters or stream flag (``as_api`` re-encodes the answer as the call
+asks). A request to no
 chat API we know has a key of its (canonical) body, so the matcher still works for it.
 
 Example usage::
 
     chat_key("POST", "https://api.anthropic.com/v1/messages", body)
-    # ("anthropic-messages", True, '[null, [...], [...]]')
+    # ("anthropic-messages", '[null, [...], [...]]')
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .codecs import TranslationError, codec_for
 
 __all__ = ["ChatKey", "chat_key"]
 
-ChatKey = tuple[str, bool, str]
+ChatKey = tuple[str, str]
 
 
 def _plain(value: Any) -> Any:
@@ -36,7 +36,7 @@ def _plain(value: Any) -> Any:
 
 
 def chat_key(method: str, url: str, body: bytes) -> ChatKey:
-    """``(API name, stream flag, canonical conversation JSON)``; ``("", False, body)`` otherwise."""
+    """``(API name, canonical conversation JSON)``; ``("", body text)`` for other requests."""
     request = Request(method=method, url=url, body=body)
     codec = codec_for(request)
     if codec is not None:
@@ -46,5 +46,5 @@ def chat_key(method: str, url: str, body: bytes) -> ChatKey:
             neutral = None
         if neutral is not None:
             text = json.dumps(_plain(neutral.conversation_key()), sort_keys=True, separators=(",", ":"))
-            return (codec.name, codec.is_stream_request(request), text)
-    return ("", False, body.decode("utf-8", "replace"))
+            return (codec.name, text)
+    return ("", body.decode("utf-8", "replace"))
