@@ -8,7 +8,7 @@ chat API we know has a key of its (canonical) body, so the matcher still works f
 Example usage::
 
     chat_key("POST", "https://api.anthropic.com/v1/messages", body)
-    # ("anthropic-messages", '[null, [...], [...]]')
+    # ("anthropic-messages", '{"messages": [...], "system": null, "tools": [...]}')
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ def chat_key(method: str, url: str, body: bytes) -> ChatKey:
         except (TranslationError, KeyError, TypeError, AttributeError):
             neutral = None
         if neutral is not None:
-            text = json.dumps(_plain(neutral.conversation_key()), sort_keys=True, separators=(",", ":"))
+            system, messages, tools = neutral.conversation_key()
+            # Named parts, so a miss reads "chat.messages[0].parts[0].text: ... != recorded ...".
+            data = {"system": system, "messages": _plain(messages), "tools": _plain(tools)}
+            text = json.dumps(data, sort_keys=True, separators=(",", ":"))
             return (codec.name, text)
     return ("", body.decode("utf-8", "replace"))

@@ -104,7 +104,7 @@ def _part(block: dict[str, Any]) -> Part | None:
 def decode_request(request: Request) -> ChatRequest:
     body = json_body(request.body, f"request body of {request.method} {request.url}")
     messages = []
-    for m in body.get("messages", []):
+    for m in body.get("messages") or []:
         content = m.get("content")
         blocks_ = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
         parts = tuple(p for p in (_part(b) for b in blocks_) if p is not None)
@@ -115,7 +115,7 @@ def decode_request(request: Request) -> ChatRequest:
         system=_text(system) if system is not None else None,
         messages=merge_messages(messages),
         tools=tuple(
-            Tool(t["name"], t.get("description", ""), t.get("input_schema", {})) for t in body.get("tools", []) if "name" in t
+            Tool(t["name"], t.get("description", ""), t.get("input_schema", {})) for t in body.get("tools") or [] if "name" in t
         ),
         temperature=body.get("temperature"),
         top_p=body.get("top_p"),
@@ -233,7 +233,7 @@ def decode_response(response: Response) -> ChatResponse:
         body = json_body(response.body, "response body")
         t = response.duration
         events = [Timed(t, e) for e in decoder.event({"type": "message_start", "message": {**body, "usage": None}})]
-        for i, block in enumerate(body.get("content", [])):
+        for i, block in enumerate(body.get("content") or []):
             for wire in _whole_block_events(i, block):
                 events.extend(Timed(t, e) for e in decoder.event(wire))
         delta = {"type": "message_delta", "delta": {"stop_reason": body.get("stop_reason")}, "usage": body.get("usage")}

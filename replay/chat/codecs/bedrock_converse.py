@@ -97,7 +97,7 @@ def _part(block: dict[str, Any]) -> Part | None:
         return ToolCall(use.get("toolUseId", ""), use.get("name", ""), use.get("input", {}))
     if "toolResult" in block:
         res = block["toolResult"]
-        text = "".join(c.get("text", "") if "text" in c else dumps(c.get("json")) for c in res.get("content", []))
+        text = "".join(c.get("text", "") if "text" in c else dumps(c.get("json")) for c in res.get("content") or [])
         return ToolResult(res.get("toolUseId", ""), text, is_error=res.get("status") == "error")
     return None
 
@@ -109,12 +109,12 @@ def decode_request(request: Request) -> ChatRequest:
     messages = [
         Message(
             "assistant" if m.get("role") == "assistant" else "user",
-            tuple(p for p in (_part(b) for b in m.get("content", [])) if p is not None),
+            tuple(p for p in (_part(b) for b in m.get("content") or []) if p is not None),
         )
-        for m in body.get("messages", [])
+        for m in body.get("messages") or []
     ]
     config = body.get("inferenceConfig") or {}
-    specs = [t["toolSpec"] for t in (body.get("toolConfig") or {}).get("tools", []) if "toolSpec" in t]
+    specs = [t["toolSpec"] for t in (body.get("toolConfig") or {}).get("tools") or [] if "toolSpec" in t]
     system = body.get("system")
     return ChatRequest(
         model=model,
@@ -209,7 +209,7 @@ def decode_response(response: Response) -> ChatResponse:
     if response.content_type != CONTENT_TYPE:
         body = json_body(response.body, "response body")
         wire: list[tuple[str, dict[str, Any]]] = [("messageStart", {})]
-        for i, block in enumerate(((body.get("output") or {}).get("message") or {}).get("content", [])):
+        for i, block in enumerate(((body.get("output") or {}).get("message") or {}).get("content") or []):
             wire.extend(_whole_block(i, block))
         wire += [("messageStop", {"stopReason": body.get("stopReason", "")}), ("metadata", {"usage": body.get("usage")})]
         t = response.duration

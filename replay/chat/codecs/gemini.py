@@ -117,9 +117,9 @@ def decode_request(request: Request) -> ChatRequest:
     body = json_body(request.body, f"request body of {request.method} {request.url}")
     messages = []
     calls = 0
-    for content in body.get("contents", []):
+    for content in body.get("contents") or []:
         parts = []
-        for p in content.get("parts", []):
+        for p in content.get("parts") or []:
             part = _part(p, calls)
             calls += isinstance(part, ToolCall)
             if part is not None:
@@ -127,11 +127,11 @@ def decode_request(request: Request) -> ChatRequest:
         messages.append(Message("assistant" if content.get("role") == "model" else "user", tuple(parts)))
     system = _get(body, "systemInstruction")
     config = _get(body, "generationConfig") or {}
-    tools = [f for t in body.get("tools", []) for f in _get(t, "functionDeclarations") or []]
+    tools = [f for t in body.get("tools") or [] for f in _get(t, "functionDeclarations") or []]
     path = urlsplit(request.url).path
     return ChatRequest(
         model=path.rsplit("/", 1)[-1].split(":", 1)[0],
-        system="".join(p.get("text", "") for p in system.get("parts", [])) if system else None,
+        system="".join(p.get("text", "") for p in system.get("parts") or []) if system else None,
         messages=merge_messages(messages),
         # The SDK sends a JSON schema given as ``parameters_json_schema`` as ``parametersJsonSchema``.
         tools=tuple(

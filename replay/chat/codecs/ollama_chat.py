@@ -87,7 +87,7 @@ def decode_request(request: Request) -> ChatRequest:
     system: list[str] = []
     messages: list[Message] = []
     calls = [0]
-    for m in body.get("messages", []):
+    for m in body.get("messages") or []:
         out = _message(m, calls)
         if isinstance(out, str):
             system.append(out)
@@ -101,7 +101,7 @@ def decode_request(request: Request) -> ChatRequest:
         messages=merge_messages(messages),
         tools=tuple(
             Tool(t["function"]["name"], t["function"].get("description", ""), t["function"].get("parameters", {}))
-            for t in body.get("tools", [])
+            for t in body.get("tools") or []
             if "function" in t
         ),
         temperature=options.get("temperature"),

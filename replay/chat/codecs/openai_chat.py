@@ -158,7 +158,7 @@ def decode_request(request: Request) -> ChatRequest:
     body = json_body(request.body, f"request body of {request.method} {request.url}")
     system: list[str] = []
     messages: list[Message] = []
-    for m in body.get("messages", []):
+    for m in body.get("messages") or []:
         out = _message(m)
         if isinstance(out, str):
             system.append(out)
@@ -171,7 +171,7 @@ def decode_request(request: Request) -> ChatRequest:
         messages=merge_messages(messages),
         tools=tuple(
             Tool(t["function"]["name"], t["function"].get("description", ""), t["function"].get("parameters", {}))
-            for t in body.get("tools", [])
+            for t in body.get("tools") or []
             if t.get("type") == "function"
         ),
         temperature=body.get("temperature"),
@@ -325,7 +325,7 @@ def _decode_whole(response: Response) -> ChatResponse:
     body = json_body(response.body, "response body")
     t = response.duration
     out: list[Event] = [Start()]
-    choice = next((c for c in body.get("choices", []) if c.get("index", 0) == 0), {})
+    choice = next((c for c in body.get("choices") or [] if c.get("index", 0) == 0), {})
     message = dict(choice.get("message") or {})
     message["tool_calls"] = [{**c, "index": i} for i, c in enumerate(message.get("tool_calls") or [])]
     out.extend(_delta_events({**choice, "message": message}, _ToolState(), set()))

@@ -102,7 +102,7 @@ def _item(item: dict[str, Any], system: list[str]) -> Message | None:
 def decode_request(request: Request) -> ChatRequest:
     body = json_body(request.body, f"request body of {request.method} {request.url}")
     system: list[str] = [body["instructions"]] if body.get("instructions") else []
-    items = body.get("input", [])
+    items = body.get("input") or []
     if isinstance(items, str):
         items = [{"role": "user", "content": items}]
     messages = [m for m in (_item(i, system) for i in items) if m is not None]
@@ -112,7 +112,7 @@ def decode_request(request: Request) -> ChatRequest:
         messages=merge_messages(messages),
         tools=tuple(
             Tool(t["name"], t.get("description") or "", t.get("parameters") or {})
-            for t in body.get("tools", [])
+            for t in body.get("tools") or []
             if t.get("type") == "function"
         ),
         temperature=body.get("temperature"),
@@ -235,7 +235,7 @@ def decode_response(response: Response) -> ChatResponse:
         body = json_body(response.body, "response body")
         t = response.duration
         events: list[Timed] = [Timed(t, e) for e in decoder.event("response.created", {"response": body})]
-        for item in body.get("output", []):
+        for item in body.get("output") or []:
             events.extend(Timed(t, e) for e in _whole_item(decoder, item))
         events.extend(Timed(t, e) for e in decoder.event(f"response.{body.get('status', 'completed')}", {"response": body}))
         return ChatResponse(tuple(events), body.get("id", ""), body.get("model", ""), int(body.get("created_at") or 0), False, response.t)
@@ -252,7 +252,7 @@ def _whole_item(decoder: _Decoder, item: dict[str, Any]) -> list[Event]:
     if kind == "function_call":
         return decoder.event("response.output_item.added", {"item": item}) + decoder.event("response.output_item.done", {"item": item})
     if kind == "message":
-        return [TextDelta(p["text"]) for p in item.get("content", []) if p.get("type") == "output_text" and p.get("text")]
+        return [TextDelta(p["text"]) for p in item.get("content") or [] if p.get("type") == "output_text" and p.get("text")]
     if kind == "reasoning":
         texts = [p.get("text", "") for p in [*(item.get("content") or []), *(item.get("summary") or [])]]
         return [ReasoningDelta(t) for t in texts if t]
