@@ -91,7 +91,9 @@ class RequestParts:
     def chat(self) -> ChatKey:
         if self._chat is None:
             query = f"?{'&'.join(f'{k}={v}' for k, v in self.query)}" if self.query else ""
-            self._chat = chat_key(self.method, f"{self.scheme}://{self.host}{self.path}{query}", self.raw_body)
+            self._chat = chat_key(
+                self.method, f"{self.scheme}://{self.host}{self.path}{query}", self.raw_body
+            )
         return self._chat
 
     def get(self, name: str) -> Any:

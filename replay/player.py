@@ -16,8 +16,8 @@ from typing import Any
 from . import netguard
 from .adapters import HttpLib, LiveRequest, encode_headers
 from .cassette import Cassette, Interaction, Request
-from .chat.as_api import AsApiView
 from .changes import RecordingChanges
+from .chat.as_api import AsApiView
 from .clock import REAL, TimingPolicy, VirtualTiming
 from .errors import NoMatchingInteraction, ReplayError
 from .fault_draft import FaultContext

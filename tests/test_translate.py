@@ -10,21 +10,21 @@ from pathlib import Path
 
 import openai
 import pytest
+from conftest import require_real_cassettes
 
 import replay
-from conftest import require_real_cassettes
 from replay.chat.codecs import CODECS, codec_for
 
-PACKAGES = "openllmetry/packages/"
-ANTHROPIC_THINKING = "opentelemetry-instrumentation-anthropic/tests/cassettes/test_thinking/test_anthropic_thinking_streaming_legacy.yaml"
-OPENAI_TOOLS = "opentelemetry-instrumentation-openai/tests/traces/cassettes/test_chat/test_chat_tools_streaming.yaml"
-TOGETHER = "opentelemetry-instrumentation-together/tests/cassettes/test_chat/test_together_chat_legacy.yaml"
-GROQ = "opentelemetry-instrumentation-groq/tests/traces/cassettes/test_chat_tracing/test_chat_streaming_legacy.yaml"
-MISTRAL = "opentelemetry-instrumentation-mistralai/tests/cassettes/test_chat/test_mistralai_streaming_chat_legacy.yaml"
+PACKAGES = "openllmetry/packages/opentelemetry-instrumentation-"
+ANTHROPIC_THINKING = "anthropic/tests/cassettes/test_thinking/test_anthropic_thinking_streaming_legacy.yaml"
+OPENAI_TOOLS = "openai/tests/traces/cassettes/test_chat/test_chat_tools_streaming.yaml"
+TOGETHER = "together/tests/cassettes/test_chat/test_together_chat_legacy.yaml"
+GROQ = "groq/tests/traces/cassettes/test_chat_tracing/test_chat_streaming_legacy.yaml"
+MISTRAL = "mistralai/tests/cassettes/test_chat/test_mistralai_streaming_chat_legacy.yaml"
 
 
 def _real(path: str) -> replay.Interaction:
-    return replay.load_cassette(require_real_cassettes() / PACKAGES / path).interactions[0]
+    return replay.load_cassette(require_real_cassettes() / (PACKAGES + path)).interactions[0]
 
 
 def test_translating_to_the_recorded_api_returns_the_interaction_unchanged() -> None:
@@ -44,7 +44,9 @@ def test_a_stream_recording_answers_a_call_that_does_not_stream(tmp_path: Path) 
     source = codec_for(interaction.request)
     assert source is not None
     body = json.loads(CODECS["openai-chat"].encode_request(source.decode_request(interaction.request)).body)
-    with replay.use_cassette(require_real_cassettes() / PACKAGES / ANTHROPIC_THINKING, as_api="openai-chat"):
+    with replay.use_cassette(
+        require_real_cassettes() / (PACKAGES + ANTHROPIC_THINKING), as_api="openai-chat"
+    ):
         start = time.monotonic()
         completion = openai.OpenAI(api_key="sk-test", max_retries=0).chat.completions.create(
             model="gpt-4o", messages=body["messages"]
@@ -64,7 +66,9 @@ def test_an_error_response_becomes_the_target_apis_error() -> None:
             "response": replay.Response(
                 status=429,
                 headers=[("content-type", "application/json")],
-                chunks=[replay.Chunk(0.1, b'{"error": {"message": "Rate limit reached", "type": "requests"}}')],
+                chunks=[
+                    replay.Chunk(0.1, b'{"error": {"message": "Rate limit reached", "type": "requests"}}')
+                ],
             )
         }
     )
@@ -82,8 +86,14 @@ def test_bad_names_and_non_chat_interactions_say_what_to_do() -> None:
     interaction = _real(OPENAI_TOOLS)
     with pytest.raises(ValueError, match="unknown API 'claude'; known APIs: openai-chat, openai-responses"):
         replay.translate(interaction, to="claude")
-    embeddings = interaction.model_copy(update={"request": interaction.request.model_copy(update={"url": "https://api.openai.com/v1/embeddings"})})
-    with pytest.raises(replay.TranslationError, match=r"not a request to a chat API .* \(see replay.chat.codecs.API_NAMES"):
+    embeddings = interaction.model_copy(
+        update={
+            "request": interaction.request.model_copy(update={"url": "https://api.openai.com/v1/embeddings"})
+        }
+    )
+    with pytest.raises(
+        replay.TranslationError, match=r"not a request to a chat API .* \(see replay.chat.codecs.API_NAMES"
+    ):
         replay.translate(embeddings, to="gemini")
     with pytest.raises(ValueError, match="unknown API 'gpt'"):
         replay.use_cassette("x.yaml", as_api="gpt")
@@ -92,14 +102,17 @@ def test_bad_names_and_non_chat_interactions_say_what_to_do() -> None:
 def test_a_miss_names_the_conversation_difference(tmp_path: Path) -> None:
     import anthropic
 
-    path = require_real_cassettes() / PACKAGES / OPENAI_TOOLS
+    path = require_real_cassettes() / (PACKAGES + OPENAI_TOOLS)
     with replay.use_cassette(path, as_api="anthropic-messages"):
         client = anthropic.Anthropic(api_key="sk-ant-test", max_retries=0)
         with pytest.raises(replay.NoMatchingInteraction) as missed:
-            client.messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "Weather in Paris?"}])
+            client.messages.create(
+                model="m", max_tokens=5, messages=[{"role": "user", "content": "Weather in Paris?"}]
+            )
     text = str(missed.value)
     assert "Closest recorded request: #0 POST https://api.anthropic.com/v1/messages" in text
-    assert "chat.messages[0].parts[0].text: 'Weather in Paris?' != recorded \"What's the weather like in San Francisco?\"" in text
+    recorded = "What's the weather like in San Francisco?"
+    assert f"chat.messages[0].parts[0].text: 'Weather in Paris?' != recorded {recorded!r}" in text
     assert "chat.tools: 0 items != recorded 1 items" in text
 
 
@@ -111,7 +124,9 @@ def test_dialect_finish_reasons_and_usage() -> None:
     assert back.response.body_json()["choices"][0]["finish_reason"] == "eos"
     assert back.request.host == "api.together.xyz"
     groq = _real(GROQ)  # usage only in x_groq on the finish chunk
-    groq_usage = next(json.loads(e.data)["x_groq"]["usage"] for e in groq.response.events() if "usage" in e.data)
+    groq_usage = next(
+        json.loads(e.data)["x_groq"]["usage"] for e in groq.response.events() if "usage" in e.data
+    )
     messages = replay.translate(groq, to="anthropic-messages").response.events()
     delta = next(json.loads(e.data) for e in messages if e.event == "message_delta")
     assert delta["usage"]["output_tokens"] == groq_usage["completion_tokens"]
@@ -120,10 +135,19 @@ def test_dialect_finish_reasons_and_usage() -> None:
 
 
 def test_convert_to_api_keeps_content_and_chunk_times(tmp_path: Path) -> None:
-    source = require_real_cassettes() / PACKAGES / OPENAI_TOOLS
+    source = require_real_cassettes() / (PACKAGES + OPENAI_TOOLS)
     out = tmp_path / "as-bedrock.yaml"
     done = subprocess.run(
-        [sys.executable, "-m", "replay.cli", "convert", str(source), str(out), "--to-api", "bedrock-converse"],
+        [
+            sys.executable,
+            "-m",
+            "replay.cli",
+            "convert",
+            str(source),
+            str(out),
+            "--to-api",
+            "bedrock-converse",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -136,4 +160,6 @@ def test_convert_to_api_keeps_content_and_chunk_times(tmp_path: Path) -> None:
     assert converted.response.content_type == "application/vnd.amazon.eventstream"
     assert converted.response.chunk_times == original.response.chunk_times
     calls = CODECS["bedrock-converse"].decode_response(converted.response).tool_calls()
-    assert [(name, json.loads(args)) for _, name, args in calls] == [("get_current_weather", {"location": "San Francisco"})]
+    assert [(name, json.loads(args)) for _, name, args in calls] == [
+        ("get_current_weather", {"location": "San Francisco"})
+    ]

@@ -15,18 +15,18 @@ from typing import Any
 import anthropic
 import openai
 import pytest
+from conftest import require_real_cassettes
 from translate_sdks import run_gemini
 
 import replay
-from conftest import require_real_cassettes
 from replay.chat.codecs import codec_for, get_codec
 
-OPENAI_TOOLS = "opentelemetry-instrumentation-openai/tests/traces/cassettes/test_chat/test_chat_tools_streaming.yaml"
-ANTHROPIC_TOOLS = "opentelemetry-instrumentation-anthropic/tests/cassettes/test_messages/test_anthropic_tools_streaming_legacy.yaml"
+OPENAI_TOOLS = "openai/tests/traces/cassettes/test_chat/test_chat_tools_streaming.yaml"
+ANTHROPIC_TOOLS = "anthropic/tests/cassettes/test_messages/test_anthropic_tools_streaming_legacy.yaml"
 
 
 def _real(path: str) -> Path:
-    return require_real_cassettes() / "openllmetry/packages" / path
+    return require_real_cassettes() / f"openllmetry/packages/opentelemetry-instrumentation-{path}"
 
 
 def _body(path: Path, api: str) -> dict[str, Any]:
@@ -34,7 +34,9 @@ def _body(path: Path, api: str) -> dict[str, Any]:
     recorded = replay.load_cassette(path).interactions[0]
     codec = codec_for(recorded.request)
     assert codec is not None
-    out: dict[str, Any] = json.loads(get_codec(api).encode_request(codec.decode_request(recorded.request)).body)
+    out: dict[str, Any] = json.loads(
+        get_codec(api).encode_request(codec.decode_request(recorded.request)).body
+    )
     return out
 
 
@@ -46,10 +48,15 @@ def test_fallback_chain_anthropic_overloaded_then_gemini_from_an_openai_recordin
     with replay.use_cassette(path, as_api=("anthropic-messages", "gemini"), faults=[overloaded]):
         claude = anthropic.Anthropic(api_key="sk-ant-test", max_retries=0)
         with pytest.raises(anthropic.APIStatusError) as failed:
-            claude.messages.create(**{k: claude_body[k] for k in ("model", "max_tokens", "messages", "tools")})
+            claude.messages.create(
+                **{k: claude_body[k] for k in ("model", "max_tokens", "messages", "tools")}
+            )
         seen = run_gemini(gemini_body)
     assert failed.value.status_code == 529
-    assert failed.value.body == {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    assert failed.value.body == {
+        "type": "error",
+        "error": {"type": "overloaded_error", "message": "Overloaded"},
+    }
     assert seen.calls == [("get_current_weather", {"location": "San Francisco"})]
     assert seen.finish == "STOP"
 
@@ -114,7 +121,9 @@ def test_openai_edge_cases_on_a_translated_anthropic_recording(variant: replay.V
         client = openai.OpenAI(api_key="sk-test", max_retries=0, timeout=30)
         finish = None
         try:
-            for chunk in client.chat.completions.create(model="m", messages=body["messages"], tools=body["tools"], stream=True):
+            for chunk in client.chat.completions.create(
+                model="m", messages=body["messages"], tools=body["tools"], stream=True
+            ):
                 finish = next((c.finish_reason for c in chunk.choices if c.finish_reason), finish)
         except openai.APIError as exc:
             return ("error", type(exc).__name__)
@@ -122,9 +131,9 @@ def test_openai_edge_cases_on_a_translated_anthropic_recording(variant: replay.V
 
     if variant.id == "usage-chunk":
         # The translation already ends with a usage-only chunk (Anthropic reports usage).
-        with pytest.raises(replay.faults.FaultNotApplied, match="already ends with a usage-only chunk"):
-            with replay.use_cassette(path, as_api="openai-chat", faults=variant.faults):
-                run()
+        already = pytest.raises(replay.faults.FaultNotApplied, match="already ends with a usage-only chunk")
+        with already, replay.use_cassette(path, as_api="openai-chat", faults=variant.faults):
+            run()
         return
     with replay.use_cassette(path, as_api="openai-chat", faults=variant.faults):
         outcome = run()
@@ -143,7 +152,8 @@ def test_marker_option_and_variants_in_the_plugin(pytester: pytest.Pytester) -> 
 
             def ask():
                 client = anthropic.Anthropic(api_key="sk-ant-test", max_retries=0)
-                return client.messages.create(**{{k: BODY[k] for k in ("model", "max_tokens", "messages", "tools")}})
+                kwargs = {{k: BODY[k] for k in ("model", "max_tokens", "messages", "tools")}}
+                return client.messages.create(**kwargs)
 
             @pytest.mark.replay({str(path)!r}, as_api="anthropic-messages")
             def test_answered_in_anthropic_format(replay_cassette):
@@ -152,7 +162,9 @@ def test_marker_option_and_variants_in_the_plugin(pytester: pytest.Pytester) -> 
                 assert message.content[0].input == {{"location": "San Francisco"}}
 
             @pytest.mark.replay({str(path)!r}, as_api="anthropic-messages")
-            @pytest.mark.replay_variants(replay.faults.HTTPError(529), replay.faults.FinishReason("max_tokens"))
+            @pytest.mark.replay_variants(
+                replay.faults.HTTPError(529), replay.faults.FinishReason("max_tokens")
+            )
             def test_variants(replay_cassette, replay_variant):
                 try:
                     print("OUTCOME", replay_variant.id, ask().stop_reason)
@@ -164,5 +176,9 @@ def test_marker_option_and_variants_in_the_plugin(pytester: pytest.Pytester) -> 
     result = pytester.runpytest("-p", "no:cacheprovider", "-s", "-q")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(
-        ["*OUTCOME recorded tool_use*", "*OUTCOME http=529 529 overloaded_error*", "*OUTCOME finish=max_tokens max_tokens*"]
+        [
+            "*OUTCOME recorded tool_use*",
+            "*OUTCOME http=529 529 overloaded_error*",
+            "*OUTCOME finish=max_tokens max_tokens*",
+        ]
     )

@@ -82,7 +82,11 @@ def responses(draw: st.DrawFn) -> ChatResponse:
 
 
 def _response_content(r: ChatResponse, ids: bool) -> Any:
-    deltas = [(e.t, type(e.event).__name__, e.event.text) for e in r.events if isinstance(e.event, TextDelta | ReasoningDelta)]
+    deltas = [
+        (e.t, type(e.event).__name__, e.event.text)
+        for e in r.events
+        if isinstance(e.event, TextDelta | ReasoningDelta)
+    ]
     calls = [(cid if ids else "", name, json.loads(args)) for cid, name, args in r.tool_calls()]
     finish = r.finish.reason if r.finish else None
     usage = (r.usage.input_tokens or 0, r.usage.output_tokens or 0)
@@ -96,7 +100,9 @@ def _through(resp: ChatResponse, api: str, stream: bool) -> ChatResponse:
 
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(responses(), st.sampled_from(PAIRS), st.booleans())
-def test_response_round_trip_keeps_content_and_times(resp: ChatResponse, pair: tuple[str, str], stream: bool) -> None:
+def test_response_round_trip_keeps_content_and_times(
+    resp: ChatResponse, pair: tuple[str, str], stream: bool
+) -> None:
     a, b = pair
     ids = not ({a, b} & NO_IDS)
     in_a = _through(resp, a, stream)
@@ -120,11 +126,14 @@ def requests(draw: st.DrawFn) -> ChatRequest:
         if draw(st.booleans()):
             extra.append(Image(media_type="image/png", data="aGVsbG8="))
         messages.append(Message("user", (*results, *extra)))
-        pending = [ToolCall(f"call_{turn}_{i}", draw(names), draw(arguments)) for i in range(draw(st.integers(0, 2)))]
+        pending = [
+            ToolCall(f"call_{turn}_{i}", draw(names), draw(arguments)) for i in range(draw(st.integers(0, 2)))
+        ]
         text: list[Part] = [Text(draw(words))] if draw(st.booleans()) or not pending else []
         messages.append(Message("assistant", (*text, *pending)))
     tools = tuple(
-        Tool(n, draw(words), {"type": "object", "properties": {"x": {"type": "string"}}}) for n in draw(st.lists(names, max_size=2, unique=True))
+        Tool(n, draw(words), {"type": "object", "properties": {"x": {"type": "string"}}})
+        for n in draw(st.lists(names, max_size=2, unique=True))
     )
     return ChatRequest(
         model="model-1",

@@ -15,30 +15,38 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require_real_cassettes
 from translate_sdks import RUNNERS, Seen, bedrock_parse
 
 import replay
-from conftest import require_real_cassettes
 from replay.chat.codecs import codec_for, get_codec
 
 OPENAI = "opentelemetry-instrumentation-openai/tests/traces/cassettes/"
 ANTHROPIC = "opentelemetry-instrumentation-anthropic/tests/cassettes/"
 SOURCES = {
     "openai-tools": OPENAI + "test_chat/test_chat_tools_streaming.yaml",
-    "openai-parallel-tools": OPENAI + "test_functions/test_open_ai_function_calls_tools_streaming_parallel.yaml",
+    "openai-parallel-tools": OPENAI
+    + "test_functions/test_open_ai_function_calls_tools_streaming_parallel.yaml",
     "deepseek-usage": OPENAI + "test_streaming_with_api_usage/test_streaming_with_api_usage_capture.yaml",
     "anthropic-tools": ANTHROPIC + "test_messages/test_anthropic_tools_streaming_legacy.yaml",
     "anthropic-thinking": ANTHROPIC + "test_thinking/test_anthropic_thinking_streaming_legacy.yaml",
     "anthropic-text": ANTHROPIC + "test_messages/test_anthropic_message_streaming_legacy.yaml",
 }
-TARGETS = ["anthropic-messages", "openai-chat", "openai-responses", "gemini", "ollama-chat", "bedrock-converse"]
+TARGETS = [
+    "anthropic-messages",
+    "openai-chat",
+    "openai-responses",
+    "gemini",
+    "ollama-chat",
+    "bedrock-converse",
+]
 # Each target's own word for the source's finish reason (written out, not read from the codecs).
 FINISH = {
-    "stop": {"anthropic-messages": "end_turn", "openai-chat": "stop", "openai-responses": "completed",
-             "gemini": "STOP", "ollama-chat": "stop", "bedrock-converse": "end_turn"},
-    "tool_calls": {"anthropic-messages": "tool_use", "openai-chat": "tool_calls", "openai-responses": "completed",
-                   "gemini": "STOP", "ollama-chat": "stop", "bedrock-converse": "tool_use"},
-}  # fmt: skip
+    "stop": dict(zip(TARGETS, ["end_turn", "stop", "completed", "STOP", "stop", "end_turn"], strict=True)),
+    "tool_calls": dict(
+        zip(TARGETS, ["tool_use", "tool_calls", "completed", "STOP", "stop", "tool_use"], strict=True)
+    ),
+}
 SOURCE_FINISH = {"stop": "stop", "tool_calls": "tool_calls", "end_turn": "stop", "tool_use": "tool_calls"}
 WHOLE_CALLS = {"gemini", "ollama-chat"}  # these APIs send a tool call in one piece
 GAPS = [0.013, 0.2071, 0.0479, 0.1333, 0.0007, 0.031]
@@ -55,7 +63,11 @@ def _retimed(interaction: replay.Interaction) -> replay.Interaction:
 
 
 def _source(name: str, tmp_path: Path) -> tuple[replay.Interaction, Path]:
-    interaction = _retimed(replay.load_cassette(require_real_cassettes() / "openllmetry/packages" / SOURCES[name]).interactions[0])
+    interaction = _retimed(
+        replay.load_cassette(require_real_cassettes() / "openllmetry/packages" / SOURCES[name]).interactions[
+            0
+        ]
+    )
     path = tmp_path / f"{name}.yaml"
     replay.Cassette(interactions=[interaction]).save(path)
     return interaction, path
@@ -146,7 +158,12 @@ def _live_body(interaction: replay.Interaction, target: str) -> dict[str, Any]:
     return body
 
 
-CASES = [(s, t) for s in SOURCES for t in TARGETS if not (s.startswith(("openai", "deepseek")) and t == "openai-chat")]
+CASES = [
+    (s, t)
+    for s in SOURCES
+    for t in TARGETS
+    if not (s.startswith(("openai", "deepseek")) and t == "openai-chat")
+]
 CASES = [(s, t) for s, t in CASES if not (s.startswith("anthropic") and t == "anthropic-messages")]
 
 

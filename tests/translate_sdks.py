@@ -80,7 +80,9 @@ def run_openai_chat(body: dict[str, Any]) -> Seen:
     seen, clock = Seen(), _Clock()
     kwargs = {k: body[k] for k in ("model", "messages", "tools") if k in body}
     args: dict[int, list[str]] = {}
-    for chunk in client.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True}):
+    for chunk in client.chat.completions.create(
+        **kwargs, stream=True, stream_options={"include_usage": True}
+    ):
         if chunk.usage is not None:
             seen.usage = (chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
         for choice in chunk.choices:
@@ -136,15 +138,21 @@ def run_gemini(body: dict[str, Any]) -> Seen:
     from google import genai
     from google.genai import types
 
-    client = genai.Client(api_key="gemini-test", http_options={"base_url": "https://generativelanguage.googleapis.com"})
+    client = genai.Client(
+        api_key="gemini-test", http_options={"base_url": "https://generativelanguage.googleapis.com"}
+    )
     seen, clock = Seen(), _Clock()
     decls = [
-        types.FunctionDeclaration(name=f["name"], description=f["description"], parameters_json_schema=f["parameters"])
+        types.FunctionDeclaration(
+            name=f["name"], description=f["description"], parameters_json_schema=f["parameters"]
+        )
         for t in body.get("tools", [])
         for f in t["functionDeclarations"]
     ]
     system = body.get("systemInstruction", {}).get("parts", [{}])[0].get("text")
-    config = types.GenerateContentConfig(tools=[types.Tool(function_declarations=decls)] if decls else None, system_instruction=system)
+    config = types.GenerateContentConfig(
+        tools=[types.Tool(function_declarations=decls)] if decls else None, system_instruction=system
+    )
     model = body["_model"]
     for chunk in client.models.generate_content_stream(model=model, contents=body["contents"], config=config):
         candidate = chunk.candidates[0] if chunk.candidates else None
@@ -162,7 +170,10 @@ def run_gemini(body: dict[str, Any]) -> Seen:
         if candidate is not None and candidate.finish_reason is not None:
             seen.finish = candidate.finish_reason.value
         if chunk.usage_metadata is not None:
-            seen.usage = (chunk.usage_metadata.prompt_token_count or 0, chunk.usage_metadata.candidates_token_count or 0)
+            seen.usage = (
+                chunk.usage_metadata.prompt_token_count or 0,
+                chunk.usage_metadata.candidates_token_count or 0,
+            )
     return seen
 
 
@@ -171,7 +182,9 @@ def run_ollama(body: dict[str, Any]) -> Seen:
 
     client = ollama.Client(host="http://localhost:11434")
     seen, clock = Seen(), _Clock()
-    for part in client.chat(model=body["model"], messages=body["messages"], tools=body.get("tools"), stream=True):
+    for part in client.chat(
+        model=body["model"], messages=body["messages"], tools=body.get("tools"), stream=True
+    ):
         message = part.message
         if message.thinking:
             seen.marks.append((clock(), "reasoning", message.thinking))
@@ -216,7 +229,12 @@ def bedrock_parse(body: dict[str, Any], model: str, response: Response) -> Seen:
     operation = model_.operation_model("ConverseStream")
     validate_parameters({**body, "modelId": model}, operation.input_shape)  # raises on an invalid request
     reads = _Reads(response)
-    raw = {"context": {"operation_name": "ConverseStream"}, "status_code": response.status, "headers": dict(response.headers), "body": reads}
+    raw = {
+        "context": {"operation_name": "ConverseStream"},
+        "status_code": response.status,
+        "headers": dict(response.headers),
+        "body": reads,
+    }
     parsed = create_parser("rest-json").parse(raw, operation.output_shape)
     seen = Seen()
     tools: dict[int, list[str]] = {}
@@ -225,7 +243,10 @@ def bedrock_parse(body: dict[str, Any], model: str, response: Response) -> Seen:
             start = event["contentBlockStart"]
             tools[start["contentBlockIndex"]] = [start["start"]["toolUse"]["name"], ""]
         elif "contentBlockDelta" in event:
-            delta, index = event["contentBlockDelta"]["delta"], event["contentBlockDelta"]["contentBlockIndex"]
+            delta, index = (
+                event["contentBlockDelta"]["delta"],
+                event["contentBlockDelta"]["contentBlockIndex"],
+            )
             if "text" in delta:
                 seen.marks.append((reads.t, "text", delta["text"]))
                 seen.text += delta["text"]

@@ -60,7 +60,9 @@ class AsApiView:
         self._source = source
 
     @staticmethod
-    def _translate(index: int, interaction: Interaction, api: str, stream: bool | None, source: str) -> Interaction:
+    def _translate(
+        index: int, interaction: Interaction, api: str, stream: bool | None, source: str
+    ) -> Interaction:
         try:
             return translate(interaction, to=api, stream=stream)
         except TranslationError as exc:

@@ -1,9 +1,10 @@
 """The ``chat`` matcher's key: which API a request was made in, and its conversation as data.
 
-Two requests have the same key when they are made in the same API and carry the same system prompt, conversation (merged turns) and tools once decoded into the
-neutral model, whatever their JSON layout, model name, sampling parameters or stream flag (``as_api`` re-encodes the answer as the call
-asks). A request to no
-chat API we know has a key of its (canonical) body, so the matcher still works for it.
+Two requests have the same key when they are made in the same API and carry the same system
+prompt, conversation (merged turns) and tools once decoded into the neutral model, whatever
+their JSON layout, model name, sampling parameters or stream flag (``as_api`` re-encodes the
+answer as the call asks). A request to no chat API we know has a key of its (canonical) body,
+so the matcher still works for it.
 
 Example usage::
 
@@ -27,7 +28,10 @@ ChatKey = tuple[str, str]
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"type": type(value).__name__, **{f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+        return {
+            "type": type(value).__name__,
+            **{f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)},
+        }
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):

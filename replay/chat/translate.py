@@ -90,10 +90,22 @@ def _error(response: Response, target: Codec) -> Response:
         body = error_payload("anthropic", status)
         body["error"]["message"] = message
     elif target.name == "gemini":
-        body = {"error": {"code": status, "message": message, "status": "UNAVAILABLE" if status >= 500 else "INVALID_ARGUMENT"}}
+        body = {
+            "error": {
+                "code": status,
+                "message": message,
+                "status": "UNAVAILABLE" if status >= 500 else "INVALID_ARGUMENT",
+            }
+        }
     elif target.name == "bedrock-converse":
         body = {"message": message}
-        kind = "ThrottlingException" if status == 429 else "ServiceUnavailableException" if status >= 500 else "ValidationException"
+        kind = (
+            "ThrottlingException"
+            if status == 429
+            else "ServiceUnavailableException"
+            if status >= 500
+            else "ValidationException"
+        )
         headers.append(("x-amzn-errortype", kind))
     elif target.name == "ollama-chat":
         body = {"error": message}
@@ -103,5 +115,3 @@ def _error(response: Response, target: Codec) -> Response:
     data = dumps(body).encode()
     t = response.duration
     return Response(status=status, t=response.t, headers=headers, chunks=Chunks.of([(t, data)]))
-
-

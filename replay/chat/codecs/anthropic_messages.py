@@ -82,7 +82,9 @@ DEFAULT_MAX_TOKENS = 4096
 def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
-    return "".join(b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text")
+    return "".join(
+        b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text"
+    )
 
 
 def _part(block: dict[str, Any]) -> Part | None:
@@ -97,7 +99,9 @@ def _part(block: dict[str, Any]) -> Part | None:
     if kind == "tool_use":
         return ToolCall(block["id"], block["name"], block.get("input", {}))
     if kind == "tool_result":
-        return ToolResult(block["tool_use_id"], _text(block.get("content", "")), is_error=bool(block.get("is_error")))
+        return ToolResult(
+            block["tool_use_id"], _text(block.get("content", "")), is_error=bool(block.get("is_error"))
+        )
     return None  # thinking blocks sent back: no neutral equivalent
 
 
@@ -115,7 +119,9 @@ def decode_request(request: Request) -> ChatRequest:
         system=_text(system) if system is not None else None,
         messages=merge_messages(messages),
         tools=tuple(
-            Tool(t["name"], t.get("description", ""), t.get("input_schema", {})) for t in body.get("tools") or [] if "name" in t
+            Tool(t["name"], t.get("description", ""), t.get("input_schema", {}))
+            for t in body.get("tools") or []
+            if "name" in t
         ),
         temperature=body.get("temperature"),
         top_p=body.get("top_p"),
@@ -133,7 +139,12 @@ def _encode_part(p: Part) -> dict[str, Any]:
             return {"type": "image", "source": {"type": "url", "url": p.url}}
         return {"type": "image", "source": {"type": "base64", "media_type": p.media_type, "data": p.data}}
     if isinstance(p, ToolCall):
-        return {"type": "tool_use", "id": p.id, "name": p.name, "input": p.arguments if isinstance(p.arguments, dict) else {}}
+        return {
+            "type": "tool_use",
+            "id": p.id,
+            "name": p.name,
+            "input": p.arguments if isinstance(p.arguments, dict) else {},
+        }
     out: dict[str, Any] = {"type": "tool_result", "tool_use_id": p.tool_call_id, "content": p.content}
     if p.is_error:
         out["is_error"] = True
@@ -144,12 +155,17 @@ def encode_request(req: ChatRequest) -> Request:
     body: dict[str, Any] = {
         "model": req.model,
         "max_tokens": req.max_tokens if req.max_tokens is not None else DEFAULT_MAX_TOKENS,
-        "messages": [{"role": m.role, "content": [_encode_part(p) for p in m.parts]} for m in merge_messages(req.messages)],
+        "messages": [
+            {"role": m.role, "content": [_encode_part(p) for p in m.parts]}
+            for m in merge_messages(req.messages)
+        ],
     }
     if req.system is not None:
         body["system"] = req.system
     if req.tools:
-        body["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters} for t in req.tools]
+        body["tools"] = [
+            {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in req.tools
+        ]
     for key, value in (("temperature", req.temperature), ("top_p", req.top_p)):
         if value is not None:
             body[key] = value
@@ -213,7 +229,9 @@ class _Decoder:
         elif kind == "message_stop":
             out.append(StreamDone())
         elif kind == "error":
-            raise TranslationError(f"the stream carries an error event ({data.get('error')}); an error cannot be translated")
+            raise TranslationError(
+                f"the stream carries an error event ({data.get('error')}); an error cannot be translated"
+            )
         return out
 
     def _delta(self, index: int, delta: dict[str, Any]) -> list[Event]:
@@ -232,11 +250,17 @@ def decode_response(response: Response) -> ChatResponse:
     if not response.is_event_stream:
         body = json_body(response.body, "response body")
         t = response.duration
-        events = [Timed(t, e) for e in decoder.event({"type": "message_start", "message": {**body, "usage": None}})]
+        events = [
+            Timed(t, e) for e in decoder.event({"type": "message_start", "message": {**body, "usage": None}})
+        ]
         for i, block in enumerate(body.get("content") or []):
             for wire in _whole_block_events(i, block):
                 events.extend(Timed(t, e) for e in decoder.event(wire))
-        delta = {"type": "message_delta", "delta": {"stop_reason": body.get("stop_reason")}, "usage": body.get("usage")}
+        delta = {
+            "type": "message_delta",
+            "delta": {"stop_reason": body.get("stop_reason")},
+            "usage": body.get("usage"),
+        }
         events.extend(Timed(t, e) for e in [*decoder.event(delta), StreamDone()])
         return ChatResponse(tuple(events), body.get("id", ""), body.get("model", ""), 0, False, response.t)
     events = []
@@ -249,7 +273,11 @@ def decode_response(response: Response) -> ChatResponse:
 
 def _whole_block_events(i: int, block: dict[str, Any]) -> list[dict[str, Any]]:
     """A whole content block as the stream events that would have carried it."""
-    start = {"type": "content_block_start", "index": i, "content_block": {**block, "input": {}} if block.get("type") == "tool_use" else block}
+    start = {
+        "type": "content_block_start",
+        "index": i,
+        "content_block": {**block, "input": {}} if block.get("type") == "tool_use" else block,
+    }
     delta: dict[str, Any] = {}
     if block.get("type") == "tool_use":
         delta = {"type": "input_json_delta", "partial_json": dumps(block.get("input", {}))}
@@ -261,12 +289,12 @@ def _whole_block_events(i: int, block: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _block_wire(op: BlockOpen | BlockDelta | BlockClose) -> dict[str, Any]:
     if isinstance(op, BlockOpen):
-        content: dict[str, Any] = {
+        contents: dict[str, dict[str, Any]] = {
             "text": {"type": "text", "text": ""},
             "reasoning": {"type": "thinking", "thinking": "", "signature": ""},
             "tool": {"type": "tool_use", "id": op.id, "name": op.name, "input": {}},
-        }[op.kind]
-        return {"type": "content_block_start", "index": op.block, "content_block": content}
+        }
+        return {"type": "content_block_start", "index": op.block, "content_block": contents[op.kind]}
     if isinstance(op, BlockDelta):
         delta = {
             "text": {"type": "text_delta", "text": op.text},
@@ -306,7 +334,13 @@ def _encode_stream(resp: ChatResponse) -> Response:
         wire.extend(ops.get(pos, []))
         if isinstance(e.event, Finish):
             delta = {"stop_reason": _FINISH_OUT[e.event.reason], "stop_sequence": None}
-            wire.append({"type": "message_delta", "delta": delta, "usage": {"output_tokens": usage.output_tokens or 0}})
+            wire.append(
+                {
+                    "type": "message_delta",
+                    "delta": delta,
+                    "usage": {"output_tokens": usage.output_tokens or 0},
+                }
+            )
         elif isinstance(e.event, StreamDone):
             wire.append({"type": "message_stop"})
         timed.extend((e.t, sse(w, event=w["type"])) for w in wire)
@@ -320,7 +354,9 @@ def _encode_whole(resp: ChatResponse) -> Response:
     if resp.text:
         content.append({"type": "text", "text": resp.text})
     for cid, name, args in resp.tool_calls():
-        content.append({"type": "tool_use", "id": cid, "name": name, "input": json.loads(args) if args else {}})
+        content.append(
+            {"type": "tool_use", "id": cid, "name": name, "input": json.loads(args) if args else {}}
+        )
     body = _message_head(resp)
     usage = resp.usage
     finish = resp.finish

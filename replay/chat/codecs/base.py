@@ -46,7 +46,9 @@ def json_body(data: bytes, what: str) -> Any:
     try:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise TranslationError(f"{what} is not JSON ({exc}); only JSON chat bodies can be translated") from None
+        raise TranslationError(
+            f"{what} is not JSON ({exc}); only JSON chat bodies can be translated"
+        ) from None
 
 
 def timed_sse_json(response: Response) -> Iterator[tuple[float, str, Any]]:

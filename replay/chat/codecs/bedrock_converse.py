@@ -81,6 +81,7 @@ _FINISH_OUT: dict[FinishReason, str] = {
     "other": "end_turn",
 }
 CONTENT_TYPE = "application/vnd.amazon.eventstream"
+_HOST = "bedrock-runtime.us-east-1.amazonaws.com"
 
 
 # -- requests -------------------------------------------------------------------------------
@@ -97,7 +98,9 @@ def _part(block: dict[str, Any]) -> Part | None:
         return ToolCall(use.get("toolUseId", ""), use.get("name", ""), use.get("input", {}))
     if "toolResult" in block:
         res = block["toolResult"]
-        text = "".join(c.get("text", "") if "text" in c else dumps(c.get("json")) for c in res.get("content") or [])
+        text = "".join(
+            c.get("text", "") if "text" in c else dumps(c.get("json")) for c in res.get("content") or []
+        )
         return ToolResult(res.get("toolUseId", ""), text, is_error=res.get("status") == "error")
     return None
 
@@ -120,7 +123,10 @@ def decode_request(request: Request) -> ChatRequest:
         model=model,
         system="".join(s.get("text", "") for s in system) if system else None,
         messages=merge_messages(messages),
-        tools=tuple(Tool(s["name"], s.get("description", ""), (s.get("inputSchema") or {}).get("json", {})) for s in specs),
+        tools=tuple(
+            Tool(s["name"], s.get("description", ""), (s.get("inputSchema") or {}).get("json", {}))
+            for s in specs
+        ),
         temperature=config.get("temperature"),
         top_p=config.get("topP"),
         stop=tuple(config.get("stopSequences") or ()),
@@ -134,33 +140,61 @@ def _encode_part(p: Part) -> dict[str, Any]:
         return {"text": p.text}
     if isinstance(p, Image):
         if p.data is None:
-            raise TranslationError("Bedrock Converse takes images as bytes only; an image given by URL cannot be translated")
+            raise TranslationError(
+                "Bedrock Converse takes images as bytes only; an image given by URL cannot be translated"
+            )
         return {"image": {"format": p.media_type.rsplit("/", 1)[-1], "source": {"bytes": p.data}}}
     if isinstance(p, ToolCall):
-        return {"toolUse": {"toolUseId": p.id, "name": p.name, "input": p.arguments if isinstance(p.arguments, dict) else {}}}
-    return {"toolResult": {"toolUseId": p.tool_call_id, "content": [{"text": p.content}], "status": "error" if p.is_error else "success"}}
+        return {
+            "toolUse": {
+                "toolUseId": p.id,
+                "name": p.name,
+                "input": p.arguments if isinstance(p.arguments, dict) else {},
+            }
+        }
+    return {
+        "toolResult": {
+            "toolUseId": p.tool_call_id,
+            "content": [{"text": p.content}],
+            "status": "error" if p.is_error else "success",
+        }
+    }
 
 
 def encode_request(req: ChatRequest) -> Request:
     body: dict[str, Any] = {
-        "messages": [{"role": m.role, "content": [_encode_part(p) for p in m.parts]} for m in merge_messages(req.messages)]
+        "messages": [
+            {"role": m.role, "content": [_encode_part(p) for p in m.parts]}
+            for m in merge_messages(req.messages)
+        ]
     }
     if req.system is not None:
         body["system"] = [{"text": req.system}]
-    config = {
-        k: v for k, v in (("maxTokens", req.max_tokens), ("temperature", req.temperature), ("topP", req.top_p)) if v is not None
+    config: dict[str, Any] = {
+        k: v
+        for k, v in (("maxTokens", req.max_tokens), ("temperature", req.temperature), ("topP", req.top_p))
+        if v is not None
     }
     if req.stop:
         config["stopSequences"] = list(req.stop)
     if config:
         body["inferenceConfig"] = config
     if req.tools:
-        specs = [{"toolSpec": {"name": t.name, "description": t.description, "inputSchema": {"json": t.parameters}}} for t in req.tools]
+        specs = [
+            {
+                "toolSpec": {
+                    "name": t.name,
+                    "description": t.description,
+                    "inputSchema": {"json": t.parameters},
+                }
+            }
+            for t in req.tools
+        ]
         body["toolConfig"] = {"tools": specs}
     op = "converse-stream" if req.stream else "converse"
     return Request(
         method="POST",
-        url=f"https://bedrock-runtime.us-east-1.amazonaws.com/model/{quote(req.model or 'model', safe='')}/{op}",
+        url=f"https://{_HOST}/model/{quote(req.model or 'model', safe='')}/{op}",
         headers=[("content-type", "application/json")],
         body=dumps(body).encode(),
     )
@@ -211,14 +245,20 @@ def decode_response(response: Response) -> ChatResponse:
         wire: list[tuple[str, dict[str, Any]]] = [("messageStart", {})]
         for i, block in enumerate(((body.get("output") or {}).get("message") or {}).get("content") or []):
             wire.extend(_whole_block(i, block))
-        wire += [("messageStop", {"stopReason": body.get("stopReason", "")}), ("metadata", {"usage": body.get("usage")})]
+        wire += [
+            ("messageStop", {"stopReason": body.get("stopReason", "")}),
+            ("metadata", {"usage": body.get("usage")}),
+        ]
         t = response.duration
         events = [Timed(t, e) for kind, data in wire for e in decoder.event(kind, data)]
         return ChatResponse(tuple(events), "", "", 0, False, response.t)
     timed: list[Timed] = []
     for msg in iter_decoded("eventstream", ((c.t, c.data) for c in response.chunks)):
         if getattr(msg, "message_type", "event") != "event":
-            raise TranslationError(f"the stream carries a {msg.event} exception ({msg.data[:200]}); an error cannot be translated")
+            raise TranslationError(
+                f"the stream carries a {msg.event} exception ({msg.data[:200]}); "
+                "an error cannot be translated"
+            )
         data = json_body(msg.data.encode(), f"event-stream message {msg.event!r} at byte {msg.start}")
         t = msg.t if msg.t is not None else response.t
         timed.extend(Timed(t, e) for e in decoder.event(msg.event, data))
@@ -228,17 +268,30 @@ def decode_response(response: Response) -> ChatResponse:
 def _whole_block(i: int, block: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     if "toolUse" in block:
         use = block["toolUse"]
-        start = {"contentBlockIndex": i, "start": {"toolUse": {"toolUseId": use.get("toolUseId"), "name": use.get("name")}}}
+        start = {
+            "contentBlockIndex": i,
+            "start": {"toolUse": {"toolUseId": use.get("toolUseId"), "name": use.get("name")}},
+        }
         delta = {"contentBlockIndex": i, "delta": {"toolUse": {"input": dumps(use.get("input", {}))}}}
-        return [("contentBlockStart", start), ("contentBlockDelta", delta), ("contentBlockStop", {"contentBlockIndex": i})]
+        return [
+            ("contentBlockStart", start),
+            ("contentBlockDelta", delta),
+            ("contentBlockStop", {"contentBlockIndex": i}),
+        ]
     if "reasoningContent" in block:
         text = ((block["reasoningContent"] or {}).get("reasoningText") or {}).get("text", "")
-        return [("contentBlockDelta", {"contentBlockIndex": i, "delta": {"reasoningContent": {"text": text}}})]
+        return [
+            ("contentBlockDelta", {"contentBlockIndex": i, "delta": {"reasoningContent": {"text": text}}})
+        ]
     return [("contentBlockDelta", {"contentBlockIndex": i, "delta": {"text": block.get("text", "")}})]
 
 
 def _message(kind: str, payload: dict[str, Any]) -> bytes:
-    headers = [Header.string(":event-type", kind), Header.string(":content-type", "application/json"), Header.string(":message-type", "event")]
+    headers = [
+        Header.string(":event-type", kind),
+        Header.string(":content-type", "application/json"),
+        Header.string(":message-type", "event"),
+    ]
     return encode_message(headers, dumps(payload).encode())
 
 
@@ -246,16 +299,26 @@ def _block_wire(op: BlockOpen | BlockDelta | BlockClose) -> tuple[str, dict[str,
     if isinstance(op, BlockOpen):
         if op.kind != "tool":
             return None
-        return "contentBlockStart", {"start": {"toolUse": {"toolUseId": op.id, "name": op.name}}, "contentBlockIndex": op.block}
+        return "contentBlockStart", {
+            "start": {"toolUse": {"toolUseId": op.id, "name": op.name}},
+            "contentBlockIndex": op.block,
+        }
     if isinstance(op, BlockDelta):
-        delta = {"text": {"text": op.text}, "reasoning": {"reasoningContent": {"text": op.text}}, "tool": {"toolUse": {"input": op.text}}}[op.kind]
+        delta = {
+            "text": {"text": op.text},
+            "reasoning": {"reasoningContent": {"text": op.text}},
+            "tool": {"toolUse": {"input": op.text}},
+        }[op.kind]
         return "contentBlockDelta", {"delta": delta, "contentBlockIndex": op.block}
     return "contentBlockStop", {"contentBlockIndex": op.block}
 
 
 def _metadata(resp: ChatResponse) -> dict[str, Any]:
     inp, out = resp.usage.input_tokens or 0, resp.usage.output_tokens or 0
-    return {"usage": {"inputTokens": inp, "outputTokens": out, "totalTokens": inp + out}, "metrics": {"latencyMs": int(round(resp.end_t * 1000))}}
+    return {
+        "usage": {"inputTokens": inp, "outputTokens": out, "totalTokens": inp + out},
+        "metrics": {"latencyMs": round(resp.end_t * 1000)},
+    }
 
 
 def _encode_stream(resp: ChatResponse) -> Response:
@@ -277,7 +340,9 @@ def _encode_stream(resp: ChatResponse) -> Response:
             wire.append(("metadata", _metadata(resp)))
         timed.extend((e.t, _message(kind, payload)) for kind, payload in wire)
     response = to_response(timed, head_t=resp.head_t, content_type=CONTENT_TYPE)
-    return response.model_copy(update={"headers": [*response.headers, ("x-amzn-requestid", resp.id or "replay")]})
+    return response.model_copy(
+        update={"headers": [*response.headers, ("x-amzn-requestid", resp.id or "replay")]}
+    )
 
 
 def _encode_whole(resp: ChatResponse) -> Response:
@@ -287,7 +352,9 @@ def _encode_whole(resp: ChatResponse) -> Response:
     if resp.text:
         content.append({"text": resp.text})
     for cid, name, args in resp.tool_calls():
-        content.append({"toolUse": {"toolUseId": cid, "name": name, "input": json.loads(args) if args else {}}})
+        content.append(
+            {"toolUse": {"toolUseId": cid, "name": name, "input": json.loads(args) if args else {}}}
+        )
     finish = resp.finish
     body = {
         "output": {"message": {"role": "assistant", "content": content}},

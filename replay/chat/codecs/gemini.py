@@ -108,7 +108,11 @@ def _part(p: dict[str, Any], index: int) -> Part | None:
     answer = _get(p, "functionResponse")
     if answer:
         response = answer.get("response") or {}
-        text = response["result"] if set(response) == {"result"} and isinstance(response["result"], str) else dumps(response)
+        text = (
+            response["result"]
+            if set(response) == {"result"} and isinstance(response["result"], str)
+            else dumps(response)
+        )
         return ToolResult(answer.get("id") or answer.get("name", ""), text, name=answer.get("name", ""))
     return None
 
@@ -135,7 +139,11 @@ def decode_request(request: Request) -> ChatRequest:
         messages=merge_messages(messages),
         # The SDK sends a JSON schema given as ``parameters_json_schema`` as ``parametersJsonSchema``.
         tools=tuple(
-            Tool(f["name"], f.get("description", ""), f.get("parameters") or _get(f, "parametersJsonSchema") or {})
+            Tool(
+                f["name"],
+                f.get("description", ""),
+                f.get("parameters") or _get(f, "parametersJsonSchema") or {},
+            )
             for f in tools
         ),
         temperature=config.get("temperature"),
@@ -155,7 +163,13 @@ def _encode_part(p: Part, names: dict[str, str]) -> dict[str, Any]:
         return {"inlineData": {"mimeType": p.media_type, "data": p.data}}
     if isinstance(p, ToolCall):
         names[p.id] = p.name
-        return {"functionCall": {"id": p.id, "name": p.name, "args": p.arguments if isinstance(p.arguments, dict) else {}}}
+        return {
+            "functionCall": {
+                "id": p.id,
+                "name": p.name,
+                "args": p.arguments if isinstance(p.arguments, dict) else {},
+            }
+        }
     name = p.name or names.get(p.tool_call_id, p.tool_call_id)
     return {"functionResponse": {"id": p.tool_call_id, "name": name, "response": {"result": p.content}}}
 
@@ -164,18 +178,27 @@ def encode_request(req: ChatRequest) -> Request:
     names: dict[str, str] = {}
     body: dict[str, Any] = {
         "contents": [
-            {"role": "model" if m.role == "assistant" else "user", "parts": [_encode_part(p, names) for p in m.parts]}
+            {
+                "role": "model" if m.role == "assistant" else "user",
+                "parts": [_encode_part(p, names) for p in m.parts],
+            }
             for m in req.messages
         ]
     }
     if req.system is not None:
         body["systemInstruction"] = {"parts": [{"text": req.system}]}
     if req.tools:
-        decls = [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in req.tools]
+        decls = [
+            {"name": t.name, "description": t.description, "parameters": t.parameters} for t in req.tools
+        ]
         body["tools"] = [{"functionDeclarations": decls}]
-    config = {
+    config: dict[str, Any] = {
         k: v
-        for k, v in (("temperature", req.temperature), ("topP", req.top_p), ("maxOutputTokens", req.max_tokens))
+        for k, v in (
+            ("temperature", req.temperature),
+            ("topP", req.top_p),
+            ("maxOutputTokens", req.max_tokens),
+        )
         if v is not None
     }
     if req.stop:
@@ -249,7 +272,12 @@ def decode_response(response: Response) -> ChatResponse:
         events.append(Timed(events[-1].t, StreamDone()))
     head = decoder.head
     return ChatResponse(
-        tuple(events), _get(head, "responseId") or "", _get(head, "modelVersion") or "", 0, response.is_event_stream, response.t
+        tuple(events),
+        _get(head, "responseId") or "",
+        _get(head, "modelVersion") or "",
+        0,
+        response.is_event_stream,
+        response.t,
     )
 
 
@@ -269,7 +297,9 @@ def _chunk(resp: ChatResponse, parts: list[dict[str, Any]], finish: str | None =
     return out
 
 
-def _parts_of(resp: ChatResponse, ev: Event, args: dict[int, str], ids: dict[int, tuple[str, str]]) -> list[dict[str, Any]]:
+def _parts_of(
+    resp: ChatResponse, ev: Event, args: dict[int, str], ids: dict[int, tuple[str, str]]
+) -> list[dict[str, Any]]:
     if isinstance(ev, TextDelta):
         return [{"text": ev.text}]
     if isinstance(ev, ReasoningDelta):
@@ -313,7 +343,11 @@ def _encode_whole(resp: ChatResponse) -> Response:
         if isinstance(e.event, ToolCallStart | ToolArgsDelta | ToolCallEnd):
             parts.extend(_parts_of(resp, e.event, args, ids))
     finish = resp.finish
-    return json_response(_chunk(resp, parts, _FINISH_OUT[finish.reason] if finish else "STOP"), t=resp.end_t, head_t=resp.head_t)
+    return json_response(
+        _chunk(resp, parts, _FINISH_OUT[finish.reason] if finish else "STOP"),
+        t=resp.end_t,
+        head_t=resp.head_t,
+    )
 
 
 CODEC = Codec(

@@ -38,6 +38,7 @@ from ..neutral.model import (
     ChatResponse,
     Event,
     Finish,
+    FinishReason,
     Image,
     Message,
     Part,
@@ -77,7 +78,9 @@ def _message(m: dict[str, Any], calls: list[int]) -> Message | str | None:
     parts.extend(Image(media_type="image/png", data=img) for img in m.get("images") or [])
     for call in m.get("tool_calls") or []:
         fn = call.get("function", {})
-        parts.append(ToolCall(call.get("id") or f"call_{calls[0]}", fn.get("name", ""), fn.get("arguments") or {}))
+        parts.append(
+            ToolCall(call.get("id") or f"call_{calls[0]}", fn.get("name", ""), fn.get("arguments") or {})
+        )
         calls[0] += 1
     return Message("assistant" if role == "assistant" else "user", tuple(parts))
 
@@ -100,7 +103,11 @@ def decode_request(request: Request) -> ChatRequest:
         system="\n".join(system) if system else None,
         messages=merge_messages(messages),
         tools=tuple(
-            Tool(t["function"]["name"], t["function"].get("description", ""), t["function"].get("parameters", {}))
+            Tool(
+                t["function"]["name"],
+                t["function"].get("description", ""),
+                t["function"].get("parameters", {}),
+            )
             for t in body.get("tools") or []
             if "function" in t
         ),
@@ -116,12 +123,16 @@ def _encode_message(m: Message, names: dict[str, str]) -> list[dict[str, Any]]:
     text = "".join(p.text for p in m.parts if isinstance(p, Text))
     images = [p.data for p in m.parts if isinstance(p, Image) and p.data is not None]
     if any(isinstance(p, Image) and p.data is None for p in m.parts):
-        raise TranslationError("Ollama takes images as base64 data only; an image given by URL cannot be translated")
+        raise TranslationError(
+            "Ollama takes images as base64 data only; an image given by URL cannot be translated"
+        )
     out: list[dict[str, Any]] = []
     for p in m.parts:
         if isinstance(p, ToolResult):
             name = p.name or names.get(p.tool_call_id, "")
-            out.append({"role": "tool", "content": p.content, "tool_name": name, "tool_call_id": p.tool_call_id})
+            out.append(
+                {"role": "tool", "content": p.content, "tool_name": name, "tool_call_id": p.tool_call_id}
+            )
     msg: dict[str, Any] = {"role": m.role, "content": text}
     if images:
         msg["images"] = images
@@ -129,7 +140,9 @@ def _encode_message(m: Message, names: dict[str, str]) -> list[dict[str, Any]]:
     for c in calls:
         names[c.id] = c.name
     if calls:
-        msg["tool_calls"] = [{"id": c.id, "function": {"name": c.name, "arguments": c.arguments}} for c in calls]
+        msg["tool_calls"] = [
+            {"id": c.id, "function": {"name": c.name, "arguments": c.arguments}} for c in calls
+        ]
     if text or images or calls:
         out.append(msg)
     return out
@@ -143,18 +156,26 @@ def encode_request(req: ChatRequest) -> Request:
     body: dict[str, Any] = {"model": req.model, "messages": messages, "stream": req.stream}
     if req.tools:
         body["tools"] = [
-            {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+            {
+                "type": "function",
+                "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+            }
             for t in req.tools
         ]
-    options = {
-        k: v for k, v in (("temperature", req.temperature), ("top_p", req.top_p), ("num_predict", req.max_tokens)) if v is not None
+    options: dict[str, Any] = {
+        k: v
+        for k, v in (("temperature", req.temperature), ("top_p", req.top_p), ("num_predict", req.max_tokens))
+        if v is not None
     }
     if req.stop:
         options["stop"] = list(req.stop)
     if options:
         body["options"] = options
     return Request(
-        method="POST", url="http://localhost:11434/api/chat", headers=[("content-type", "application/json")], body=dumps(body).encode()
+        method="POST",
+        url="http://localhost:11434/api/chat",
+        headers=[("content-type", "application/json")],
+        body=dumps(body).encode(),
     )
 
 
@@ -193,8 +214,16 @@ class _Decoder:
             ]
         if data.get("done"):
             reason = data.get("done_reason") or "stop"
-            neutral = ("tool_calls" if self.tools else "stop") if reason == "stop" else "length" if reason == "length" else "other"
-            out += [Finish(neutral, reason), UsageReport(data.get("prompt_eval_count"), data.get("eval_count")), StreamDone()]
+            neutral: FinishReason = "other"
+            if reason == "stop":
+                neutral = "tool_calls" if self.tools else "stop"
+            elif reason == "length":
+                neutral = "length"
+            out += [
+                Finish(neutral, reason),
+                UsageReport(data.get("prompt_eval_count"), data.get("eval_count")),
+                StreamDone(),
+            ]
         return out
 
 
@@ -212,7 +241,9 @@ def decode_response(response: Response) -> ChatResponse:
     created = 0
     if decoder.head.get("created_at"):
         try:
-            created = int(datetime.fromisoformat(decoder.head["created_at"].replace("Z", "+00:00")[:26]).timestamp())
+            created = int(
+                datetime.fromisoformat(decoder.head["created_at"].replace("Z", "+00:00")[:26]).timestamp()
+            )
         except ValueError:
             created = 0
     return ChatResponse(tuple(events), "", decoder.head.get("model", ""), created, stream, response.t)
@@ -224,8 +255,11 @@ def _iso(created: int) -> str:
 
 def _done_line(resp: ChatResponse, message: dict[str, Any]) -> dict[str, Any]:
     finish = resp.finish
-    nanos = int(round((resp.end_t) * 1e9))
-    first = next((e.t for e in resp.events if isinstance(e.event, TextDelta | ReasoningDelta | ToolCallStart)), resp.end_t)
+    nanos = round(resp.end_t * 1e9)
+    first = next(
+        (e.t for e in resp.events if isinstance(e.event, TextDelta | ReasoningDelta | ToolCallStart)),
+        resp.end_t,
+    )
     return {
         "model": resp.model,
         "created_at": _iso(resp.created),
@@ -235,9 +269,9 @@ def _done_line(resp: ChatResponse, message: dict[str, Any]) -> dict[str, Any]:
         "total_duration": nanos,
         "load_duration": 0,
         "prompt_eval_count": resp.usage.input_tokens or 0,
-        "prompt_eval_duration": int(round(first * 1e9)),
+        "prompt_eval_duration": round(first * 1e9),
         "eval_count": resp.usage.output_tokens or 0,
-        "eval_duration": nanos - int(round(first * 1e9)),
+        "eval_duration": nanos - round(first * 1e9),
     }
 
 
@@ -256,7 +290,11 @@ def _line_message(ev: Event, args: dict[int, str], ids: dict[int, tuple[str, str
             value = json.loads(args.pop(ev.index) or "{}")
         except ValueError:
             value = {}
-        return {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": name, "arguments": value}}]}
+        return {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"function": {"name": name, "arguments": value}}],
+        }
     return None
 
 
@@ -284,7 +322,9 @@ def _encode_whole(resp: ChatResponse) -> Response:
         message["thinking"] = resp.reasoning
     calls = resp.tool_calls()
     if calls:
-        message["tool_calls"] = [{"function": {"name": n, "arguments": json.loads(a) if a else {}}} for _, n, a in calls]
+        message["tool_calls"] = [
+            {"function": {"name": n, "arguments": json.loads(a) if a else {}}} for _, n, a in calls
+        ]
     return json_response(_done_line(resp, message), t=resp.end_t, head_t=resp.head_t)
 
 

@@ -170,7 +170,11 @@ def decode_request(request: Request) -> ChatRequest:
         system="\n".join(system) if system else None,
         messages=merge_messages(messages),
         tools=tuple(
-            Tool(t["function"]["name"], t["function"].get("description", ""), t["function"].get("parameters", {}))
+            Tool(
+                t["function"]["name"],
+                t["function"].get("description", ""),
+                t["function"].get("parameters", {}),
+            )
             for t in body.get("tools") or []
             if t.get("type") == "function"
         ),
@@ -193,19 +197,32 @@ def _encode_part(p: Part) -> dict[str, Any]:
 
 def _encode_message(m: Message) -> list[dict[str, Any]]:
     if m.role == "assistant":
-        out: dict[str, Any] = {"role": "assistant", "content": "".join(p.text for p in m.parts if isinstance(p, Text)) or None}
+        out: dict[str, Any] = {
+            "role": "assistant",
+            "content": "".join(p.text for p in m.parts if isinstance(p, Text)) or None,
+        }
         calls = [p for p in m.parts if isinstance(p, ToolCall)]
         if calls:
             out["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": _args_text(c.arguments)}}
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": _args_text(c.arguments)},
+                }
                 for c in calls
             ]
         return [out]
-    results = [{"role": "tool", "tool_call_id": p.tool_call_id, "content": p.content} for p in m.parts if isinstance(p, ToolResult)]
+    results = [
+        {"role": "tool", "tool_call_id": p.tool_call_id, "content": p.content}
+        for p in m.parts
+        if isinstance(p, ToolResult)
+    ]
     rest = [p for p in m.parts if not isinstance(p, ToolResult)]
     if not rest:
         return results
-    content: Any = rest[0].text if len(rest) == 1 and isinstance(rest[0], Text) else [_encode_part(p) for p in rest]
+    content: Any = (
+        rest[0].text if len(rest) == 1 and isinstance(rest[0], Text) else [_encode_part(p) for p in rest]
+    )
     return [*results, {"role": "user", "content": content}]
 
 
@@ -214,16 +231,25 @@ def _args_text(arguments: Any) -> str:
 
 
 def encode_request(req: ChatRequest) -> Request:
-    messages: list[dict[str, Any]] = [{"role": "system", "content": req.system}] if req.system is not None else []
+    messages: list[dict[str, Any]] = (
+        [{"role": "system", "content": req.system}] if req.system is not None else []
+    )
     for m in req.messages:
         messages.extend(_encode_message(m))
     body: dict[str, Any] = {"model": req.model, "messages": messages}
     if req.tools:
         body["tools"] = [
-            {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+            {
+                "type": "function",
+                "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+            }
             for t in req.tools
         ]
-    for key, value in (("temperature", req.temperature), ("top_p", req.top_p), ("max_tokens", req.max_tokens)):
+    for key, value in (
+        ("temperature", req.temperature),
+        ("top_p", req.top_p),
+        ("max_tokens", req.max_tokens),
+    ):
         if value is not None:
             body[key] = value
     if req.stop:
@@ -317,7 +343,12 @@ def decode_response(response: Response) -> ChatResponse:
             out.append(usage)
         events.extend(Timed(t, e) for e in out)
     return ChatResponse(
-        tuple(events), head.get("id", ""), head.get("model", ""), int(head.get("created") or 0), True, response.t
+        tuple(events),
+        head.get("id", ""),
+        head.get("model", ""),
+        int(head.get("created") or 0),
+        True,
+        response.t,
     )
 
 
@@ -325,7 +356,7 @@ def _decode_whole(response: Response) -> ChatResponse:
     body = json_body(response.body, "response body")
     t = response.duration
     out: list[Event] = [Start()]
-    choice = next((c for c in body.get("choices") or [] if c.get("index", 0) == 0), {})
+    choice: dict[str, Any] = next((c for c in body.get("choices") or [] if c.get("index", 0) == 0), {})
     message = dict(choice.get("message") or {})
     message["tool_calls"] = [{**c, "index": i} for i, c in enumerate(message.get("tool_calls") or [])]
     out.extend(_delta_events({**choice, "message": message}, _ToolState(), set()))
@@ -364,7 +395,12 @@ def _usage_body(usage: UsageReport) -> dict[str, int]:
 
 
 def _encode_stream(resp: ChatResponse, dialect: str) -> Response:
-    base = {"id": resp.id or "chatcmpl-replay", "object": "chat.completion.chunk", "created": resp.created, "model": resp.model}
+    base = {
+        "id": resp.id or "chatcmpl-replay",
+        "object": "chat.completion.chunk",
+        "created": resp.created,
+        "model": resp.model,
+    }
     last_usage = max((i for i, e in enumerate(resp.events) if isinstance(e.event, UsageReport)), default=-1)
     timed: list[tuple[float, bytes]] = []
     for i, e in enumerate(resp.events):
@@ -390,14 +426,22 @@ def _encode_whole(resp: ChatResponse, dialect: str) -> Response:
     calls = resp.tool_calls()
     if calls:
         message["tool_calls"] = [
-            {"id": cid, "type": "function", "function": {"name": name, "arguments": args}} for cid, name, args in calls
+            {"id": cid, "type": "function", "function": {"name": name, "arguments": args}}
+            for cid, name, args in calls
         ]
     body: dict[str, Any] = {
         "id": resp.id or "chatcmpl-replay",
         "object": "chat.completion",
         "created": resp.created,
         "model": resp.model,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": encode_finish(resp.finish, dialect)}],
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": encode_finish(resp.finish, dialect),
+            }
+        ],
     }
     if any(isinstance(e.event, UsageReport) for e in resp.events):
         body["usage"] = _usage_body(resp.usage)
@@ -415,7 +459,11 @@ def dialect_codec(dialect: str) -> Codec:
     def handles(host: str, path: str) -> bool:
         if not path.endswith("/chat/completions"):
             return False
-        return dialect == "openai" if not any(h in host for h in _HOSTS.values()) else _HOSTS.get(dialect, "") in host
+        return (
+            dialect == "openai"
+            if not any(h in host for h in _HOSTS.values())
+            else _HOSTS.get(dialect, "") in host
+        )
 
     def encode_req(req: ChatRequest) -> Request:
         wire = encode_request(req)

@@ -151,15 +151,28 @@ def _encode_message(m: Message) -> list[dict[str, Any]]:
 
 
 def encode_request(req: ChatRequest) -> Request:
-    body: dict[str, Any] = {"model": req.model, "input": [i for m in req.messages for i in _encode_message(m)]}
+    body: dict[str, Any] = {
+        "model": req.model,
+        "input": [i for m in req.messages for i in _encode_message(m)],
+    }
     if req.system is not None:
         body["instructions"] = req.system
     if req.tools:
         body["tools"] = [
-            {"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters, "strict": False}
+            {
+                "type": "function",
+                "name": t.name,
+                "description": t.description,
+                "parameters": t.parameters,
+                "strict": False,
+            }
             for t in req.tools
         ]
-    for key, value in (("temperature", req.temperature), ("top_p", req.top_p), ("max_output_tokens", req.max_tokens)):
+    for key, value in (
+        ("temperature", req.temperature),
+        ("top_p", req.top_p),
+        ("max_output_tokens", req.max_tokens),
+    ):
         if value is not None:
             body[key] = value
     if req.stream:
@@ -217,9 +230,15 @@ class _Decoder:
             return start + ([ToolArgsDelta(index, item["arguments"])] if item.get("arguments") else [])
         if kind == "response.output_text.delta" and data.get("delta"):
             return [TextDelta(data["delta"])]
-        if kind in ("response.reasoning_text.delta", "response.reasoning_summary_text.delta") and data.get("delta"):
+        if kind in ("response.reasoning_text.delta", "response.reasoning_summary_text.delta") and data.get(
+            "delta"
+        ):
             return [ReasoningDelta(data["delta"])]
-        if kind == "response.function_call_arguments.delta" and data.get("item_id") in self.tools and data.get("delta"):
+        if (
+            kind == "response.function_call_arguments.delta"
+            and data.get("item_id") in self.tools
+            and data.get("delta")
+        ):
             return [ToolArgsDelta(self.tools[data["item_id"]], data["delta"])]
         if kind == "response.output_item.done" and data.get("item", {}).get("id") in self.tools:
             return [ToolCallEnd(self.tools[data["item"]["id"]])]
@@ -237,22 +256,45 @@ def decode_response(response: Response) -> ChatResponse:
         events: list[Timed] = [Timed(t, e) for e in decoder.event("response.created", {"response": body})]
         for item in body.get("output") or []:
             events.extend(Timed(t, e) for e in _whole_item(decoder, item))
-        events.extend(Timed(t, e) for e in decoder.event(f"response.{body.get('status', 'completed')}", {"response": body}))
-        return ChatResponse(tuple(events), body.get("id", ""), body.get("model", ""), int(body.get("created_at") or 0), False, response.t)
+        events.extend(
+            Timed(t, e)
+            for e in decoder.event(f"response.{body.get('status', 'completed')}", {"response": body})
+        )
+        return ChatResponse(
+            tuple(events),
+            body.get("id", ""),
+            body.get("model", ""),
+            int(body.get("created_at") or 0),
+            False,
+            response.t,
+        )
     events = []
     for t, name, data in timed_sse_json(response):
         if isinstance(data, dict):
             events.extend(Timed(t, e) for e in decoder.event(data.get("type", name), data))
     head = decoder.head
-    return ChatResponse(tuple(events), head.get("id", ""), head.get("model", ""), int(head.get("created_at") or 0), True, response.t)
+    return ChatResponse(
+        tuple(events),
+        head.get("id", ""),
+        head.get("model", ""),
+        int(head.get("created_at") or 0),
+        True,
+        response.t,
+    )
 
 
 def _whole_item(decoder: _Decoder, item: dict[str, Any]) -> list[Event]:
     kind = item.get("type")
     if kind == "function_call":
-        return decoder.event("response.output_item.added", {"item": item}) + decoder.event("response.output_item.done", {"item": item})
+        return decoder.event("response.output_item.added", {"item": item}) + decoder.event(
+            "response.output_item.done", {"item": item}
+        )
     if kind == "message":
-        return [TextDelta(p["text"]) for p in item.get("content") or [] if p.get("type") == "output_text" and p.get("text")]
+        return [
+            TextDelta(p["text"])
+            for p in item.get("content") or []
+            if p.get("type") == "output_text" and p.get("text")
+        ]
     if kind == "reasoning":
         texts = [p.get("text", "") for p in [*(item.get("content") or []), *(item.get("summary") or [])]]
         return [ReasoningDelta(t) for t in texts if t]
@@ -302,7 +344,9 @@ def _snapshot(resp: ChatResponse, status: str, output: list[dict[str, Any]]) -> 
 
 def _final_status(resp: ChatResponse) -> str:
     finish = resp.finish
-    return "incomplete" if finish is not None and finish.reason in ("length", "content_filter") else "completed"
+    return (
+        "incomplete" if finish is not None and finish.reason in ("length", "content_filter") else "completed"
+    )
 
 
 class _Encoder:
@@ -325,22 +369,48 @@ class _Encoder:
     def block(self, op: BlockOpen | BlockDelta | BlockClose) -> list[bytes]:
         iid, where = self.item_id(op), {"output_index": op.block}
         if isinstance(op, BlockOpen):
-            item: dict[str, Any] = {
-                "text": {"id": iid, "type": "message", "status": "in_progress", "content": [], "role": "assistant"},
+            items: dict[str, dict[str, Any]] = {
+                "text": {
+                    "id": iid,
+                    "type": "message",
+                    "status": "in_progress",
+                    "content": [],
+                    "role": "assistant",
+                },
                 "reasoning": {"id": iid, "type": "reasoning", "summary": [], "content": []},
-                "tool": {"id": iid, "type": "function_call", "status": "in_progress", "call_id": op.id, "name": op.name, "arguments": ""},
-            }[op.kind]
+                "tool": {
+                    "id": iid,
+                    "type": "function_call",
+                    "status": "in_progress",
+                    "call_id": op.id,
+                    "name": op.name,
+                    "arguments": "",
+                },
+            }
+            item = items[op.kind]
             self.items[op.block] = {**item, "_text": ""}
             out = [self.wire("response.output_item.added", **where, item=item)]
             if op.kind == "text":
                 part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
-                out.append(self.wire("response.content_part.added", item_id=iid, **where, content_index=0, part=part))
+                out.append(
+                    self.wire("response.content_part.added", item_id=iid, **where, content_index=0, part=part)
+                )
             return out
         state = self.items[op.block]
         if isinstance(op, BlockDelta):
             state["_text"] += op.text
-            kind = {"text": "response.output_text.delta", "reasoning": "response.reasoning_text.delta", "tool": "response.function_call_arguments.delta"}[op.kind]
-            extra = {"content_index": 0, "logprobs": []} if op.kind == "text" else {"content_index": 0} if op.kind == "reasoning" else {}
+            kind = {
+                "text": "response.output_text.delta",
+                "reasoning": "response.reasoning_text.delta",
+                "tool": "response.function_call_arguments.delta",
+            }[op.kind]
+            extra = (
+                {"content_index": 0, "logprobs": []}
+                if op.kind == "text"
+                else {"content_index": 0}
+                if op.kind == "reasoning"
+                else {}
+            )
             return [self.wire(kind, item_id=iid, **where, **extra, delta=op.text)]
         return self._close(op, state, iid, where)
 
@@ -349,14 +419,24 @@ class _Encoder:
         out: list[bytes] = []
         if op.kind == "text":
             part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
-            out.append(self.wire("response.output_text.done", item_id=iid, **where, content_index=0, text=text, logprobs=[]))
-            out.append(self.wire("response.content_part.done", item_id=iid, **where, content_index=0, part=part))
+            out.append(
+                self.wire(
+                    "response.output_text.done", item_id=iid, **where, content_index=0, text=text, logprobs=[]
+                )
+            )
+            out.append(
+                self.wire("response.content_part.done", item_id=iid, **where, content_index=0, part=part)
+            )
             state.update(status="completed", content=[part])
         elif op.kind == "reasoning":
-            out.append(self.wire("response.reasoning_text.done", item_id=iid, **where, content_index=0, text=text))
+            out.append(
+                self.wire("response.reasoning_text.done", item_id=iid, **where, content_index=0, text=text)
+            )
             state.update(content=[{"type": "reasoning_text", "text": text}])
         else:
-            out.append(self.wire("response.function_call_arguments.done", item_id=iid, **where, arguments=text))
+            out.append(
+                self.wire("response.function_call_arguments.done", item_id=iid, **where, arguments=text)
+            )
             state.update(status="completed", arguments=text)
         out.append(self.wire("response.output_item.done", **where, item=state))
         return out
@@ -373,7 +453,9 @@ def _encode_stream(resp: ChatResponse) -> Response:
     events = resp.events
     finish_at = next((i for i, e in enumerate(events) if isinstance(e.event, Finish)), None)
     if finish_at is None:
-        finish_at = next((i for i, e in enumerate(events) if isinstance(e.event, StreamDone)), len(events) - 1)
+        finish_at = next(
+            (i for i, e in enumerate(events) if isinstance(e.event, StreamDone)), len(events) - 1
+        )
     timed: list[tuple[float, bytes]] = []
     started = False
     for pos, e in enumerate(events):
@@ -381,7 +463,10 @@ def _encode_stream(resp: ChatResponse) -> Response:
         if not started and (isinstance(e.event, Start) or pos in ops or pos == finish_at):
             started = True
             snap = _snapshot(resp, "in_progress", [])
-            wire += [enc.wire("response.created", response=snap), enc.wire("response.in_progress", response=snap)]
+            wire += [
+                enc.wire("response.created", response=snap),
+                enc.wire("response.in_progress", response=snap),
+            ]
         for op in ops.get(pos, []):
             wire += enc.block(op)
         if pos == finish_at:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 __all__ = [
     "FINISH_REASONS",
@@ -46,7 +46,14 @@ __all__ = [
 Role = Literal["user", "assistant"]
 # The neutral finish reasons; each codec documents how it maps them to its own field.
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "stop_sequence", "other"]
-FINISH_REASONS: tuple[FinishReason, ...] = ("stop", "length", "tool_calls", "content_filter", "stop_sequence", "other")
+FINISH_REASONS: tuple[FinishReason, ...] = (
+    "stop",
+    "length",
+    "tool_calls",
+    "content_filter",
+    "stop_sequence",
+    "other",
+)
 
 
 # -- request ------------------------------------------------------------------------------
@@ -87,7 +94,7 @@ class ToolResult:
     is_error: bool = False
 
 
-Part = Union[Text, Image, ToolCall, ToolResult]
+Part = Text | Image | ToolCall | ToolResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +221,17 @@ class StreamDone:
     """The stream's own end marker (``[DONE]``, ``message_stop``, ``done: true``)."""
 
 
-Event = Union[Start, TextDelta, ReasoningDelta, ToolCallStart, ToolArgsDelta, ToolCallEnd, Finish, UsageReport, StreamDone]
+Event = (
+    Start
+    | TextDelta
+    | ReasoningDelta
+    | ToolCallStart
+    | ToolArgsDelta
+    | ToolCallEnd
+    | Finish
+    | UsageReport
+    | StreamDone
+)
 
 
 @dataclass(frozen=True, slots=True)

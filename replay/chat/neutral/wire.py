@@ -135,7 +135,10 @@ def blocks(response: ChatResponse) -> Iterator[tuple[int, Block]]:
         if isinstance(ev, TextDelta | ReasoningDelta):
             yield pos, BlockDelta(kind or "text", block, ev.text)
             continue
-        if isinstance(ev, ToolCallStart | Finish | UsageReport | StreamDone) and open_kind in ("text", "reasoning"):
+        if isinstance(ev, ToolCallStart | Finish | UsageReport | StreamDone) and open_kind in (
+            "text",
+            "reasoning",
+        ):
             yield pos, BlockClose(open_kind, block)
             open_kind = None
         if isinstance(ev, ToolCallStart):
