@@ -16,9 +16,9 @@ from typing import Any
 
 import boto3
 import pytest
+from conftest import require_real_cassettes
 
 import replay
-from conftest import require_real_cassettes
 from replay.chat.matchkey import chat_key
 
 OPENAI_TOOLS = "openai/tests/traces/cassettes/test_chat/test_chat_tools_streaming.yaml"
