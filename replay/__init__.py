@@ -13,7 +13,7 @@ from .api import CassetteContext, use_cassette
 from .cassette import Cassette, Chunk, Interaction, Request, Response, StreamEnd
 from .changes import RecordingChanges
 from .chat.codecs import API_NAMES, TranslationError
-from .chat.translate import translate
+from .chat.translate import api_of, translate
 from .diff import CassetteDiff, diff_cassettes
 from .errors import (
     CassetteError,
@@ -71,6 +71,7 @@ __all__ = [  # noqa: RUF022
     "UnusedInteractionsError",
     "UsageLog",
     "Variant",
+    "api_of",
     "diff_cassettes",
     "faults",
     "load_cassette",

@@ -24,6 +24,7 @@ EXPECTED = [
     "StreamEnd",
     "Timing",
     "TranslationError",
+    "api_of",
     "load_cassette",
     "save_cassette",
     "translate",

@@ -24,7 +24,18 @@ from ..providers import error_payload
 from .codecs import Codec, TranslationError, codec_for, get_codec
 from .neutral.wire import dumps
 
-__all__ = ["TranslationError", "source_codec", "translate", "translate_response"]
+__all__ = ["TranslationError", "api_of", "source_codec", "translate", "translate_response"]
+
+
+def api_of(interaction: Interaction) -> str | None:
+    """The chat API an interaction was recorded in (a name of ``replay.API_NAMES``), or None.
+
+    Example usage::
+
+        [replay.api_of(i) for i in cassette.interactions]   # ["openai-chat", None, ...]
+    """
+    codec = codec_for(interaction.request)
+    return codec.name if codec is not None else None
 
 
 def source_codec(interaction: Interaction, where: str = "the interaction") -> Codec:

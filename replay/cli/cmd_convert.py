@@ -17,9 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import API_NAMES, api_of, translate
 from ..cassette import Cassette
-from ..chat.codecs import API_NAMES, codec_for
-from ..chat.translate import translate
 from ..errors import CassetteError, ReplayError
 from ..scrub import Scrubber
 from ..storage import dump_cassette, load_cassette, write_atomic
@@ -118,7 +117,7 @@ def _translate(cassette: Cassette, api: str, source: Path) -> tuple[Cassette, st
     out = []
     count = 0
     for index, interaction in enumerate(cassette.interactions):
-        if codec_for(interaction.request) is None:
+        if api_of(interaction) is None:
             out.append(interaction)
             continue
         try:
