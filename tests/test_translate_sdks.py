@@ -10,13 +10,15 @@ botocore's parsers on the translated bytes: boto3 sends with urllib3, not interc
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import require_real_cassettes
-from translate_sdks import RUNNERS, Seen, bedrock_parse
+from translate_sdks import RUNNERS, Seen, bedrock_parse, gemini_config
 
 import replay
 from replay.chat.codecs import codec_for, get_codec
@@ -188,3 +190,91 @@ def test_real_recording_through_another_providers_sdk(tmp_path: Path, source: st
     assert [(kind, payload) for _, kind, payload in seen.marks] == [(k, p) for _, k, p in expected.marks]
     assert [t for t, _, _ in seen.marks] == pytest.approx([t for t, _, _ in expected.marks], abs=1e-6)
     assert seen.marks  # the comparisons above compared something
+
+
+def _whole(target: str, body: dict[str, Any]) -> Seen:
+    """One non-streaming call with the target's SDK."""
+    seen = Seen()
+    if target == "openai-responses":
+        import openai
+
+        response = openai.OpenAI(api_key="sk-test", max_retries=0).responses.create(
+            **{k: body[k] for k in ("model", "input", "instructions", "tools") if k in body}
+        )
+        seen.text = response.output_text
+        seen.calls = [(i.name, json.loads(i.arguments)) for i in response.output if i.type == "function_call"]
+        seen.reasoning = "".join(
+            p.text for i in response.output if i.type == "reasoning" for p in i.content or []
+        )
+        seen.finish = response.status
+        assert response.usage is not None
+        seen.usage = (response.usage.input_tokens, response.usage.output_tokens)
+    elif target == "gemini":
+        from google import genai
+
+        client = genai.Client(
+            api_key="k", http_options={"base_url": "https://generativelanguage.googleapis.com"}
+        )
+        answer = client.models.generate_content(
+            model=body["_model"], contents=body["contents"], config=gemini_config(body)
+        )
+        parts = (
+            answer.candidates[0].content.parts or []
+            if answer.candidates and answer.candidates[0].content
+            else []
+        )
+        seen.text = "".join(p.text for p in parts if p.text and not p.thought)
+        seen.reasoning = "".join(p.text for p in parts if p.text and p.thought)
+        seen.calls = [(p.function_call.name, p.function_call.args) for p in parts if p.function_call]
+        seen.finish = answer.candidates[0].finish_reason.value if answer.candidates else None
+        meta = answer.usage_metadata
+        seen.usage = (meta.prompt_token_count or 0, meta.candidates_token_count or 0) if meta else (0, 0)
+    else:
+        import ollama
+
+        reply = ollama.Client(host="http://localhost:11434").chat(
+            model=body["model"], messages=body["messages"], tools=body.get("tools"), stream=False
+        )
+        seen.text, seen.reasoning = reply.message.content or "", reply.message.thinking or ""
+        seen.calls = [(c.function.name, dict(c.function.arguments)) for c in reply.message.tool_calls or []]
+        seen.finish, seen.usage = reply.done_reason, (reply.prompt_eval_count or 0, reply.eval_count or 0)
+    return seen
+
+
+@pytest.mark.parametrize("source", ["openai-parallel-tools", "anthropic-thinking"])
+@pytest.mark.parametrize("target", ["openai-responses", "gemini", "ollama-chat"])
+def test_a_streamed_recording_answers_whole_calls(tmp_path: Path, source: str, target: str) -> None:
+    interaction, path = _source(source, tmp_path)
+    expected = _expected(interaction, target)
+    body = _live_body(interaction, target)
+    with replay.use_cassette(path, as_api=target):
+        start = time.monotonic()
+        seen = _whole(target, body)
+        took = time.monotonic() - start
+    assert (seen.text, seen.reasoning, seen.calls) == (expected.text, expected.reasoning, expected.calls)
+    assert (seen.finish, seen.usage) == (expected.finish, expected.usage)
+    # The whole body arrives when the stream's last event did.
+    assert took == pytest.approx(interaction.response.chunk_times[-1], abs=1e-6)
+
+
+def test_async_sdk_sees_the_recorded_offsets(tmp_path: Path) -> None:
+    import anthropic
+
+    interaction, path = _source("openai-parallel-tools", tmp_path)
+    expected = _expected(interaction, "anthropic-messages")
+    body = _live_body(interaction, "anthropic-messages")
+
+    async def go() -> list[tuple[float, str, Any]]:
+        client = anthropic.AsyncAnthropic(api_key="sk-ant-test", max_retries=0)
+        start, marks = time.monotonic(), []
+        kwargs = {k: body[k] for k in ("model", "max_tokens", "messages", "tools")}
+        async with client.messages.stream(**kwargs) as stream:
+            async for event in stream:
+                if event.type == "content_block_delta" and event.delta.type == "input_json_delta":
+                    marks.append((time.monotonic() - start, "args", event.delta.partial_json))
+        return marks
+
+    with replay.use_cassette(path, as_api="anthropic-messages"):
+        marks = asyncio.run(go())
+    assert [m[1:] for m in marks] == [m[1:] for m in expected.marks]
+    assert [m[0] for m in marks] == pytest.approx([m[0] for m in expected.marks], abs=1e-6)

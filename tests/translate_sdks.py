@@ -21,7 +21,7 @@ from botocore.validate import validate_parameters
 
 from replay import Response
 
-__all__ = ["RUNNERS", "Seen", "bedrock_parse"]
+__all__ = ["RUNNERS", "Seen", "bedrock_parse", "gemini_config"]
 
 
 @dataclass
@@ -134,14 +134,10 @@ def run_openai_responses(body: dict[str, Any]) -> Seen:
     return seen
 
 
-def run_gemini(body: dict[str, Any]) -> Seen:
-    from google import genai
+def gemini_config(body: dict[str, Any]) -> Any:
+    """The ``GenerateContentConfig`` carrying the wire body's tools and system instruction."""
     from google.genai import types
 
-    client = genai.Client(
-        api_key="gemini-test", http_options={"base_url": "https://generativelanguage.googleapis.com"}
-    )
-    seen, clock = Seen(), _Clock()
     decls = [
         types.FunctionDeclaration(
             name=f["name"], description=f["description"], parameters_json_schema=f["parameters"]
@@ -150,9 +146,19 @@ def run_gemini(body: dict[str, Any]) -> Seen:
         for f in t["functionDeclarations"]
     ]
     system = body.get("systemInstruction", {}).get("parts", [{}])[0].get("text")
-    config = types.GenerateContentConfig(
+    return types.GenerateContentConfig(
         tools=[types.Tool(function_declarations=decls)] if decls else None, system_instruction=system
     )
+
+
+def run_gemini(body: dict[str, Any]) -> Seen:
+    from google import genai
+
+    client = genai.Client(
+        api_key="gemini-test", http_options={"base_url": "https://generativelanguage.googleapis.com"}
+    )
+    seen, clock = Seen(), _Clock()
+    config = gemini_config(body)
     model = body["_model"]
     for chunk in client.models.generate_content_stream(model=model, contents=body["contents"], config=config):
         candidate = chunk.candidates[0] if chunk.candidates else None
