@@ -163,3 +163,16 @@ def test_convert_to_api_keeps_content_and_chunk_times(tmp_path: Path) -> None:
     assert [(name, json.loads(args)) for _, name, args in calls] == [
         ("get_current_weather", {"location": "San Francisco"})
     ]
+
+
+def test_how_a_recording_ended_survives_translation() -> None:
+    interaction = _real(OPENAI_TOOLS)
+    cut = interaction.response.model_copy(
+        update={
+            "chunks": interaction.response.chunks[:4],
+            "end": replay.StreamEnd(kind="remote_protocol_error", message="peer closed", t=0.3),
+        }
+    )
+    translated = replay.translate(interaction.model_copy(update={"response": cut}), to="anthropic-messages")
+    assert translated.response.end == cut.end
+    assert translated.response.synthetic_timing is True  # vcrpy bodies have synthetic timing

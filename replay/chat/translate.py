@@ -78,7 +78,10 @@ def translate_response(response: Response, source: Codec, target: Codec, *, stre
     if response.status >= 400:
         return _error(response, target)
     neutral = source.decode_response(response)
-    return target.encode_response(neutral, stream)
+    out = target.encode_response(neutral, stream)
+    # How the recording ended (a dropped connection...) and whether its timing was synthetic
+    # belong to the recording, whatever the API.
+    return out.model_copy(update={"end": response.end, "synthetic_timing": response.synthetic_timing})
 
 
 def _message_of(body: bytes) -> str:

@@ -24,7 +24,6 @@ from .model import (
     ReasoningDelta,
     StreamDone,
     TextDelta,
-    Timed,
     ToolArgsDelta,
     ToolCallEnd,
     ToolCallStart,
@@ -156,12 +155,3 @@ def blocks(response: ChatResponse) -> Iterator[tuple[int, Block]]:
         yield last, BlockClose(open_kind, block)
     for index, b in tool_blocks.items():
         yield last, BlockClose("tool", b, index)
-
-
-def times(response: ChatResponse) -> list[float]:
-    """Each event's time (by position), for encoders that walk :func:`blocks`."""
-    return [e.t for e in response.events]
-
-
-def done_events(events: Sequence[Timed]) -> bool:
-    return any(isinstance(e.event, StreamDone) for e in events)
