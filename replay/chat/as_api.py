@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ..cassette import Interaction, Request
+from ..model.cassette import Interaction, Request
 from .codecs import TranslationError, codec_for, get_codec
 from .translate import translate
 

@@ -18,7 +18,7 @@ import dataclasses
 import json
 from typing import Any
 
-from ..cassette import Request
+from ..model.cassette import Request
 from .codecs import TranslationError, codec_for
 
 __all__ = ["ChatKey", "chat_key"]

@@ -19,8 +19,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from ..cassette import Chunks, Interaction, Response
-from ..providers import error_payload
+from ..faults.providers import error_payload
+from ..model.cassette import Chunks, Interaction, Response
 from .codecs import Codec, TranslationError, codec_for, get_codec
 from .neutral.wire import dumps
 

@@ -22,7 +22,7 @@ Example usage::
 
 from __future__ import annotations
 
-from ...cassette import Request
+from ...model.cassette import Request
 from . import anthropic_messages, bedrock_converse, gemini, ollama_chat, openai_chat, openai_responses
 from .base import Codec, TranslationError
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ...cassette import Request, Response
 from ...errors import ReplayError
+from ...model.cassette import Request, Response
 from ..neutral.model import ChatRequest, ChatResponse
 
 __all__ = ["Codec", "TranslationError", "json_body", "timed_sse_json"]

@@ -32,7 +32,7 @@ import json
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from ...cassette import Request, Response
+from ...model.cassette import Request, Response
 from ...model.framing import Header, encode_message, iter_decoded
 from ..neutral.model import (
     ChatRequest,

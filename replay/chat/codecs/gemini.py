@@ -33,7 +33,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...cassette import Request, Response
+from ...model.cassette import Request, Response
 from ..neutral.model import (
     ChatRequest,
     ChatResponse,

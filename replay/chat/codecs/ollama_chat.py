@@ -31,7 +31,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from ...cassette import Request, Response
+from ...model.cassette import Request, Response
 from ...model.framing import encode_line, iter_decoded
 from ..neutral.model import (
     ChatRequest,

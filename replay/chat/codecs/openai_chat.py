@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...cassette import Request, Response
+from ...model.cassette import Request, Response
 from ..neutral.model import (
     ChatRequest,
     ChatResponse,

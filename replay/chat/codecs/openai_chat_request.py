@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...cassette import Request
+from ...model.cassette import Request
 from ..neutral.model import (
     ChatRequest,
     Image,

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...cassette import Response
+from ...model.cassette import Response
 from ..neutral.model import (
     ChatResponse,
     Event,

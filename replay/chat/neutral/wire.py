@@ -16,8 +16,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ...cassette import Chunks, Response
-from ...sse import encode_event
+from ...model.cassette import Chunks, Response
+from ...model.framing import encode_event
 from .model import (
     ChatResponse,
     Finish,
