@@ -176,3 +176,22 @@ def test_how_a_recording_ended_survives_translation() -> None:
     translated = replay.translate(interaction.model_copy(update={"response": cut}), to="anthropic-messages")
     assert translated.response.end == cut.end
     assert translated.response.synthetic_timing is True  # vcrpy bodies have synthetic timing
+
+
+def test_usage_is_counted_on_the_files_interactions() -> None:
+    import anthropic
+
+    path = require_real_cassettes() / (PACKAGES + OPENAI_TOOLS)
+    recorded = replay.load_cassette(path).interactions[0]
+    source = codec_for(recorded.request)
+    assert source is not None
+    body = json.loads(
+        CODECS["anthropic-messages"].encode_request(source.decode_request(recorded.request)).body
+    )
+    # Only the Anthropic path is called: the recording was played, strict usage is satisfied.
+    with replay.use_cassette(path, as_api=("anthropic-messages", "gemini"), strict=True) as cassette:
+        client = anthropic.Anthropic(api_key="sk-ant-test", max_retries=0)
+        client.messages.create(**{k: body[k] for k in ("model", "max_tokens", "messages", "tools")})
+    assert [i.request.url for i in cassette.interactions] == ["https://api.openai.com/v1/chat/completions"]
+    assert cassette.play_counts == [1]
+    assert cassette.all_played

@@ -48,15 +48,19 @@ class AsApiView:
         self.interactions: list[Interaction] = []
         self._origin: list[tuple[int, Interaction, str] | None] = []
         self._answers: dict[tuple[int, bool], Interaction] = {}
+        self._file_index: list[int] = []
+        self._files = len(interactions)
         for index, interaction in enumerate(interactions):
             if codec_for(interaction.request) is None:
                 self.interactions.append(interaction)
                 self._origin.append(None)
+                self._file_index.append(index)
                 continue
             for api in apis:
                 translated = self._translate(index, interaction, api, None, source)
                 self.interactions.append(translated.model_copy(update={"match_on": AS_API_MATCH_ON}))
                 self._origin.append((index, interaction, api))
+                self._file_index.append(index)
         self._source = source
 
     @staticmethod
@@ -70,6 +74,23 @@ class AsApiView:
                 f"{source} interaction #{index} ({interaction.request.method} {interaction.request.url}) "
                 f"cannot be served as {api}: {exc}"
             ) from None
+
+    def origin(self, index: int) -> tuple[int, str | None]:
+        """The file index a view index came from, and the API it was translated to.
+
+        Indices past the view (recorded in this session) continue after the file's.
+        """
+        if index >= len(self._origin):
+            return index - len(self._origin) + self._files, None
+        origin = self._origin[index]
+        return (origin[0], origin[2]) if origin is not None else (self._file_index[index], None)
+
+    def file_counts(self, view_counts: Sequence[int]) -> list[int]:
+        """Plays per file interaction: a recording was played when any of its translations was."""
+        counts = [0] * self._files
+        for index, plays in enumerate(view_counts[: len(self._origin)]):
+            counts[self.origin(index)[0]] += plays
+        return counts
 
     def answer(self, index: int, live: Request) -> Interaction:
         """The interaction at ``index`` of the view, streamed or whole as ``live`` asks."""

@@ -95,11 +95,10 @@ class ActiveCassette:
                 except ReplayError:
                     self._baseline = None
         # Requests made in another API are answered from translations (replay.chat.as_api).
+        # The matcher indexes the translations; play counts and messages speak of the file's own.
         self.as_api = AsApiView(self.cassette.interactions, as_api, str(path)) if as_api else None
-        if self.as_api is not None:
-            self.cassette = self.cassette.model_copy(update={"interactions": self.as_api.interactions})
         self.matcher = Matcher(
-            self.cassette.interactions,
+            self.as_api.interactions if self.as_api is not None else self.cassette.interactions,
             match_on=match_on,
             allow_playback_repeats=allow_playback_repeats,
             prepare=self.scrubber.prepare,
@@ -123,7 +122,10 @@ class ActiveCassette:
     @property
     def play_counts(self) -> list[int]:
         """How many times each loaded interaction was replayed."""
-        return self.matcher.play_counts[: len(self.cassette.interactions)]
+        counts = self.matcher.play_counts
+        if self.as_api is not None:
+            return self.as_api.file_counts(counts)
+        return counts[: len(self.cassette.interactions)]
 
     @property
     def all_played(self) -> bool:
@@ -238,6 +240,9 @@ class ActiveCassette:
         )
 
     def _source(self, index: int) -> str:
+        if self.as_api is not None:
+            index, api = self.as_api.origin(index)
+            return f"{self.path} interaction #{index}" + (f" (as {api})" if api else "")
         return f"{self.path} interaction #{index}"
 
     def _plain_plan(self, match: Match) -> tuple[ResponsePlan, float]:
