@@ -39,8 +39,18 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar, Literal
 
 from .cassette import Request, StreamEnd
+from .chat.finish import error_event_payload, rewrite_finish
+from .chat.shapes import Shape
 from .errors import ReplayError
-from .fault_draft import Draft, EventPayload, FaultContext, event_bytes, rewrite_json_event
+from .fault_draft import (
+    Draft,
+    EventPayload,
+    FaultContext,
+    dumps_like,
+    event_bytes,
+    new_event_bytes,
+    rewrite_json_event,
+)
 from .providers import (
     PROVIDERS,
     Provider,
@@ -51,7 +61,6 @@ from .providers import (
     provider_for_request,
     stream_error_payload,
 )
-from .sse import encode_event
 from .timed_body import TimedBody
 
 __all__ = [
@@ -509,6 +518,8 @@ class FinishReason(Fault):
         shape = draft.shape()
         if shape is None:
             return "the body is not a chat completion"
+        if shape not in ("openai", "anthropic"):
+            return self._apply_api(draft, shape)
         reason = finish_reason_for(self.reason, shape)
         if shape == "anthropic" and self.choice != 0:
             return f"an Anthropic message has one choice, so choice={self.choice} does not exist"
@@ -567,6 +578,34 @@ class FinishReason(Fault):
         if not edits:
             what = "stop_reason" if shape == "anthropic" else f"finish reason for choice {self.choice}"
             return f"no event of the stream carries a {what} (was the recording cut short?)"
+        draft.replace_events(edits)
+        return None
+
+    def _apply_api(self, draft: Draft, shape: Shape) -> str | None:
+        """Responses, Gemini, Ollama, Bedrock: the API's own field and values (see
+        :mod:`replay.chat.finish`); a Responses ``response.completed`` event is renamed
+        ``response.incomplete`` when the reason makes the response incomplete."""
+        where = f"for choice {self.choice}" if self.choice else ""
+        if not draft.stream:
+            found = rewrite_finish(shape, draft.json_body(), None, self.reason, self.choice)
+            if found is None:
+                return f"the {shape} response carries no finish reason {where}".rstrip()
+            draft.set_json_body(found[0])
+            return None
+        edits = []
+        for payload in draft.payloads():
+            event = payload.event
+            found = rewrite_finish(shape, payload.data, event.name, self.reason, self.choice)
+            if found is None:
+                continue
+            new, name = found
+            if name is not None and name != event.name:
+                raw = draft.body.data[event.start : event.end]
+                edits.append((event, new_event_bytes(event, raw, name, dumps_like(new, event.data))))
+            else:
+                edits.append(rewrite_json_event(draft, payload, new))
+        if not edits:
+            return f"no event of the {shape} stream carries a finish reason {where}(was it cut short?)"
         draft.replace_events(edits)
         return None
 
@@ -663,8 +702,13 @@ class ErrorEvent(Fault):
         return out + (f"={self.error_type}" if self.error_type else "")
 
     def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
-        provider = _provider(draft, ctx)
-        name, payload_data = stream_error_payload(provider, self.error_type, self.message)
+        shape = draft.shape()
+        api = "bedrock" if draft.framing == "eventstream" else shape
+        own = error_event_payload(api, self.error_type, self.message)
+        if own is None:
+            name, payload_data = stream_error_payload(_provider(draft, ctx), self.error_type, self.message)
+        else:
+            name, payload_data = own
         if not draft.stream:
             if self.at_event not in (None, 0):
                 return f"the body is not an event stream, so at_event={self.at_event} does not exist"
@@ -675,13 +719,29 @@ class ErrorEvent(Fault):
             return why
         event = payload.event
         raw = draft.body.data[event.start : event.end]
-        eol = "\r\n" if b"\r\n" in raw else ("\r" if b"\r" in raw else "\n")
-        data = encode_event(json.dumps(payload_data, separators=(",", ":")), event=name, eol=eol)
+        if api == "responses" and isinstance(payload.data, dict):
+            payload_data["sequence_number"] = payload.data.get("sequence_number", payload.index)
+        text = json.dumps(payload_data, separators=(",", ":"))
+        data = new_event_bytes(event, raw, name, text, exception=draft.framing == "eventstream")
+        tail = _array_tail(draft)
         draft.replace_events([(event, data)])
-        # Providers close the stream after an error event.
+        # Providers close the stream after an error event (a JSON array still closes).
         draft.set_body(draft.body.cut(event.start + len(data)))
+        if tail:
+            draft.insert_at(len(draft.body), tail)
         draft.end = None
         return None
+
+
+def _array_tail(draft: Draft) -> bytes:
+    """What closes a streamed JSON array after its last element (``"\n]"``): a stream cut
+    cleanly still ends with it, so the client parses a whole array."""
+    if draft.framing != "json-array":
+        return b""
+    events = draft.events()
+    data = draft.body.data
+    tail = data[events[-1].end :] if events else data[data.find(b"[") + 1 :]
+    return tail.replace(b",", b"") if b"]" in tail else b"]"
 
 
 # ----------------------------------------------------------------------------------------
@@ -727,8 +787,11 @@ class Rechunk(Fault):
         if not len(draft.body):
             return "the body is empty"
         if self.eol is not None:
-            if not draft.stream:
-                return "eol= applies to event streams, and this body is not one"
+            if draft.framing != "sse":
+                what = f"a {draft.framing} stream" if draft.framing else "not a stream"
+                return (
+                    f"eol= applies to SSE streams (whose parsers accept any line ending); this body is {what}"
+                )
             data = draft.body.data
             edits: list[tuple[int, int, bytes]] = []
             new = self.eol.encode()
@@ -861,7 +924,7 @@ class _Positioned(Fault):
         events = draft.data_events()
         if self.before_finish:
             for payload in draft.payloads():
-                if _has_finish(payload.data):
+                if _has_finish(payload.data, payload.event.name):
                     return payload.event.start, None
             return None, "no event of the stream carries a finish reason"
         if self.after_events is None:
@@ -876,9 +939,12 @@ class _Positioned(Fault):
         return events[self.after_events].start, None
 
 
-def _has_finish(data: Any) -> bool:
+def _has_finish(data: Any, name: str | None = None) -> bool:
     if not isinstance(data, dict):
         return False
+    for shape in ("gemini", "ollama", "bedrock", "responses"):
+        if rewrite_finish(shape, data, name, "stop") is not None:
+            return True
     if data.get("type") == "message_delta":
         delta = data.get("delta")
         return isinstance(delta, dict) and bool(delta.get("stop_reason"))
@@ -908,7 +974,13 @@ class Truncate(_Positioned):
         pos, why = self.position(draft)
         if pos is None:
             return why
+        tail = _array_tail(draft) if self.after_bytes is None else b""
+        if tail:
+            # Cut right after the last delivered element, then close the array as the server did.
+            pos = max((e.end for e in draft.events() if e.end <= pos), default=pos)
         draft.set_body(draft.body.cut(pos), content=False)
+        if tail:
+            draft.insert_at(pos, tail)
         draft.end = None
         draft.fix_content_length()
         return None
