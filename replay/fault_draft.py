@@ -14,7 +14,7 @@ from typing import Any
 
 from .bodies import sniff_json_style
 from .cassette import Headers, Interaction, Request, Response, StreamEnd
-from .chat.shapes import Shape, body_shape, event_json, is_data_event
+from .chat.shapes import Shape, body_shape, event_json, is_data_event, is_wrapped_chunk
 from .model.framing import (
     Event,
     EventStreamMessage,
@@ -174,25 +174,28 @@ def event_bytes(original: Event, raw: bytes, data: str) -> bytes:
     return reencode(original, raw, data)
 
 
-def _wrapped(event: Event) -> bool:
-    """A Bedrock InvokeModel ``chunk``: the model's JSON base64-encoded under ``bytes``."""
+def _wrapped(event: Event) -> dict[str, Any] | None:
+    """A Bedrock InvokeModel ``chunk``'s outer JSON (the model's JSON base64-encoded under
+    ``bytes``), or None."""
     if not isinstance(event, EventStreamMessage):
-        return False
+        return None
     try:
         outer = event.json()
     except ValueError:
-        return False
-    return isinstance(outer, dict) and set(outer) == {"bytes"}
+        return None
+    return outer if is_wrapped_chunk(outer) else None
 
 
 def rewrite_json_event(draft: Draft, payload: EventPayload, new: Any) -> tuple[Event, bytes]:
-    """The replacement bytes for an event whose JSON becomes ``new``."""
+    """The replacement bytes for an event whose JSON becomes ``new`` (re-wrapped in a Bedrock
+    ``chunk`` when it came in one, padding kept)."""
     event = payload.event
     raw = draft.body.data[event.start : event.end]
-    if _wrapped(event):
-        inner = base64.b64decode(event.json()["bytes"]).decode("utf-8", "replace")
+    outer = _wrapped(event)
+    if outer is not None:
+        inner = base64.b64decode(outer["bytes"]).decode("utf-8", "replace")
         packed = base64.b64encode(dumps_like(new, inner).encode()).decode()
-        return event, event_bytes(event, raw, json.dumps({"bytes": packed}, separators=(",", ":")))
+        return event, event_bytes(event, raw, dumps_like({**outer, "bytes": packed}, event.data))
     return event, event_bytes(event, raw, dumps_like(new, event.data))
 
 

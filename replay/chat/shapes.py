@@ -32,6 +32,7 @@ __all__ = [
     "body_shape",
     "event_json",
     "is_data_event",
+    "is_wrapped_chunk",
     "iter_payloads",
     "payload_shape",
 ]
@@ -88,13 +89,18 @@ def is_data_event(event: Event) -> bool:
     return event.carries_data
 
 
+def is_wrapped_chunk(data: Any) -> bool:
+    """A Bedrock InvokeModel ``chunk`` payload: ``{"bytes": base64}`` (plus ``p`` padding)."""
+    return isinstance(data, dict) and isinstance(data.get("bytes"), str) and set(data) <= {"bytes", "p"}
+
+
 def event_json(event: Event) -> Any:
     """An event's JSON; a Bedrock InvokeModel ``chunk`` gives the model's own JSON it wraps.
 
     Raises ``ValueError`` when the data is not JSON.
     """
     data = event.json()
-    if isinstance(event, EventStreamMessage) and isinstance(data, dict) and set(data) == {"bytes"}:
+    if isinstance(event, EventStreamMessage) and is_wrapped_chunk(data):
         try:
             return json.loads(base64.b64decode(data["bytes"], validate=True))
         except (binascii.Error, ValueError, TypeError):

@@ -1,0 +1,181 @@
+"""Every streaming format, recorded from the local server through the provider's real SDK,
+replays byte-exact (raw client) and identically (SDK); each fault applies per framing and the
+SDK surfaces it as it does live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from format_clients import CASES, Case, Seen, run_case
+from llm_server import LLMServer, Script
+
+import replay
+from replay.faults import Disconnect, ErrorEvent, FinishReason, MalformedEvent, Rechunk, Stall, Truncate
+
+IDS = [c.name for c in CASES]
+TOKENS = ["Hello", " from", " the", " local", " test", " server", "."]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Seen, str]]:
+    """Each case recorded once from the live local server: (cassette, what the SDK saw, base)."""
+    folder = tmp_path_factory.mktemp("formats")
+    out: dict[str, tuple[Path, Seen, str]] = {}
+    with LLMServer(Script(head_delay=0.02, first_delay=0.01, gaps=[0.01, 0.02], gzip_json=False)) as server:
+        for case in CASES:
+            path = folder / f"{case.name}.yaml"
+            with replay.use_cassette(path, record_mode="once"):
+                seen = run_case(case, server.base_url)
+            out[case.name] = (path, seen, server.base_url)
+    return out
+
+
+def _case(name: str) -> Case:
+    return next(c for c in CASES if c.name == name)
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_recorded_live_and_replayed_by_the_sdk(
+    name: str, recorded: dict[str, tuple[Path, Seen, str]], no_network: Any
+) -> None:
+    case = _case(name)
+    path, live, base = recorded[name]
+    assert live.error is None and live.text == "".join(TOKENS), live
+    response = replay.load_cassette(path).interactions[0].response
+    assert response.framing == case.framing
+    events = response.events()
+    assert len(events) >= len(TOKENS) and all(e.framing == case.framing for e in events)
+    assert [e.t for e in events] == sorted(e.t for e in events if e.t is not None)
+    with replay.use_cassette(path):
+        again = run_case(case, base)
+    assert again == live
+    assert no_network.attempts == []
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_replay_is_byte_exact_through_a_raw_client(
+    name: str, recorded: dict[str, tuple[Path, Seen, str]]
+) -> None:
+    path, _, _ = recorded[name]
+    recording = replay.load_cassette(path).interactions[0]
+    sent, response = recording.request, recording.response
+    with replay.use_cassette(path), httpx.Client() as client:
+        r = client.send(client.build_request(sent.method, sent.url, content=sent.body), stream=True)
+        try:
+            reads = list(r.iter_raw())
+        finally:
+            r.close()
+    assert r.headers["content-type"] == response.header("content-type")
+    assert reads == [c.data for c in response.chunks]  # read for read, byte for byte
+
+
+def _live_disconnect(case: Case) -> Seen:
+    with LLMServer(Script(head_delay=0.0, first_delay=0.0, gaps=[0.0], disconnect_after=2)) as server:
+        return run_case(case, server.base_url)
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_disconnect_surfaces_as_a_live_drop_does(
+    name: str, recorded: dict[str, tuple[Path, Seen, str]]
+) -> None:
+    case = _case(name)
+    path, _, base = recorded[name]
+    with replay.use_cassette(path, faults=[Disconnect(after_events=2)]):
+        seen = run_case(case, base)
+    live = _live_disconnect(case)
+    assert seen.error is not None and seen.error == live.error
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_stall_past_the_read_timeout_times_out(
+    name: str, recorded: dict[str, tuple[Path, Seen, str]]
+) -> None:
+    case = _case(name)
+    path, _, base = recorded[name]
+    with replay.use_cassette(path, faults=[Stall(after_events=2, seconds=60)]):
+        seen = run_case(case, base, timeout=5.0)
+    assert seen.error is not None and "Timeout" in seen.error, seen
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_truncate_delivers_n_events_then_ends_cleanly(
+    name: str, recorded: dict[str, tuple[Path, Seen, str]]
+) -> None:
+    case = _case(name)
+    path, live, base = recorded[name]
+    n = 3
+    with replay.use_cassette(path, faults=[Truncate(after_events=n)]):
+        seen = run_case(case, base)
+    assert seen.error is None and seen.items == n, seen
+    assert seen.finish is None and live.text.startswith(seen.text) and seen.text != live.text
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_rechunk_to_single_bytes_changes_nothing_the_sdk_sees(
+    name: str, recorded: dict[str, tuple[Path, Seen, str]]
+) -> None:
+    case = _case(name)
+    path, live, base = recorded[name]
+    with replay.use_cassette(path, faults=[Rechunk(1)]):
+        assert run_case(case, base) == live
+
+
+FINISH = {
+    "ollama-chat": "length",
+    "ollama-generate": "length",
+    "gemini-sse": "MAX_TOKENS",
+    "gemini-json-array": "MAX_TOKENS",
+    "bedrock-converse-stream": "max_tokens",
+    "bedrock-invoke-stream": "max_tokens",
+    "openai-responses": "max_output_tokens",
+}
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_finish_reason_is_written_in_each_apis_field(
+    name: str, recorded: dict[str, tuple[Path, Seen, str]]
+) -> None:
+    case = _case(name)
+    path, live, base = recorded[name]
+    with replay.use_cassette(path, faults=[FinishReason("length")]):
+        seen = run_case(case, base)
+    assert seen.error is None and seen.text == live.text and seen.usage == live.usage
+    assert seen.finish == FINISH[name], seen
+    if name == "openai-responses":
+        assert seen.events[-1] == "response.incomplete"
+
+
+ERRORS = {
+    "ollama-chat": "ollama._types.ResponseError",
+    "ollama-generate": "ollama._types.ResponseError",
+    "gemini-sse": "google.genai.errors.ServerError",
+    "gemini-json-array": "gemini-error-element",
+    "bedrock-converse-stream": "botocore.exceptions.EventStreamError",
+    "bedrock-invoke-stream": "botocore.exceptions.EventStreamError",
+    "openai-responses": "responses-error-event",
+}
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_error_event_is_the_apis_own_mid_stream_error(
+    name: str, recorded: dict[str, tuple[Path, Seen, str]]
+) -> None:
+    case = _case(name)
+    path, _, base = recorded[name]
+    with replay.use_cassette(path, faults=[ErrorEvent(at_event=2)]):
+        seen = run_case(case, base)
+    assert seen.error == ERRORS[name], seen
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_malformed_event_breaks_the_sdks_parsing(
+    name: str, recorded: dict[str, tuple[Path, Seen, str]]
+) -> None:
+    case = _case(name)
+    path, _, base = recorded[name]
+    with replay.use_cassette(path, faults=[MalformedEvent(at_event=2)]):
+        seen = run_case(case, base)
+    assert seen.error is not None, seen
