@@ -36,6 +36,7 @@ from .adapters import HttpLib
 from .cassette import Chunk, Headers, StreamEnd
 from .clock import REAL, TimingPolicy
 from .errors import CassetteFormatError, NoMatchingInteraction
+from .pydantic_ai import from_pydantic_ai_data, is_pydantic_ai_data
 from .storage import dump_cassette, load_cassette, write_atomic
 from .streams import ChunkPlayer, PendingRecording, RecordingTap, ResponsePlan
 from .vcr import (
@@ -94,6 +95,8 @@ def _read_pairs(path: Path) -> tuple[list[Any], list[Any]] | None:
     if not is_vcr_data(data):
         # Native files (or garbage, which load_cassette words properly) become vcrpy's form.
         return to_vcr_pairs(load_cassette(path).interactions)
+    if is_pydantic_ai_data(data):
+        data = from_pydantic_ai_data(data)
 
     class _Preloaded:
         @staticmethod

@@ -1,8 +1,10 @@
-"""``llm-replay convert IN OUT``: vcrpy cassettes <-> native cassettes, one file or a folder.
+"""``llm-replay convert IN OUT``: vcrpy (and pydantic-ai) cassettes <-> native cassettes, one
+file or a folder.
 
-Each input's format is detected; by default a vcrpy file becomes native and a native file
-becomes vcrpy (``--to`` forces one direction and copies files already in that format through
-the same writer). A folder is converted file by file into the same relative paths under OUT
+Each input's format is detected; by default a vcrpy or pydantic-ai file becomes native and a
+native file becomes vcrpy (``--to`` forces one direction and copies files already in that format
+through the same writer; ``--to pydantic-ai`` writes pydantic-ai's layout, JSON bodies parsed).
+A folder is converted file by file into the same relative paths under OUT
 (which may be IN itself: each file is replaced atomically). A file that cannot be read is
 reported and skipped; the others are still converted, and the exit status is 1.
 """
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from ..cassette import Cassette
 from ..errors import CassetteError, ReplayError
+from ..pydantic_ai import dump_pydantic_ai, is_pydantic_ai_data
 from ..scrub import Scrubber
 from ..storage import dump_cassette, load_cassette, write_atomic
 from ..vcr import SyntheticTiming, dump_vcr, is_vcr_data
@@ -30,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", type=Path, metavar="OUT", help="the file or folder to write")
     parser.add_argument(
         "--to",
-        choices=["auto", "native", "vcrpy"],
+        choices=["auto", "native", "vcrpy", "pydantic-ai"],
         default="auto",
-        help="target format (default auto: vcrpy files become native, native files become vcrpy)",
+        help="target format (default auto: vcrpy and pydantic-ai files become native, native files vcrpy)",
     )
     parser.add_argument(
         "--no-timing",
@@ -63,6 +66,8 @@ def _detect(path: Path) -> str:
         data = load_data(path.read_text(encoding="utf-8"))
     except Exception:  # load_cassette, called next, words the problem for the user
         return "native"
+    if is_pydantic_ai_data(data):
+        return "pydantic-ai"
     return "vcrpy" if is_vcr_data(data) else "native"
 
 
@@ -77,7 +82,7 @@ def convert_file(
 ) -> str:
     """Convert one cassette file; returns the direction taken, e.g. ``"vcrpy -> native"``."""
     kind = _detect(source)
-    goal = to if to != "auto" else ("native" if kind == "vcrpy" else "vcrpy")
+    goal = to if to != "auto" else ("vcrpy" if kind == "native" else "native")
     cassette: Cassette = load_cassette(source, synthetic_timing=synthetic)
     # A converted file is written like a recording: scrubbed by default, then checked, so an
     # imported vcrpy cassette cannot carry keys or cookies into the new file.
@@ -86,6 +91,9 @@ def convert_file(
     scrubber.check(cassette, target)
     if goal == "native":
         text = dump_cassette(cassette)
+    elif goal == "pydantic-ai":
+        # pydantic-ai's serializer works on vcrpy's data; it has no place for timing.
+        text = dump_pydantic_ai(load_data(dump_vcr(cassette, timing=False)))
     else:
         try:
             text = dump_vcr(
