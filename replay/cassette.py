@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from os import PathLike
 
     from .chat import AnthropicMessage, ChatCompletion
+    from .chat.assembled import Assembled
 
 __all__ = [
     "FORMAT",
@@ -477,6 +478,19 @@ class Response(BaseModel):
         from .chat.assembly import completion_of
 
         return completion_of(self)
+
+    def assembled(self) -> Assembled:
+        """Text, tool calls, finish reason and usage in any API llm-replay knows (OpenAI chat
+        and Responses, Anthropic, Gemini, Ollama, Bedrock), streamed in any framing or not.
+
+        Example usage::
+
+            result = cassette.interactions[0].response.assembled()
+            result.api, result.text, result.finish_reason, result.output_tokens
+        """
+        from .chat.assembled import assemble
+
+        return assemble(self)
 
 
 def _split_sized(body: bytes, chunks: Any) -> Chunks:

@@ -179,3 +179,23 @@ def test_malformed_event_breaks_the_sdks_parsing(
     with replay.use_cassette(path, faults=[MalformedEvent(at_event=2)]):
         seen = run_case(case, base)
     assert seen.error is not None, seen
+
+
+API = {
+    "ollama-chat": ("ollama", "stop"),
+    "ollama-generate": ("ollama", "stop"),
+    "gemini-sse": ("gemini", "STOP"),
+    "gemini-json-array": ("gemini", "STOP"),
+    "bedrock-converse-stream": ("bedrock", "end_turn"),
+    "bedrock-invoke-stream": ("anthropic", "end_turn"),
+    "openai-responses": ("responses", "completed"),
+}
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_assembled_from_each_format(name: str, recorded: dict[str, tuple[Path, Seen, str]]) -> None:
+    path, live, _ = recorded[name]
+    result = replay.load_cassette(path).interactions[0].response.assembled()
+    assert (result.api, result.finish_reason) == API[name]
+    assert result.text == live.text == "".join(TOKENS)
+    assert (result.input_tokens, result.output_tokens) == live.usage
