@@ -199,3 +199,58 @@ def test_assembled_from_each_format(name: str, recorded: dict[str, tuple[Path, S
     assert (result.api, result.finish_reason) == API[name]
     assert result.text == live.text == "".join(TOKENS)
     assert (result.input_tokens, result.output_tokens) == live.usage
+
+
+EVENTS = {  # events each recording holds, in its framing
+    "ollama-chat": 8,
+    "ollama-generate": 8,
+    "gemini-sse": 7,
+    "gemini-json-array": 7,
+    "bedrock-converse-stream": 11,
+    "bedrock-invoke-stream": 12,
+    "openai-responses": 15,
+}
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_inspect_and_plot_show_the_events_of_every_framing(
+    name: str, recorded: dict[str, tuple[Path, Seen, str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import xml.etree.ElementTree as ET
+
+    from replay.cli import main as cli
+
+    case = _case(name)
+    path, live, _ = recorded[name]
+    assert cli(["inspect", str(path), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)[str(path)]
+    assert (row["framing"], row["events"]) == (case.framing, EVENTS[name])
+    assert row["finish_reasons"] == [API[name][1]]
+    assert (row["prompt_tokens"], row["completion_tokens"]) == live.usage
+    assert cli(["inspect", str(path)]) == 0
+    assert f"{EVENTS[name]} {case.framing}" in capsys.readouterr().out
+    svg = tmp_path / "plot.svg"
+    assert cli(["plot", str(path), "-o", str(svg)]) == 0
+    assert f"{EVENTS[name]} events" in capsys.readouterr().out
+    ns = "{http://www.w3.org/2000/svg}"
+    marks = {g.get("id"): len(g.findall(f".//{ns}use")) for g in ET.parse(svg).iter(f"{ns}g")}
+    assert marks["events-0"] + marks["finish-0"] == EVENTS[name] and marks["finish-0"] == 1
+    assert f"{EVENTS[name]} {case.framing} events" in svg.read_text()
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_diff_compares_events_in_the_framing(
+    name: str, recorded: dict[str, tuple[Path, Seen, str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from replay.cli import main as cli
+
+    path, _, _ = recorded[name]
+    other = tmp_path / "other.yaml"
+    # The same call recorded again, with a shorter answer from the server.
+    script = Script(tokens=TOKENS[:-1], head_delay=0.0, first_delay=0.0, gaps=[0.0])
+    with LLMServer(script) as server, replay.use_cassette(other, record_mode="once"):
+        run_case(_case(name), server.base_url)
+    cli(["diff", str(path), str(other)])
+    out = capsys.readouterr().out
+    assert "response.events" in out and f"{EVENTS[name]} events" in out, out

@@ -38,10 +38,10 @@ from .shapes import body_shape, payload_shape
 
 __all__ = [
     "AnthropicMessage",
-    "Assembled",
-    "AssembledToolCall",
     "AnthropicStreamEvent",
     "AnthropicUsage",
+    "Assembled",
+    "AssembledToolCall",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionError",
