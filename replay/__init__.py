@@ -30,7 +30,18 @@ from .scrub import SecretsFoundError
 from .sse import SSEEvent
 from .storage import load_cassette, save_cassette
 from .usage import UnusedInteractionsError, UsageLog
-from .variants import ANTHROPIC_EDGE_CASES, EDGE_CASES, Variant, variants
+from .variants import (
+    ANTHROPIC_EDGE_CASES,
+    BEDROCK_EDGE_CASES,
+    EDGE_CASES,
+    EDGE_CASES_BY_API,
+    GEMINI_EDGE_CASES,
+    OLLAMA_EDGE_CASES,
+    RESPONSES_EDGE_CASES,
+    Variant,
+    edge_cases_for,
+    variants,
+)
 from .vcr import SyntheticTiming
 
 __version__ = "0.1.0"
@@ -39,6 +50,7 @@ __version__ = "0.1.0"
 __all__ = [  # noqa: RUF022
     "ANTHROPIC_EDGE_CASES",
     "ActiveCassette",
+    "BEDROCK_EDGE_CASES",
     "Cassette",
     "CassetteContext",
     "CassetteDiff",
@@ -50,9 +62,13 @@ __all__ = [  # noqa: RUF022
     "CassetteWriteError",
     "Chunk",
     "EDGE_CASES",
+    "EDGE_CASES_BY_API",
+    "GEMINI_EDGE_CASES",
     "Interaction",
     "NetworkBlockedError",
     "NoMatchingInteraction",
+    "OLLAMA_EDGE_CASES",
+    "RESPONSES_EDGE_CASES",
     "RecordMode",
     "RecordingChanges",
     "ReplayError",
@@ -68,6 +84,7 @@ __all__ = [  # noqa: RUF022
     "UsageLog",
     "Variant",
     "diff_cassettes",
+    "edge_cases_for",
     "faults",
     "load_cassette",
     "save_cassette",

@@ -254,3 +254,31 @@ def test_diff_compares_events_in_the_framing(
     cli(["diff", str(path), str(other)])
     out = capsys.readouterr().out
     assert "response.events" in out and f"{EVENTS[name]} events" in out, out
+
+
+API_NAMES = {
+    "ollama": "ollama-chat",
+    "gemini": "gemini",
+    "bedrock": "bedrock-converse",
+    "anthropic": "anthropic-messages",
+    "responses": "openai-responses",
+}
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_edge_cases_fan_out_per_framing(name: str, recorded: dict[str, tuple[Path, Seen, str]]) -> None:
+    """Every variant of the recording's API applies to it, in its framing, and its SDK either
+    answers differently or raises: none changes nothing, none hangs."""
+    path, live, base = recorded[name]
+    response = replay.load_cassette(path).interactions[0].response
+    cases = replay.edge_cases_for(response)
+    assert cases is replay.EDGE_CASES_BY_API[API_NAMES[API[name][0]]]
+    outcomes = {}
+    for variant in cases:
+        with replay.use_cassette(path, faults=list(variant.faults)):  # FaultNotApplied if unused
+            outcomes[variant.id] = run_case(_case(name), base, timeout=5.0)
+    for variant_id, seen in outcomes.items():
+        if variant_id.startswith("rechunk"):
+            assert seen == live
+        else:
+            assert seen != live, variant_id
