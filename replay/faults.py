@@ -513,7 +513,7 @@ class FinishReason(Fault):
         return f"finish={self.reason}" + (f"@choice{self.choice}" if self.choice else "")
 
     def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
-        from .chat import AnthropicMessage, ChatCompletion, ChatCompletionChunk, parse_anthropic_event
+        from .chat import ChatCompletionChunk, parse_anthropic_event
 
         shape = draft.shape()
         if shape is None:
@@ -524,24 +524,7 @@ class FinishReason(Fault):
         if shape == "anthropic" and self.choice != 0:
             return f"an Anthropic message has one choice, so choice={self.choice} does not exist"
         if not draft.stream:
-            body = draft.json_body()
-            if shape == "anthropic":
-                new = {**body, "stop_reason": reason}
-                AnthropicMessage.model_validate(new)
-                draft.set_json_body(new)
-                return None
-            choices = body.get("choices") or []
-            if not any(isinstance(c, dict) and c.get("index", 0) == self.choice for c in choices):
-                return f"the completion has no choice with index {self.choice}"
-            new = {
-                **body,
-                "choices": [
-                    {**c, "finish_reason": reason} if c.get("index", 0) == self.choice else c for c in choices
-                ],
-            }
-            ChatCompletion.model_validate(new)
-            draft.set_json_body(new)
-            return None
+            return self._apply_whole(draft, shape, reason)
         edits = []
         for payload in draft.payloads():
             data = payload.data
@@ -579,6 +562,29 @@ class FinishReason(Fault):
             what = "stop_reason" if shape == "anthropic" else f"finish reason for choice {self.choice}"
             return f"no event of the stream carries a {what} (was the recording cut short?)"
         draft.replace_events(edits)
+        return None
+
+    def _apply_whole(self, draft: Draft, shape: Shape, reason: str) -> str | None:
+        """A non-streamed OpenAI completion or Anthropic message, validated after the edit."""
+        from .chat import AnthropicMessage, ChatCompletion
+
+        body = draft.json_body()
+        if shape == "anthropic":
+            new = {**body, "stop_reason": reason}
+            AnthropicMessage.model_validate(new)
+            draft.set_json_body(new)
+            return None
+        choices = body.get("choices") or []
+        if not any(isinstance(c, dict) and c.get("index", 0) == self.choice for c in choices):
+            return f"the completion has no choice with index {self.choice}"
+        new = {
+            **body,
+            "choices": [
+                {**c, "finish_reason": reason} if c.get("index", 0) == self.choice else c for c in choices
+            ],
+        }
+        ChatCompletion.model_validate(new)
+        draft.set_json_body(new)
         return None
 
     def _apply_api(self, draft: Draft, shape: Shape) -> str | None:
