@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from replay.cassette import Chunk, Response
+from replay.model.cassette import Chunk, Response
 from replay.chat import AssembledToolCall, ChatCompletionError
 from replay.model.framing import Header, encode_message
 

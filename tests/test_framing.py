@@ -29,7 +29,7 @@ from replay.model.framing import (
     reencode,
     split_at,
 )
-from replay.sse import SSEEvent
+from replay.model.sse import SSEEvent
 
 NDJSON = (
     b'{"model":"llama3","message":{"role":"assistant","content":"Hi"},"done":false}\n'

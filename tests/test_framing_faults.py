@@ -13,7 +13,7 @@ import pytest
 from botocore.eventstream import EventStreamBuffer
 
 import replay
-from replay.cassette import Cassette, Chunk, Interaction, Request, Response
+from replay.model.cassette import Cassette, Chunk, Interaction, Request, Response
 from replay.faults import ErrorEvent, FaultNotApplied, FinishReason, MalformedEvent, Rechunk, Truncate
 from replay.model.framing import Header, decode, encode_message
 

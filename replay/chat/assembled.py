@@ -25,7 +25,7 @@ from .assembly import ChatCompletionError, assemble_anthropic, assemble_openai
 from .shapes import Payload, Shape, iter_payloads
 
 if TYPE_CHECKING:
-    from ..cassette import Response
+    from ..model.cassette import Response
 
 __all__ = ["Assembled", "AssembledToolCall", "assemble"]
 
