@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from replay.model.cassette import Chunk, Response
 from replay.chat import AssembledToolCall, ChatCompletionError
+from replay.model.cassette import Chunk, Response
 from replay.model.framing import Header, encode_message
 
 

@@ -14,12 +14,12 @@ import yaml
 from botocore.eventstream import EventStreamBuffer
 
 import replay
-from replay.model.cassette import Request
 from replay.cli import main as cli_main
+from replay.model.cassette import Request
 from replay.model.framing import Header, encode_message
-from replay.vcr.pydantic_ai import body_from_parsed
-from replay.scrub import Scrubber
 from replay.model.yamlio import load_data
+from replay.scrub import Scrubber
+from replay.vcr.pydantic_ai import body_from_parsed
 
 KEY = "Xk4mPq9RsT2vWz7yBn3cDf6gHj8kLm1NpQr5StUv"
 IAM = "https://iam.example.test/identity/token"

@@ -13,8 +13,8 @@ import pytest
 from botocore.eventstream import EventStreamBuffer
 
 import replay
-from replay.model.cassette import Cassette, Chunk, Interaction, Request, Response
 from replay.faults import ErrorEvent, FaultNotApplied, FinishReason, MalformedEvent, Rechunk, Truncate
+from replay.model.cassette import Cassette, Chunk, Interaction, Request, Response
 from replay.model.framing import Header, decode, encode_message
 
 URL = "http://api.test/v1/x"

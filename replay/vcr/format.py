@@ -42,7 +42,7 @@ from ..errors import CassetteFormatError
 from ..model.cassette import Cassette, Chunk, Headers, Interaction, Request, Response, StreamEnd
 from ..model.decoding import decode_recorded
 from ..model.framing import detect_framing, split_at
-from ..model.headers import COOKIE_HEADERS, CREDENTIAL_HEADERS, PLACEHOLDER
+from ..model.headers import COOKIE_HEADERS, CREDENTIAL_HEADERS, PLACEHOLDER, header_text
 from .pydantic_ai import body_from_parsed
 
 __all__ = [
@@ -158,19 +158,12 @@ def _vcr_headers(value: Any, what: str) -> Headers:
         for item in values if isinstance(values, list) else [values]:
             if isinstance(item, bytes):
                 # botocore records some header values as bytes (vcrpy writes them !!binary).
-                out.append((str(name), _header_text(item)))
+                out.append((str(name), header_text(item)))
                 continue
             if isinstance(item, bool) or not isinstance(item, (str, int, float)):
                 raise _Bad(f"{what}: header {name!r} has a non-text value {item!r}")
             out.append((str(name), str(item)))
     return out
-
-
-def _header_text(value: bytes) -> str:
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return value.decode("latin-1")  # HTTP's historical header charset: every byte maps
 
 
 def _request_from_vcr(raw: Any) -> Request:
