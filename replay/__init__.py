@@ -27,7 +27,18 @@ if TYPE_CHECKING:
     from .chat.translate import api_of, translate
     from .engine.api import CassetteContext, use_cassette
     from .engine.player import ActiveCassette
-    from .faults.variants import ANTHROPIC_EDGE_CASES, EDGE_CASES, Variant, variants
+    from .faults.variants import (
+        ANTHROPIC_EDGE_CASES,
+        BEDROCK_EDGE_CASES,
+        EDGE_CASES,
+        EDGE_CASES_BY_API,
+        GEMINI_EDGE_CASES,
+        OLLAMA_EDGE_CASES,
+        RESPONSES_EDGE_CASES,
+        Variant,
+        edge_cases_for,
+        variants,
+    )
     from .hygiene.changes import RecordingChanges
     from .hygiene.expiry import CassetteExpiredError, CassetteExpiredWarning
     from .hygiene.usage import UnusedInteractionsError, UsageLog
@@ -51,6 +62,12 @@ _LAZY: dict[str, str] = {
     "EDGE_CASES": "faults.variants",
     "Variant": "faults.variants",
     "variants": "faults.variants",
+    "BEDROCK_EDGE_CASES": "faults.variants",
+    "EDGE_CASES_BY_API": "faults.variants",
+    "GEMINI_EDGE_CASES": "faults.variants",
+    "OLLAMA_EDGE_CASES": "faults.variants",
+    "RESPONSES_EDGE_CASES": "faults.variants",
+    "edge_cases_for": "faults.variants",
     "RecordingChanges": "hygiene.changes",
     "CassetteExpiredError": "hygiene.expiry",
     "CassetteExpiredWarning": "hygiene.expiry",
@@ -102,6 +119,7 @@ __all__ = [  # noqa: RUF022
     "ANTHROPIC_EDGE_CASES",
     "API_NAMES",
     "ActiveCassette",
+    "BEDROCK_EDGE_CASES",
     "Cassette",
     "CassetteContext",
     "CassetteDiff",
@@ -113,9 +131,13 @@ __all__ = [  # noqa: RUF022
     "CassetteWriteError",
     "Chunk",
     "EDGE_CASES",
+    "EDGE_CASES_BY_API",
+    "GEMINI_EDGE_CASES",
     "Interaction",
     "NetworkBlockedError",
     "NoMatchingInteraction",
+    "OLLAMA_EDGE_CASES",
+    "RESPONSES_EDGE_CASES",
     "RecordMode",
     "RecordingChanges",
     "ReplayError",
@@ -133,6 +155,7 @@ __all__ = [  # noqa: RUF022
     "Variant",
     "api_of",
     "diff_cassettes",
+    "edge_cases_for",
     "faults",
     "load_cassette",
     "save_cassette",

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from replay.model.framing import (
     EventStreamMessage,
+    Framing,
     FramingError,
     Header,
     JSONArrayDecoder,
@@ -62,7 +63,7 @@ def _eventstream() -> bytes:
     )
 
 
-STREAMS = {
+STREAMS: dict[Framing, bytes] = {
     "sse": b'event: a\ndata: {"x":1}\n\n: ping\n\ndata: [DONE]\n\n',
     "ndjson": NDJSON,
     "json-array": JSON_ARRAY,
@@ -71,17 +72,17 @@ STREAMS = {
 
 
 @pytest.mark.parametrize("framing", sorted(STREAMS))
-def test_every_two_way_split_gives_the_same_events_and_spans(framing: str) -> None:
+def test_every_two_way_split_gives_the_same_events_and_spans(framing: Framing) -> None:
     data = STREAMS[framing]
-    whole = decode(framing, data)  # type: ignore[arg-type]
+    whole = decode(framing, data)
     assert whole
     for i in range(len(data) + 1):
-        assert list(iter_decoded(framing, [(0.1, data[:i]), (0.2, data[i:])])) == whole, i  # type: ignore[arg-type]
-    one_byte = list(iter_decoded(framing, [(float(k), data[k : k + 1]) for k in range(len(data))]))  # type: ignore[arg-type]
+        assert list(iter_decoded(framing, [(0.1, data[:i]), (0.2, data[i:])])) == whole, i
+    one_byte = list(iter_decoded(framing, [(float(k), data[k : k + 1]) for k in range(len(data))]))
     assert one_byte == whole
     # Stamped with the read that completed it (a bare number in an array ends at the next byte).
     assert all(e.t == e.end - 1 or (e.t == e.end and e.data[0] not in '[{"') for e in one_byte)
-    assert b"".join(split_at(framing, data)) == data  # type: ignore[arg-type]
+    assert b"".join(split_at(framing, data)) == data
 
 
 def test_ndjson_lines() -> None:
@@ -185,11 +186,11 @@ def test_a_broken_crc_is_reported_by_both_parsers() -> None:
 
 def test_reencode_keeps_each_framing_valid() -> None:
     for framing, data in STREAMS.items():
-        events = decode(framing, data)  # type: ignore[arg-type]
+        events = decode(framing, data)
         first = events[0]
         new = reencode(first, data[first.start : first.end], '{"replaced":true}')
         rebuilt = data[: first.start] + new + data[first.end :]
-        again = decode(framing, rebuilt)  # type: ignore[arg-type]
+        again = decode(framing, rebuilt)
         assert again[0].json() == {"replaced": True}, framing
         assert [e.data for e in again[1:]] == [e.data for e in events[1:]], framing
         assert again[0].name == first.name

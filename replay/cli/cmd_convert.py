@@ -1,8 +1,10 @@
-"""``llm-replay convert IN OUT``: vcrpy cassettes <-> native cassettes, one file or a folder.
+"""``llm-replay convert IN OUT``: vcrpy (and pydantic-ai) cassettes <-> native cassettes, one
+file or a folder.
 
-Each input's format is detected; by default a vcrpy file becomes native and a native file
-becomes vcrpy (``--to`` forces one direction and copies files already in that format through
-the same writer). A folder is converted file by file into the same relative paths under OUT
+Each input's format is detected; by default a vcrpy or pydantic-ai file becomes native and a
+native file becomes vcrpy (``--to`` forces one direction and copies files already in that format
+through the same writer; ``--to pydantic-ai`` writes pydantic-ai's layout, JSON bodies parsed).
+A folder is converted file by file into the same relative paths under OUT
 (which may be IN itself: each file is replaced atomically). A file that cannot be read is
 reported and skipped; the others are still converted, and the exit status is 1.
 
@@ -24,6 +26,7 @@ from ..model.cassette import Cassette
 from ..model.yamlio import load_data
 from ..scrub import Scrubber
 from ..vcr.format import SyntheticTiming, dump_vcr, is_vcr_data
+from ..vcr.pydantic_ai import dump_pydantic_ai, is_pydantic_ai_data
 
 __all__ = ["add_arguments", "convert_file", "run"]
 
@@ -35,9 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", type=Path, metavar="OUT", help="the file or folder to write")
     parser.add_argument(
         "--to",
-        choices=["auto", "native", "vcrpy"],
+        choices=["auto", "native", "vcrpy", "pydantic-ai"],
         default="auto",
-        help="target format (default auto: vcrpy files become native, native files become vcrpy)",
+        help="target format (default auto: vcrpy and pydantic-ai files become native, native files vcrpy)",
     )
     parser.add_argument(
         "--to-api",
@@ -75,6 +78,8 @@ def _detect(path: Path) -> str:
         data = load_data(path.read_text(encoding="utf-8"))
     except Exception:  # load_cassette, called next, words the problem for the user
         return "native"
+    if is_pydantic_ai_data(data):
+        return "pydantic-ai"
     return "vcrpy" if is_vcr_data(data) else "native"
 
 
@@ -90,7 +95,7 @@ def convert_file(
 ) -> str:
     """Convert one cassette file; returns the direction taken, e.g. ``"vcrpy -> native"``."""
     kind = _detect(source)
-    goal = to if to != "auto" else ("native" if kind == "vcrpy" or to_api else "vcrpy")
+    goal = to if to != "auto" else ("vcrpy" if kind == "native" and not to_api else "native")
     cassette: Cassette = load_cassette(source, synthetic_timing=synthetic)
     translated = ""
     if to_api is not None:
@@ -102,6 +107,9 @@ def convert_file(
     scrubber.check(cassette, target)
     if goal == "native":
         text = dump_cassette(cassette)
+    elif goal == "pydantic-ai":
+        # pydantic-ai's serializer works on vcrpy's data; it has no place for timing.
+        text = dump_pydantic_ai(load_data(dump_vcr(cassette, timing=False)))
     else:
         try:
             text = dump_vcr(

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ..chat.matchkey import ChatKey, chat_key
 from ..model.cassette import Interaction, Request, header_value
 from ..model.match_on import DEFAULT_MATCH_ON, MATCHERS, normalize_match_on
+from ..scrub.bodies import form_pairs, looks_like_form
 
 __all__ = ["DEFAULT_MATCH_ON", "MATCHERS", "Matcher", "RequestParts", "normalize_match_on", "request_parts"]
 
@@ -35,6 +36,9 @@ def _canonical_body(body: bytes) -> Any:
             return ("json", json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")))
         except (ValueError, RecursionError):
             pass
+    if looks_like_form(body):
+        # Decoded pairs: a recording re-encoded by another tool (":" vs "%3A") still matches.
+        return ("form", form_pairs(body))
     return body
 
 
