@@ -16,7 +16,7 @@ import anthropic
 import openai
 import pytest
 from conftest import require_real_cassettes
-from translate_sdks import run_gemini
+from translate_sdks import RUNNERS, run_gemini
 
 import replay
 from replay.chat.codecs import codec_for, get_codec
@@ -182,3 +182,18 @@ def test_marker_option_and_variants_in_the_plugin(pytester: pytest.Pytester) -> 
             "*OUTCOME finish=max_tokens max_tokens*",
         ]
     )
+
+
+@pytest.mark.parametrize(("api", "word"), [("gemini", "MAX_TOKENS"), ("ollama-chat", "length")])
+def test_finish_reason_and_truncate_act_on_the_callers_framing(api: str, word: str) -> None:
+    path = _real(OPENAI_TOOLS)
+    body = _body(path, api)
+    body["_model"] = "gpt-3.5-turbo"
+    call = [("get_current_weather", {"location": "San Francisco"})]
+    with replay.use_cassette(path, as_api=api, faults=[replay.faults.FinishReason("length")]):
+        seen = RUNNERS[api](body)
+    assert (seen.finish, seen.calls) == (word, call)
+    # One event delivered (the tool call), then a clean end: no finish reason reaches the SDK.
+    with replay.use_cassette(path, as_api=api, faults=[replay.faults.Truncate(after_events=1)]):
+        seen = RUNNERS[api](body)
+    assert (seen.finish, seen.calls) == (None, call)
