@@ -94,10 +94,19 @@ class ActiveCassette:
                     self._baseline = load_cassette(path).interactions
                 except ReplayError:
                     self._baseline = None
-        # Requests made in another API are answered from translations (replay.chat.as_api).
-        # The matcher indexes the translations; play counts and messages speak of the file's own.
         self.as_api = AsApiView(self.cassette.interactions, as_api, str(path)) if as_api else None
-        self.matcher = Matcher(
+        self.matcher = self._matcher(match_on, allow_playback_repeats)
+        self.saved = False
+        # Cassette hygiene (set by use_cassette): strict usage, and what a re-recording replaced.
+        self.strict = False
+        self.previous: Cassette | None = None
+        self.changes: RecordingChanges | None = None
+        self.faults = FaultInjector(faults)
+
+    def _matcher(self, match_on: Sequence[str] | None, allow_playback_repeats: bool) -> Matcher:
+        # Requests made in another API are answered from translations (replay.chat.as_api):
+        # the matcher indexes the translations; play counts and messages speak of the file's own.
+        return Matcher(
             self.as_api.interactions if self.as_api is not None else self.cassette.interactions,
             match_on=match_on,
             allow_playback_repeats=allow_playback_repeats,
@@ -105,12 +114,6 @@ class ActiveCassette:
             # A user hook may read any header; only then must every request be prepared anew.
             memoize=self.scrubber.before_record_request is None,
         )
-        self.saved = False
-        # Cassette hygiene (set by use_cassette): strict usage, and what a re-recording replaced.
-        self.strict = False
-        self.previous: Cassette | None = None
-        self.changes: RecordingChanges | None = None
-        self.faults = FaultInjector(faults)
 
     # -- public view ----------------------------------------------------------------------
 
