@@ -1,5 +1,7 @@
 """A real HTTP server on 127.0.0.1 that speaks the OpenAI-compatible chat API and Anthropic's
-messages API, streaming SSE with chosen delays, for recording tests and benchmarks.
+messages API, streaming SSE with chosen delays, for recording tests and benchmarks; and, through
+:mod:`api_routes`, Ollama (NDJSON), Gemini (SSE / JSON array), Bedrock (AWS event-stream) and
+the OpenAI Responses API (typed SSE).
 
 It writes each SSE event as its own HTTP/1.1 chunk and flushes it, sleeping between events, so a
 client sees one network read per event at the scripted times. ``hold_last`` makes the server
@@ -21,6 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from api_routes import route
 
 from replay.timing.clock import REAL
 
@@ -144,7 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = {}
         return body if isinstance(body, dict) else {}
 
-    def _send_json(self, status: int, payload: Any, *, pretty: bool = True) -> None:
+    def _send_json(
+        self, status: int, payload: Any, *, pretty: bool = True, content_type: str = "application/json"
+    ) -> None:
         script = self.owner.script
         time.sleep(script.head_delay)
         data = (json.dumps(payload, indent=2) if pretty else json.dumps(payload)).encode()
@@ -152,7 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
         if use_gzip:
             data = gzip.compress(data, mtime=0)
         self.send_response(status)
-        self.send_header("content-type", "application/json")
+        self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(data)))
         self.send_header("x-request-id", f"req_{len(self.owner.requests)}")
         if use_gzip:
@@ -161,14 +167,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         self.wfile.flush()
 
-    def _send_stream(self, events: Iterator[bytes]) -> None:
+    def _send_stream(
+        self, events: Iterator[bytes], content_type: str = "text/event-stream; charset=utf-8"
+    ) -> None:
         script = self.owner.script
         owner = self.owner
         owner.sent = []
         owner.head_sent_at = None
         time.sleep(script.head_delay)
         self.send_response(200)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("content-type", content_type)
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
         self.send_header("x-request-id", f"req_{len(owner.requests)}")
@@ -205,6 +213,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._chat(body)
         elif path.endswith("/messages"):
             self._messages(body)
+        elif (
+            answer := route(
+                path,
+                self.path.partition("?")[2],
+                body,
+                self.owner.script.tokens,
+                self.owner.script.finish_reason,
+            )
+        ) is not None:
+            if answer.frames is None:
+                self._send_json(answer.status, answer.payload, pretty=False, content_type=answer.content_type)
+            else:
+                self._send_stream(iter(answer.frames), answer.content_type)
         else:
             self._send_json(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
 
