@@ -21,6 +21,7 @@ from pathlib import Path
 from .cassette import Cassette
 from .clock import REAL
 from .errors import CassetteError, ReplayWarning
+from .modes import RecordMode, record_command
 
 __all__ = [
     "CassetteExpiredError",
@@ -164,7 +165,7 @@ class ExpiryPolicy:
     @staticmethod
     def fix_hint(record_hint: str | None) -> str:
         if record_hint:
-            how = record_hint.replace("--replay-record-mode=once", "--replay-record-mode=rewrite")
+            how = record_command(record_hint, RecordMode.REWRITE, None)
         else:
             how = "use_cassette(..., record_mode='rewrite')"
         return (

@@ -23,7 +23,7 @@ from .fault_draft import FaultContext
 from .faults import Fault
 from .injection import FaultInjector, FaultStatus, apply_read_timeout, read_timeout_of
 from .matching import Match, Matcher, RequestParts
-from .modes import RecordMode
+from .modes import RecordMode, record_command
 from .netguard import NetworkPolicy
 from .persist import save_session
 from .scrub import Scrubber
@@ -218,19 +218,21 @@ class ActiveCassette:
         # The live URL may carry a key (?key=...): error messages end up in CI logs.
         shown = self.scrubber.prepare(request)
         what = f"{shown.method} {shown.url}"
-        hint = self.record_hint or (
-            f"use_cassette({str(self.path)!r}, record_mode='once') to record it, or "
-            "record_mode='new_episodes' to add to an existing cassette"
-        )
         if not self.existed:
+            # `once` records a cassette that does not exist yet: the one case where it works.
+            once = record_command(self.record_hint, RecordMode.ONCE, self.path)
             return NoMatchingInteraction(
                 f"Cassette {self.path} does not exist (record mode '{self.record_mode.value}'), so "
-                f"{what} cannot be replayed.\nRecord it: {hint}."
+                f"{what} cannot be replayed.\nRecord it: {once}."
             )
+        # `once` never records into an existing file: name the modes that do.
+        rewrite = record_command(self.record_hint, RecordMode.REWRITE, self.path)
+        add = record_command(self.record_hint, RecordMode.NEW_EPISODES, self.path)
         return NoMatchingInteraction(
             f"No interaction in {self.path} matches {what} (record mode '{self.record_mode.value}').\n"
             f"{self.matcher.explain_miss(request)}\n"
-            f"To fix: re-record with {hint}; or widen match_on (now: {', '.join(self.matcher.match_on)})."
+            f"To fix: re-record the cassette with {rewrite}, or add the missing request with {add}; "
+            f"or widen match_on (now: {', '.join(self.matcher.match_on)})."
         )
 
     def _source(self, index: int) -> str:

@@ -211,7 +211,7 @@ def replay_cassette(
     try:
         context = replay.use_cassette(
             path,
-            record_hint=f"pytest --replay-record-mode=once {node.nodeid!s}",
+            record_hint=f"pytest --replay-record-mode={{mode}} {node.nodeid!s}",
             **settings,
         )
     except ValueError as exc:

@@ -1,0 +1,56 @@
+"""Defects a new user found driving the plugin from the README (issue 13), checked with pytester."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import textwrap
+
+import pytest
+from llm_server import LLMServer
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
+
+
+def _test_file(base_url: str, body: str) -> str:
+    return textwrap.dedent(
+        f"""
+        import httpx2, pytest, time
+
+        URL = "{base_url}/v1/chat/completions"
+
+        def chat(model="m", stream=True):
+            with httpx2.Client() as client:
+                body = {{"model": model, "messages": [], "stream": stream}}
+                with client.stream("POST", URL, json=body) as r:
+                    return [c for c in r.iter_raw()]
+        """
+    ) + textwrap.dedent(body)
+
+
+def _chat_test(base_url: str, model: str) -> str:
+    return _test_file(base_url, f"\n@pytest.mark.replay\ndef test_chat():\n    chat(model={model!r})\n")
+
+
+def _hint(output: str, label: str) -> list[str]:
+    """The pytest arguments of the command a miss error names after ``label``."""
+    found = re.search(rf"{label} pytest (.+?)(?:, or add| \(|;|\.$)", output, re.MULTILINE)
+    assert found is not None, output
+    return shlex.split(found.group(1))
+
+
+@pytest.mark.parametrize(
+    "label", ["re-record the cassette with", "add the missing request with"], ids=["rewrite", "new_episodes"]
+)
+def test_the_miss_hint_for_an_existing_cassette_names_a_command_that_records(
+    pytester: pytest.Pytester, llm_server: LLMServer, label: str
+) -> None:
+    pytester.makepyfile(test_hint=_chat_test(llm_server.base_url, "m"))
+    pytester.runpytest("--replay-record-mode=once").assert_outcomes(passed=1)
+    pytester.makepyfile(test_hint=_chat_test(llm_server.base_url, "changed"))
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    args = _hint(result.stdout.str(), label)
+    assert "--replay-record-mode=once" not in args  # once never records into an existing file
+    pytester.runpytest(*args).assert_outcomes(passed=1)
+    pytester.runpytest().assert_outcomes(passed=1)  # following the hint fixed it: no loop
