@@ -51,7 +51,7 @@ from .providers import (
     provider_for_request,
     stream_error_payload,
 )
-from .sse import encode_event
+from .sse import SSEEvent, encode_event
 from .timed_body import TimedBody
 
 __all__ = [
@@ -417,7 +417,9 @@ def _null_content_edit(draft: Draft, payload: EventPayload, *, first: bool) -> t
 class UsageOnlyChunk(Fault):
     """A final usage-only chunk (``choices: []``, ``usage: {...}``) before ``[DONE]``, as OpenAI
     sends with ``stream_options={"include_usage": True}``. Usage comes from the stream if it
-    carries any (a finish chunk, Groq's ``x_groq``), else it is estimated from the text.
+    carries any (a finish chunk, Groq's ``x_groq``), else it is estimated from the text. The
+    usage is moved, not copied: the chunk that carried it gets ``usage: null`` (as OpenAI's
+    other chunks have), so an app that sums usage over the stream counts it once.
 
     Example usage::
 
@@ -448,8 +450,31 @@ class UsageOnlyChunk(Fault):
         pos = done.start if done is not None else len(draft.body)
         last = draft.data_events()[-1]
         raw = draft.body.data[last.start : last.end]
-        draft.insert_at(pos, event_bytes(last, raw, json.dumps(chunk, separators=(",", ":"))))
+        added = event_bytes(last, raw, json.dumps(chunk, separators=(",", ":")))
+        # Moved, not copied: an app that sums usage over chunks must count it once.
+        draft.replace_events([*_usage_removed(draft, payloads), (_empty_at(last, pos), added)])
         return None
+
+
+def _usage_removed(draft: Draft, payloads: list[EventPayload]) -> list[tuple[SSEEvent, bytes]]:
+    """The events that carried usage, with ``usage: null`` (as OpenAI's other chunks have) and
+    without Groq's ``x_groq.usage``."""
+    edits = []
+    for p in payloads:
+        new = dict(p.data)
+        if isinstance(new.get("usage"), dict):
+            new["usage"] = None
+        x_groq = new.get("x_groq")
+        if isinstance(x_groq, dict) and "usage" in x_groq:
+            new["x_groq"] = {k: v for k, v in x_groq.items() if k != "usage"}
+        if new != p.data:
+            edits.append(rewrite_json_event(draft, p, new))
+    return edits
+
+
+def _empty_at(like: SSEEvent, pos: int) -> SSEEvent:
+    """A zero-length event at ``pos``: replacing it inserts bytes there."""
+    return dataclasses.replace(like, start=pos, end=pos)
 
 
 def _usage_of(payloads: list[EventPayload], ctx: FaultContext) -> dict[str, int]:
