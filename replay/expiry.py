@@ -57,6 +57,7 @@ class Expiry(str, Enum):
 
 _UNITS = {"w": 7 * 86400.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([wdhms])", re.IGNORECASE)
+_SECONDS = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 
 
 def parse_max_age(value: object) -> timedelta:
@@ -65,6 +66,8 @@ def parse_max_age(value: object) -> timedelta:
         seconds = value.total_seconds()
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
+    elif isinstance(value, str) and _SECONDS.fullmatch(value.strip()):
+        seconds = float(value)  # "60", "1.0": the error below offers "a number of seconds"
     elif isinstance(value, str):
         text = value.strip()
         pos = 0

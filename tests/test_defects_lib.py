@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import openai
+import pytest
 from cassette_factory import chat_stream, write_cassette
 
 import replay
+from replay.expiry import parse_max_age
 from replay.faults import UsageOnlyChunk
 
 LOCAL = "http://127.0.0.1:9"
@@ -30,3 +33,19 @@ def test_usage_only_chunk_moves_usage_so_a_summing_app_counts_it_once(tmp_path: 
     assert sum(c.usage.completion_tokens for c in carrying) == 7
     finish = next(c for c in chunks if c.choices and c.choices[0].finish_reason)
     assert json.loads(finish.model_dump_json())["usage"] is None  # null, as OpenAI's include_usage
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("60", 60.0), ("1.0", 1.0), (" 90 ", 90.0), (".5", 0.5)])
+def test_max_age_takes_a_plain_number_of_seconds_as_text(text: str, seconds: float) -> None:
+    assert parse_max_age(text) == timedelta(seconds=seconds)
+
+
+def test_replay_max_age_option_takes_a_plain_number(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    pytester.runpytest("--replay-max-age=60").assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "1e3", "sixty", "60x"])
+def test_max_age_still_refuses_what_is_not_a_duration(text: str) -> None:
+    with pytest.raises(ValueError, match="max_age"):
+        parse_max_age(text)
