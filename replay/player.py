@@ -103,6 +103,7 @@ class ActiveCassette:
         self.previous: Cassette | None = None
         self.changes: RecordingChanges | None = None
         self.faults = FaultInjector(faults)
+        self._answered: dict[int, int] = {}  # interaction index -> requests a fault answered
 
     # -- public view ----------------------------------------------------------------------
 
@@ -117,14 +118,20 @@ class ActiveCassette:
         return self.matcher.play_counts[: len(self.cassette.interactions)]
 
     @property
+    def use_counts(self) -> list[int]:
+        """How many requests each loaded interaction answered: replayed, or replaced by a fault
+        (an ``HTTPError`` that answers instead of it leaves it unplayed but has used it)."""
+        return [n + self._answered.get(i, 0) for i, n in enumerate(self.play_counts)]
+
+    @property
     def all_played(self) -> bool:
-        """True when every loaded interaction was replayed at least once."""
-        return all(self.play_counts)
+        """True when every loaded interaction was used (see :attr:`use_counts`) at least once."""
+        return all(self.use_counts)
 
     @property
     def unplayed(self) -> list[int]:
-        """Indices of loaded interactions that were never replayed."""
-        return [i for i, n in enumerate(self.play_counts) if n == 0]
+        """Indices of loaded interactions never used (see :attr:`use_counts`)."""
+        return [i for i, n in enumerate(self.use_counts) if n == 0]
 
     @property
     def recorded(self) -> list[Interaction]:
@@ -289,8 +296,11 @@ class ActiveCassette:
                 speed=getattr(self.timing, "speed", 1.0),
             )
             plan, replaced = self.faults.build(match.interaction.response, ctx)
-            if not replaced:
-                # A fault that answers instead of the recording leaves it for the next request.
+            if replaced:
+                # A fault that answers instead of the recording leaves it for the next request,
+                # but the recording was used: strict usage must not call it stale.
+                self._answered[match.index] = self._answered.get(match.index, 0) + 1
+            else:
                 self.matcher.find(parts)
             return plan
 

@@ -225,7 +225,7 @@ def use_from_active(
     outcome: Literal["passed", "failed", "skipped"],
 ) -> CassetteUse:
     """The log record of a closed cassette."""
-    counts = active.play_counts
+    counts = active.use_counts
     return CassetteUse(
         cassette=cassette_key(active.path, rootdir),
         test=test,

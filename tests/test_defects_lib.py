@@ -6,13 +6,14 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import httpx2
 import openai
 import pytest
 from cassette_factory import chat_stream, write_cassette
 
 import replay
 from replay.expiry import parse_max_age
-from replay.faults import UsageOnlyChunk
+from replay.faults import HTTPError, UsageOnlyChunk
 
 LOCAL = "http://127.0.0.1:9"
 
@@ -49,3 +50,12 @@ def test_replay_max_age_option_takes_a_plain_number(pytester: pytest.Pytester) -
 def test_max_age_still_refuses_what_is_not_a_duration(text: str) -> None:
     with pytest.raises(ValueError, match="max_age"):
         parse_max_age(text)
+
+
+def test_an_interaction_answered_by_a_replacement_fault_counts_as_used(tmp_path: Path) -> None:
+    path = write_cassette(tmp_path / "err.yaml", chat_stream(url=f"{LOCAL}/v1/chat/completions"))
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    with replay.use_cassette(path, strict=True, faults=[HTTPError(429)]) as cassette:
+        assert httpx2.post(f"{LOCAL}/v1/chat/completions", json=body).status_code == 429
+    assert cassette.unplayed == [] and cassette.all_played  # strict did not raise on exit
+    assert cassette.play_counts == [0] and cassette.use_counts == [1]

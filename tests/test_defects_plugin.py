@@ -54,3 +54,32 @@ def test_the_miss_hint_for_an_existing_cassette_names_a_command_that_records(
     assert "--replay-record-mode=once" not in args  # once never records into an existing file
     pytester.runpytest(*args).assert_outcomes(passed=1)
     pytester.runpytest().assert_outcomes(passed=1)  # following the hint fixed it: no loop
+
+
+def test_strict_usage_and_the_unused_summary_count_a_fault_answer_as_used(
+    pytester: pytest.Pytester, llm_server: LLMServer
+) -> None:
+    pytester.makepyfile(test_err=_chat_test(llm_server.base_url, "m"))
+    pytester.runpytest("--replay-record-mode=once").assert_outcomes(passed=1)
+    pytester.makepyfile(
+        test_err=_test_file(
+            llm_server.base_url,
+            """
+            from replay.faults import HTTPError
+
+            @pytest.mark.replay(faults=[HTTPError(503)])
+            def test_chat():
+                with pytest.raises(httpx2.HTTPStatusError):
+                    with httpx2.Client() as client:
+                        body = {"model": "m", "messages": [], "stream": True}
+                        client.post(URL, json=body).raise_for_status()
+            """,
+        )
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    assert "never played" not in result.stdout.str()
+    assert "llm-replay: unused interactions" not in result.stdout.str()
+    result = pytester.runpytest("--replay-strict")
+    result.assert_outcomes(passed=1)
+    assert "never played" not in result.stdout.str()
