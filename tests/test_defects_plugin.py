@@ -83,3 +83,57 @@ def test_strict_usage_and_the_unused_summary_count_a_fault_answer_as_used(
     result = pytester.runpytest("--replay-strict")
     result.assert_outcomes(passed=1)
     assert "never played" not in result.stdout.str()
+
+
+def test_a_test_with_faults_records_its_cassette_and_says_they_apply_from_the_next_run(
+    pytester: pytest.Pytester, llm_server: LLMServer
+) -> None:
+    pytester.makepyfile(
+        test_faulty=_test_file(
+            llm_server.base_url,
+            """
+            from replay.faults import Truncate
+
+            @pytest.mark.replay(faults=[Truncate(before_finish=True)])
+            def test_chat():
+                body = b"".join(chat())
+                print("FINISHED" if b'"finish_reason":"stop"' in body else "TRUNCATED")
+            """,
+        )
+    )
+    result = pytester.runpytest("--replay-record-mode=once", "-s")
+    result.assert_outcomes(passed=1)
+    assert (pytester.path / "cassettes" / "test_faulty" / "test_chat.yaml").exists()
+    result.stdout.fnmatch_lines(
+        [
+            "*llm-replay: recorded; checked from the next (replayed) run*",
+            "test_faulty.py::test_chat: recorded; faults apply from the next (replayed) run: Truncate(*",
+        ],
+        consecutive=True,
+    )
+    llm_server.stop()
+    result = pytester.runpytest("-s")
+    result.assert_outcomes(passed=1)
+    assert "TRUNCATED" in result.stdout.str() and "checked from the next" not in result.stdout.str()
+
+
+def test_a_strict_xfail_that_xpasses_while_recording_keeps_its_cassette(
+    pytester: pytest.Pytester, llm_server: LLMServer
+) -> None:
+    pytester.makepyfile(
+        test_xp=_test_file(
+            llm_server.base_url,
+            """
+            @pytest.mark.xfail(strict=True, reason="fails once the 429 fault is added")
+            @pytest.mark.replay
+            def test_chat():
+                chat()
+            """,
+        )
+    )
+    result = pytester.runpytest("--replay-record-mode=once")
+    result.assert_outcomes(failed=1)  # the XPASS is still reported
+    assert (pytester.path / "cassettes" / "test_xp" / "test_chat.yaml").exists()
+    result.stdout.fnmatch_lines(
+        ["test_xp.py::test_chat: XPASS(strict) while recording; *test_chat.yaml was saved"]
+    )

@@ -20,6 +20,7 @@ from replay.variants import Variant
 
 from . import recording_detect
 from .hygiene import ACTIVE_CASSETTE, option_settings
+from .pending import PENDING_KEY, is_strict_xpass
 from .variants import (
     check_faults,
     name_without_variant,
@@ -31,7 +32,7 @@ from .variants import (
 __all__ = ["pytest_generate_tests", "replay_cassette", "replay_config", "replay_variant"]
 
 # Strict usage, usage logs, expiry and re-recording summaries (their options and hooks).
-pytest_plugins = ["replay_pytest.hygiene"]
+pytest_plugins = ["replay_pytest.hygiene", "replay_pytest.pending"]
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _USE_CASSETTE_KEYS = frozenset(
@@ -225,7 +226,14 @@ def replay_cassette(
         # The call phase's report exists by now: a failed test does not save a half recording.
         # Faults that changed nothing were reported on the call phase already (check_faults).
         reports = node.stash.get(_REPORTS, {})
-        context.close(failed=any(r.failed for r in reports.values()), check_faults=False)
+        # A strict XPASS is a passing test that pytest reports as failed: its recording is good.
+        xpass = [r for r in reports.values() if is_strict_xpass(r)]
+        context.close(failed=any(r.failed and r not in xpass for r in reports.values()), check_faults=False)
+        if xpass and active.recorded and active.saved:
+            # The call report is logged already: the teardown report carries the note.
+            node.user_properties.append(
+                (PENDING_KEY, f"{node.nodeid}: XPASS(strict) while recording; {path} was saved")
+            )
 
 
 @pytest.fixture(autouse=True)
