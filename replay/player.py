@@ -109,7 +109,22 @@ class ActiveCassette:
 
     @property
     def interactions(self) -> list[Interaction]:
-        """The interactions loaded from the file (recordings of this session are added on save)."""
+        """The file's interactions, then those recorded in this session so far (finished
+        responses, scrubbed as they will be saved), as vcrpy's cassette grows while recording.
+
+        Example usage::
+
+            with replay.use_cassette(path, record_mode="once") as cassette:
+                client.chat.completions.create(...)
+                first_byte = cassette.interactions[-1].response.t  # recorded or replayed
+        """
+        recorded = self.recorded
+        return [*self.cassette.interactions, *recorded] if recorded else self.cassette.interactions
+
+    @property
+    def loaded(self) -> list[Interaction]:
+        """The interactions loaded from the file: what :attr:`play_counts` and :attr:`unplayed`
+        index."""
         return self.cassette.interactions
 
     @property
@@ -135,7 +150,8 @@ class ActiveCassette:
 
     @property
     def recorded(self) -> list[Interaction]:
-        """Interactions recorded in this session (finished ones), in the order requests were sent."""
+        """Interactions recorded in this session so far (finished responses, scrubbed as they
+        will be saved), in the order requests were sent; :attr:`interactions` ends with them."""
         return [self.scrubber.scrub_interaction(p.to_interaction()) for p in self._recordings if p.done]
 
     # -- faults ---------------------------------------------------------------------------

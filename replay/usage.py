@@ -99,13 +99,13 @@ def unused_message(active: ActiveCassette, limit: int = 10) -> str | None:
     unplayed = active.unplayed
     if not unplayed:
         return None
-    total = len(active.interactions)
+    total = len(active.loaded)
     n = len(unplayed)
     lines = [
         f"Cassette {active.path}: {n} of {total} interaction{'s' if total != 1 else ''} "
         f"{'was' if n == 1 else 'were'} never played (strict usage):"
     ]
-    lines.extend(f"  {describe_interaction(active.interactions[i], i)}" for i in unplayed[:limit])
+    lines.extend(f"  {describe_interaction(active.loaded[i], i)}" for i in unplayed[:limit])
     if n > limit:
         lines.append(f"  ... and {n - limit} more")
     lines.append(
@@ -239,7 +239,7 @@ def use_from_active(
                 fingerprint=interaction_fingerprint(interaction),
                 request=f"{interaction.request.method} {interaction.request.url}",
             )
-            for i, interaction in enumerate(active.interactions)
+            for i, interaction in enumerate(active.loaded)
         ),
         recorded=len(active.recorded),
     )

@@ -137,3 +137,30 @@ def test_a_strict_xfail_that_xpasses_while_recording_keeps_its_cassette(
     result.stdout.fnmatch_lines(
         ["test_xp.py::test_chat: XPASS(strict) while recording; *test_chat.yaml was saved"]
     )
+
+
+def test_replay_cassette_interactions_hold_what_this_run_recorded(
+    pytester: pytest.Pytester, llm_server: LLMServer
+) -> None:
+    pytester.makepyfile(
+        test_rec=_test_file(
+            llm_server.base_url,
+            """
+            @pytest.mark.replay
+            def test_chat(replay_cassette):
+                chat()
+                last = replay_cassette.interactions[-1]
+                assert len(replay_cassette.interactions) == 1
+                assert last.response.chunks and last.response.chunks[-1].t > last.response.t
+                print("RECORDED", len(replay_cassette.recorded), len(replay_cassette.loaded))
+            """,
+        )
+    )
+    result = pytester.runpytest("--replay-record-mode=once", "-s")
+    result.assert_outcomes(passed=1)
+    assert "RECORDED 1 0" in result.stdout.str()
+    assert (pytester.path / "cassettes" / "test_rec" / "test_chat.yaml").exists()
+    llm_server.stop()
+    result = pytester.runpytest("-s")
+    result.assert_outcomes(passed=1)
+    assert "RECORDED 0 1" in result.stdout.str()

@@ -186,8 +186,8 @@ class HygieneState:
                     UnusedReport(
                         cassette=key,
                         test=item.test,
-                        total=len(active.interactions),
-                        unplayed=[describe_interaction(active.interactions[i], i) for i in unplayed],
+                        total=len(active.loaded),
+                        unplayed=[describe_interaction(active.loaded[i], i) for i in unplayed],
                     )
                 )
             if active.changes is not None:
