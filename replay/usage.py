@@ -109,7 +109,7 @@ def unused_message(active: ActiveCassette, limit: int = 10) -> str | None:
     if n > limit:
         lines.append(f"  ... and {n - limit} more")
     lines.append(
-        "To fix: remove them (run the tests with --replay-usage-log FILE, then `llm-replay prune "
+        "To fix: remove them (run the tests with --replay-usage-log=FILE, then `llm-replay prune "
         f"--usage-log FILE {active.path}`), re-record the cassette with record mode 'rewrite', "
         "or turn strict usage off for this cassette (strict=False)."
     )
@@ -287,7 +287,7 @@ class UsageLog:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise UsageLogError(
-                f"Usage log {path} does not exist; write one with `pytest --replay-usage-log {path}`."
+                f"Usage log {path} does not exist; write one with `pytest --replay-usage-log={path}`."
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageLogError(f"{path}: cannot read the usage log: {exc}") from None
@@ -300,7 +300,7 @@ class UsageLog:
         except ValidationError:
             raise UsageLogError(
                 f"{path}: not an llm-replay usage log (line {n} is not its header); "
-                "write one with `pytest --replay-usage-log FILE`."
+                "write one with `pytest --replay-usage-log=FILE`."
             ) from None
         uses: list[CassetteUse] = []
         for n, line in lines[1:]:

@@ -164,3 +164,26 @@ def test_replay_cassette_interactions_hold_what_this_run_recorded(
     result = pytester.runpytest("-s")
     result.assert_outcomes(passed=1)
     assert "RECORDED 0 1" in result.stdout.str()
+
+
+def test_usage_log_given_with_a_space_and_an_outside_file_is_refused_with_the_working_form(
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The project needs its ini file: `pythonpath = src` makes `helper` importable.
+    pytester.makeini("[pytest]\npythonpath = src\n")
+    pytester.mkdir("src")
+    pytester.mkpydir("src/helper")
+    pytester.makepyfile(test_uses_helper="import helper\n\ndef test_ok():\n    assert helper\n")
+    log = tmp_path_factory.mktemp("outside") / "usage.jsonl"
+    pytester.runpytest(f"--replay-usage-log={log}").assert_outcomes(passed=1)
+    assert log.exists()  # the second run is the one that broke
+
+    result = pytester.runpytest("--replay-usage-log", str(log))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*To fix: write --replay-usage-log={log} (one argument, with '=')."])
+    assert "ModuleNotFoundError" not in result.stdout.str() + result.stderr.str()
+
+    pytester.runpytest(f"--replay-usage-log={log}").assert_outcomes(passed=1)  # the form that works
+    inside = pytester.path / "usage.jsonl"
+    inside.write_text("")
+    pytester.runpytest("--replay-usage-log", str(inside)).assert_outcomes(passed=1)  # harmless

@@ -32,7 +32,7 @@ from .variants import (
 __all__ = ["pytest_generate_tests", "replay_cassette", "replay_config", "replay_variant"]
 
 # Strict usage, usage logs, expiry and re-recording summaries (their options and hooks).
-pytest_plugins = ["replay_pytest.hygiene", "replay_pytest.pending"]
+pytest_plugins = ["replay_pytest.hygiene", "replay_pytest.pending", "replay_pytest.path_options"]
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _USE_CASSETTE_KEYS = frozenset(
