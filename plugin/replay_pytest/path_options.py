@@ -10,6 +10,7 @@ imported, with the form that works (``--replay-usage-log=FILE``).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ PATH_OPTIONS = ("--replay-usage-log", "--replay-list-cassettes")
 
 def space_form_problem(args: list[str], invocation_dir: Path) -> str | None:
     """Why ``args`` give a path option in the form pytest misreads, or None."""
-    for option, value in zip(args, args[1:]):
+    for option, value in itertools.pairwise(args):
         if option not in PATH_OPTIONS:
             continue
         path = Path(invocation_dir, value).resolve()
