@@ -18,6 +18,7 @@ from .adapters import HttpLib, LiveRequest, encode_headers
 from .cassette import Cassette, Interaction, Request
 from .changes import RecordingChanges
 from .clock import REAL, TimingPolicy, VirtualTiming
+from .drain import wait_for_drains
 from .errors import NoMatchingInteraction, ReplayError
 from .fault_draft import FaultContext
 from .faults import Fault
@@ -69,6 +70,7 @@ class ActiveCassette:
         self._match_on = match_on
         self._lock = threading.Lock()
         self._recordings: list[PendingRecording] = []
+        self._drains: list[Any] = []  # bodies read to their end after the app closed them
         self._plans: dict[int, tuple[ResponsePlan, float]] = {}
         # Safety (scrubbing, network blocking): see replay.scrub, replay.netguard, replay.persist.
         self.scrubber = scrubber if scrubber is not None else Scrubber()
@@ -187,6 +189,7 @@ class ActiveCassette:
         self.timing.deactivate()
         if self.network.block:
             netguard.unblock(self.network, str(self.path))
+        wait_for_drains(self._drains)
         for pending in self._recordings:
             if not pending.done:
                 # The application never finished or closed this body: keep what arrived.
@@ -383,5 +386,6 @@ class ActiveCassette:
             def on_chunk(t: float, _clock: Any = clock, _base: float = virtual_base) -> None:
                 _clock.advance_to(_base + t)
 
-        response.stream = lib.recording_stream(RecordingTap(response.stream, pending, lib, on_chunk))
+        tap = RecordingTap(response.stream, pending, lib, on_chunk, on_drain=self._drains.append)
+        response.stream = lib.recording_stream(tap)
         return response
