@@ -105,8 +105,15 @@ def redact_headers(headers: Headers) -> Headers:
         lname = name.lower()
         if lname in _DROP:
             continue
-        out.append((name, REDACTED if lname in _REDACT else value))
+        out.append((name, _redacted(value) if lname in _REDACT else value))
     return out
+
+
+def _redacted(value: str) -> str:
+    """``Bearer REDACTED`` for ``Bearer <token>``, as the scrubber writes it: the scheme stays, so
+    native -> vcrpy -> native keeps the header the SDKs expect."""
+    scheme, space, _ = value.strip().partition(" ")
+    return f"{scheme} {REDACTED}" if space and scheme.isalpha() else REDACTED
 
 
 def is_vcr_data(data: Any) -> bool:

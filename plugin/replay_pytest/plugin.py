@@ -8,6 +8,7 @@ any scope), then the defaults (record mode ``none``, timing ``virtual``).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -217,7 +218,7 @@ def replay_cassette(
         )
     except ValueError as exc:
         raise pytest.UsageError(f"{node.nodeid}: {exc}") from None
-    active = context.open()
+    active = _open_warning_at_test(context, node)
     node.stash[ACTIVE_CASSETTE] = active
     remember_cassette(node, active, replay_variant, path)
     try:
@@ -234,6 +235,22 @@ def replay_cassette(
             node.user_properties.append(
                 (PENDING_KEY, f"{node.nodeid}: XPASS(strict) while recording; {path} was saved")
             )
+
+
+def _open_warning_at_test(context: replay.CassetteContext, node: pytest.Item) -> replay.ActiveCassette:
+    """Open the cassette; a warning about it (an expired cassette) points at the test, not at
+    pytest's fixture machinery that called the fixture."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        active = context.open()
+    path, lineno, _ = node.reportinfo()
+    for w in caught:
+        if issubclass(w.category, replay.CassetteExpiredWarning):
+            where = (str(path), (lineno or 0) + 1)
+        else:
+            where = (w.filename, w.lineno)
+        warnings.warn_explicit(w.message, w.category, *where)
+    return active
 
 
 @pytest.fixture(autouse=True)
