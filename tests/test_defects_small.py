@@ -12,7 +12,9 @@ import replay
 from replay.cli import main
 
 
-@pytest.mark.parametrize("value", ["Bearer REDACTED", "Bearer sk-proj-Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5kL7"])
+@pytest.mark.parametrize(
+    "value", ["Bearer REDACTED", "Bearer sk-proj-Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5kL7"]
+)
 def test_native_to_vcrpy_to_native_keeps_the_authorization_scheme(
     value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -43,5 +45,7 @@ def test_an_expired_cassette_warning_points_at_the_test(pytester: pytest.Pyteste
     result = pytester.runpytest("-W", "default::replay.CassetteExpiredWarning")
     result.assert_outcomes(passed=1)
     # Line 3: the test's marker, where max_age was given.
-    result.stdout.fnmatch_lines(["*test_old.py:3: CassetteExpiredWarning: Cassette *test_chat.yaml is 90d old*"])
+    result.stdout.fnmatch_lines(
+        ["*test_old.py:3: CassetteExpiredWarning: Cassette *test_chat.yaml is 90d old*"]
+    )
     assert "fixtures.py" not in result.stdout.str()
