@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -9,7 +10,9 @@ import pytest
 from cassette_factory import LOCAL_URL, chat_body, chat_stream, write_cassette
 
 import replay
+from replay.cassette import Chunk, Interaction
 from replay.cli import main
+from replay.plot import plot_cassette
 
 
 @pytest.mark.parametrize(
@@ -49,3 +52,39 @@ def test_an_expired_cassette_warning_points_at_the_test(pytester: pytest.Pyteste
         ["*test_old.py:3: CassetteExpiredWarning: Cassette *test_chat.yaml is 90d old*"]
     )
     assert "fixtures.py" not in result.stdout.str()
+
+
+def _two_choice_stream() -> Interaction:
+    def event(index: int, delta: dict[str, str], finish: str | None = None) -> str:
+        choice = {"index": index, "delta": delta, "finish_reason": finish}
+        return (
+            "data: "
+            + json.dumps({"id": "c", "object": "chat.completion.chunk", "choices": [choice]})
+            + "\n\n"
+        )
+
+    datas = [event(0, {"role": "assistant", "content": ""}), event(1, {"role": "assistant", "content": ""})]
+    datas += [event(k % 2, {"content": f"w{k}"}) for k in range(8)]
+    # Both choices finish in the same read: their marks would land on the same point.
+    datas.append(event(0, {}, "stop") + event(1, {}, "length") + "data: [DONE]\n\n")
+    interaction = chat_stream()
+    chunks = [Chunk(t=round(0.2 + 0.05 * k, 6), data=d.encode()) for k, d in enumerate(datas)]
+    return interaction.model_copy(
+        update={"response": interaction.response.model_copy(update={"chunks": chunks})}
+    )
+
+
+def test_plot_of_an_n2_stream_draws_a_staircase_per_choice_and_separate_finish_marks(tmp_path: Path) -> None:
+    cassette = replay.load_cassette(write_cassette(tmp_path / "n2.yaml", _two_choice_stream()))
+    fig, _ = plot_cassette(cassette)
+    lines = {line.get_gid(): line for ax in fig.axes for line in ax.get_lines() if line.get_gid()}
+    stairs = [lines[f"tokens-0-choice-{c}"] for c in (0, 1)]
+    assert [len(s.get_xdata()) for s in stairs] == [5, 5]  # 0 + four content events each
+    assert list(stairs[0].get_xdata())[1:] != list(stairs[1].get_xdata())[1:]
+    stars = lines["finish-0"]
+    points = set(zip(stars.get_xdata(), stars.get_ydata(), strict=True))
+    assert len(points) == 2  # same arrival time, two rows
+    labels = sorted(t.get_text() for t in fig.axes[0].texts if "finish" in t.get_text())
+    assert labels == ["finish[0]: stop", "finish[1]: length"]
+    positions = {t.xy for t in fig.axes[0].texts if "finish" in t.get_text()}
+    assert len(positions) == 2
