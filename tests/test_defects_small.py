@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import together
 from cassette_factory import LOCAL_URL, chat_body, chat_stream, write_cassette
 
 import replay
@@ -88,3 +90,29 @@ def test_plot_of_an_n2_stream_draws_a_staircase_per_choice_and_separate_finish_m
     assert labels == ["finish[0]: stop", "finish[1]: length"]
     positions = {t.xy for t in fig.axes[0].texts if "finish" in t.get_text()}
     assert len(positions) == 2
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_readme_first_command_says_which_openai_the_demo_extra_installs() -> None:
+    # The extra as pyproject.toml declares it (a regex: tomllib is 3.11+, the suite runs on 3.10).
+    found = re.search(r'^demo = \["([^"]+)"\]$', (ROOT / "pyproject.toml").read_text(), re.MULTILINE)
+    assert found is not None
+    spec = found.group(1)
+    intro = (ROOT / "README.md").read_text().split("**llm-replay** is")[0]
+    assert f"`{spec}`" in intro and "openai 2.x" in intro and "3.x" in intro
+
+
+def test_readme_line_on_together_base_url_holds(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert 'together.Together(base_url="http://127.0.0.1:8000")' in readme
+    # What the line says: given the root, together 3.x calls <root>/v1/chat/completions.
+    path = write_cassette(tmp_path / "t.yaml", chat_stream(url=LOCAL_URL))
+    with replay.use_cassette(path) as cassette:
+        client = together.Together(base_url=LOCAL_URL.split("/v1/")[0], api_key="k", max_retries=0)
+        stream = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "Hello!"
+    assert cassette.all_played
