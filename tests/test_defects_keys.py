@@ -20,8 +20,8 @@ import pytest
 from llm_server import LLMServer
 
 import replay
-from replay.cassette import Cassette, Chunk, Interaction, Request, Response
 from replay.cli import main
+from replay.model.cassette import Cassette, Chunk, Interaction, Request, Response
 from replay.scrub import find_key_patterns
 
 _HEX64 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"

@@ -12,8 +12,8 @@ import pytest
 from cassette_factory import chat_stream, write_cassette
 
 import replay
-from replay.expiry import parse_max_age
 from replay.faults import HTTPError, UsageOnlyChunk
+from replay.hygiene.expiry import parse_max_age
 
 LOCAL = "http://127.0.0.1:9"
 

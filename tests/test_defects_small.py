@@ -12,9 +12,9 @@ import together
 from cassette_factory import LOCAL_URL, chat_body, chat_stream, write_cassette
 
 import replay
-from replay.cassette import Chunk, Interaction
 from replay.cli import main
-from replay.plot import plot_cassette
+from replay.model.cassette import Chunk, Interaction
+from replay.tools.plot import plot_cassette
 
 
 @pytest.mark.parametrize(
