@@ -23,6 +23,8 @@ from .modes import RecordMode, Timing
 
 if TYPE_CHECKING:
     from . import faults, synth
+    from .chat.codecs import API_NAMES, TranslationError
+    from .chat.translate import api_of, translate
     from .engine.api import CassetteContext, use_cassette
     from .engine.player import ActiveCassette
     from .faults.variants import (
@@ -85,6 +87,10 @@ _LAZY: dict[str, str] = {
     "diff_cassettes": "tools.diff",
     "NetworkBlockedError": "transport.netguard",
     "SyntheticTiming": "vcr.format",
+    "API_NAMES": "chat.codecs",
+    "TranslationError": "chat.codecs",
+    "api_of": "chat.translate",
+    "translate": "chat.translate",
 }
 
 
@@ -111,6 +117,7 @@ __version__ = "0.1.0"
 # Plain sorted() order (what tests pin), not ruff's constants-first order.
 __all__ = [  # noqa: RUF022
     "ANTHROPIC_EDGE_CASES",
+    "API_NAMES",
     "ActiveCassette",
     "BEDROCK_EDGE_CASES",
     "Cassette",
@@ -142,15 +149,18 @@ __all__ = [  # noqa: RUF022
     "StreamEnd",
     "SyntheticTiming",
     "Timing",
+    "TranslationError",
     "UnusedInteractionsError",
     "UsageLog",
     "Variant",
+    "api_of",
     "diff_cassettes",
     "edge_cases_for",
     "faults",
     "load_cassette",
     "save_cassette",
     "synth",
+    "translate",
     "use_cassette",
     "variants",
 ]

@@ -7,6 +7,10 @@ through the same writer; ``--to pydantic-ai`` writes pydantic-ai's layout, JSON 
 A folder is converted file by file into the same relative paths under OUT
 (which may be IN itself: each file is replaced atomically). A file that cannot be read is
 reported and skipped; the others are still converted, and the exit status is 1.
+
+``--to-api NAME`` also translates every chat interaction into another provider's API
+(:func:`replay.translate`: same content, same event offsets); other interactions are copied.
+Its output is native unless ``--to vcrpy`` is given.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import API_NAMES, api_of, translate
 from ..errors import CassetteError, ReplayError
 from ..io.storage import dump_cassette, load_cassette, write_atomic
 from ..model.cassette import Cassette
@@ -36,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["auto", "native", "vcrpy", "pydantic-ai"],
         default="auto",
         help="target format (default auto: vcrpy and pydantic-ai files become native, native files vcrpy)",
+    )
+    parser.add_argument(
+        "--to-api",
+        choices=API_NAMES,
+        default=None,
+        metavar="API",
+        help=f"translate chat interactions into this API ({', '.join(API_NAMES)})",
     )
     parser.add_argument(
         "--no-timing",
@@ -79,11 +91,15 @@ def convert_file(
     timing: bool = True,
     synthetic: SyntheticTiming | None = None,
     allow_secrets: bool = False,
+    to_api: str | None = None,
 ) -> str:
     """Convert one cassette file; returns the direction taken, e.g. ``"vcrpy -> native"``."""
     kind = _detect(source)
-    goal = to if to != "auto" else ("vcrpy" if kind == "native" else "native")
+    goal = to if to != "auto" else ("vcrpy" if kind == "native" and not to_api else "native")
     cassette: Cassette = load_cassette(source, synthetic_timing=synthetic)
+    translated = ""
+    if to_api is not None:
+        cassette, translated = _translate(cassette, to_api, source)
     # A converted file is written like a recording: scrubbed by default, then checked, so an
     # imported vcrpy cassette cannot carry keys or cookies into the new file.
     scrubber = Scrubber(allow_secrets=allow_secrets)
@@ -102,7 +118,22 @@ def convert_file(
         except TypeError as exc:  # vcrpy's JSON serializer and binary bodies
             raise CassetteError(f"{source}: cannot be written as vcrpy JSON: {exc}") from None
     write_atomic(target, text.encode("utf-8"))
-    return f"{kind} -> {goal}"
+    return f"{kind} -> {goal}{translated}"
+
+
+def _translate(cassette: Cassette, api: str, source: Path) -> tuple[Cassette, str]:
+    out = []
+    count = 0
+    for index, interaction in enumerate(cassette.interactions):
+        if api_of(interaction) is None:
+            out.append(interaction)
+            continue
+        try:
+            out.append(translate(interaction, to=api))
+        except ReplayError as exc:
+            raise ReplayError(f"{source} interaction #{index}: {exc}") from None
+        count += 1
+    return Cassette(interactions=out), f", {count} chat interaction{'s' if count != 1 else ''} as {api}"
 
 
 def _pairs(source: Path, target: Path) -> list[tuple[Path, Path]]:
@@ -139,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
                 timing=not args.no_timing,
                 synthetic=synthetic,
                 allow_secrets=args.allow_secrets,
+                to_api=args.to_api,
             )
         except ReplayError as exc:
             failed += 1
