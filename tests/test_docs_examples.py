@@ -44,7 +44,7 @@ from pytest_examples import find_examples
 import replay
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = sorted((ROOT / "docs").rglob("*.md"))  # README.md joins once it is shrunk to runnable examples
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 # Opting out is for what cannot run here (a block showing a shell session, say); keep it rare.
 MAX_OPT_OUTS = 5
 
