@@ -28,6 +28,7 @@ from .netguard import NetworkBlockedError
 from .player import ActiveCassette
 from .scrub import SecretsFoundError
 from .sse import SSEEvent
+from .timing.real import real_monotonic, real_perf_counter, real_time
 from .storage import load_cassette, save_cassette
 from .usage import UnusedInteractionsError, UsageLog
 from .variants import ANTHROPIC_EDGE_CASES, EDGE_CASES, Variant, variants
@@ -70,6 +71,9 @@ __all__ = [  # noqa: RUF022
     "diff_cassettes",
     "faults",
     "load_cassette",
+    "real_monotonic",
+    "real_perf_counter",
+    "real_time",
     "save_cassette",
     "synth",
     "use_cassette",

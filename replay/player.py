@@ -301,16 +301,22 @@ class ActiveCassette:
             schedule = self.timing.schedule()
             schedule.wait(plan.head_t)
             if plan.head_end is not None:
+                schedule.release()
                 raise lib.transport_error(plan.head_end.kind, plan.head_end.message, request)
             player = ChunkPlayer(plan, schedule, lib, request)
             return lib.make_response(plan.status, plan.headers, lib.replay_stream(player))
         sent_at = REAL.perf_counter()
         virtual_base = self._virtual_now()
+        live_done = self._live_begin()
         # The request model is built when the recording is saved, not before the request
         # leaves: recording must not delay what the application receives.
-        with netguard.permit_recording(request.url.host):
-            response = send()
-        return self._wrap_recording(lib, live, response, sent_at, virtual_base)
+        try:
+            with netguard.permit_recording(request.url.host):
+                response = send()
+        except BaseException:
+            live_done()
+            raise
+        return self._wrap_recording(lib, live, response, sent_at, virtual_base, live_done)
 
     async def handle_async(self, lib: HttpLib, request: Any, send: Callable[[], Any]) -> Any:
         live = LiveRequest(lib, request, await request.aread())
@@ -319,21 +325,49 @@ class ActiveCassette:
             schedule = self.timing.schedule()
             await schedule.wait_async(plan.head_t)
             if plan.head_end is not None:
+                schedule.release()
                 raise lib.transport_error(plan.head_end.kind, plan.head_end.message, request)
             player = ChunkPlayer(plan, schedule, lib, request)
             return lib.make_response(plan.status, plan.headers, lib.replay_stream(player))
         sent_at = REAL.perf_counter()
         virtual_base = self._virtual_now()
-        with netguard.permit_recording(request.url.host):
-            response = await send()
-        return self._wrap_recording(lib, live, response, sent_at, virtual_base)
+        live_done = self._live_begin()
+        try:
+            with netguard.permit_recording(request.url.host):
+                response = await send()
+        except BaseException:
+            live_done()
+            raise
+        return self._wrap_recording(lib, live, response, sent_at, virtual_base, live_done)
 
     def _virtual_now(self) -> float | None:
         clock = self.timing.clock if isinstance(self.timing, VirtualTiming) else None
         return clock.now() if clock is not None else None
 
+    def _live_begin(self) -> Callable[[], None]:
+        """A recording starts: the virtual timeline follows real time until it ends."""
+        clock = self.timing.clock if isinstance(self.timing, VirtualTiming) else None
+        if clock is None:
+            return _nothing
+        timeline = clock.timeline
+        timeline.live(+1)
+        done = threading.Event()
+
+        def end() -> None:
+            if not done.is_set():
+                done.set()
+                timeline.live(-1)
+
+        return end
+
     def _wrap_recording(
-        self, lib: HttpLib, live: LiveRequest, response: Any, sent_at: float, virtual_base: float | None
+        self,
+        lib: HttpLib,
+        live: LiveRequest,
+        response: Any,
+        sent_at: float,
+        virtual_base: float | None,
+        live_done: Callable[[], None],
     ) -> Any:
         head_t = REAL.perf_counter() - sent_at
         pending = PendingRecording(
@@ -342,6 +376,7 @@ class ActiveCassette:
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
             sent_at=sent_at,
             head_t=head_t,
+            on_done=live_done,
         )
         with self._lock:
             self._recordings.append(pending)
@@ -357,3 +392,7 @@ class ActiveCassette:
 
         response.stream = lib.recording_stream(RecordingTap(response.stream, pending, lib, on_chunk))
         return response
+
+
+def _nothing() -> None:
+    return None

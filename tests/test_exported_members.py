@@ -23,6 +23,9 @@ EXPECTED = [
     "StreamEnd",
     "Timing",
     "load_cassette",
+    "real_monotonic",
+    "real_perf_counter",
+    "real_time",
     "save_cassette",
     "use_cassette",
 ]

@@ -1,0 +1,369 @@
+"""One virtual timeline for the whole process, and the discrete-event rule that moves it.
+
+While a virtual cassette is active the process has one clock, :class:`Timeline`. It starts at
+the real readings of the moment the cassette opens (:class:`Origin`) and only moves forward, in
+whole microseconds (``now_us``), so every offset the application computes is exact to 1e-6 s.
+
+**When the clock moves (autojump).** Code waits on the timeline for an absolute deadline: a
+replayed chunk (request sent + ``t``), a ``time.sleep`` or an event loop's next timer. The clock
+jumps to the earliest pending deadline as soon as nothing that takes part is still running:
+
+- a thread *takes part* while it holds a :class:`Hold`: a replayed response it has not finished
+  reading, an event loop it runs, a call the loop handed to its executor; a hold handed to a
+  thread not yet started (the executor's) counts as running from the start;
+- a thread that takes part and is waiting on the timeline is blocked; one that is not waiting
+  is running code between two waits (parsing a chunk), and the clock waits for it, so N streams
+  in flight each get chunk i at exactly their own request's send time + ``t_i``.
+
+Never deadlocks: a thread that holds a response open but blocks on something else (a lock, a
+queue, another thread) is waited for at most :data:`GRACE` seconds of real time during which the
+timeline saw no event at all; then the clock moves anyway. Never flakes in the common cases:
+threads that only read their streams and sleep are never timed, only counted, whatever the load.
+
+**While a recording is in flight** (``new_episodes``), real I/O is happening: the clock then
+follows real time (a wait lasts its real duration) instead of jumping, so a timeout around a
+live request cannot fire early.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from .real import REAL
+
+__all__ = [
+    "GRACE",
+    "NEVER",
+    "Hold",
+    "Member",
+    "Origin",
+    "Timeline",
+    "continuous_perf_counter",
+    "continuous_time",
+    "to_us",
+]
+
+NEVER = sys.maxsize
+# Real seconds the clock waits for a thread that holds a response open but neither reads it
+# nor waits on the clock, while nothing else happens: long enough that a thread merely parsing
+# a chunk on a loaded machine is never overtaken, short enough that a stream the application
+# abandoned (held open while it blocks elsewhere) costs a fraction of a second per jump.
+GRACE = 0.25
+
+
+def to_us(seconds: float) -> int:
+    """Seconds as whole microseconds (the timeline's unit)."""
+    return round(seconds * 1_000_000)
+
+
+def ceil_us(seconds: float) -> int:
+    """Whole microseconds at or after ``seconds``, ignoring float noise below 1 ns."""
+    return math.ceil(round(seconds * 1_000_000, 3))
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The real clock readings of the moment a timeline starts."""
+
+    monotonic: float
+    monotonic_ns: int
+    perf_counter: float
+    perf_counter_ns: int
+    time: float
+    time_ns: int
+    utc: datetime  # naive UTC datetime of ``time``, to the microsecond
+    utc_offset: timedelta  # local time - UTC at that moment (what ``datetime.now()`` adds)
+
+    @classmethod
+    def now(cls) -> Origin:
+        wall = REAL.time()
+        utc = datetime.fromtimestamp(wall, tz=timezone.utc)
+        local = datetime.fromtimestamp(wall)
+        return cls(
+            monotonic=REAL.monotonic(),
+            monotonic_ns=REAL.monotonic_ns(),
+            perf_counter=REAL.perf_counter(),
+            perf_counter_ns=REAL.perf_counter_ns(),
+            time=wall,
+            time_ns=REAL.time_ns(),
+            utc=utc.replace(tzinfo=None),
+            utc_offset=local - utc.replace(tzinfo=None),
+        )
+
+
+@dataclass(eq=False, slots=True)
+class Member:
+    """A thread known to the timeline: its sleeps are virtual; its holds make it take part."""
+
+    ident: int
+    holds: int = 0
+    waiting: bool = False
+    deadline: int = NEVER
+    wake: Callable[[], None] | None = None  # how to interrupt an event loop's select
+
+
+class Hold:
+    """Something that runs outside the clock and will come back to it (see the module doc)."""
+
+    __slots__ = ("__weakref__", "_timeline", "member")
+
+    def __init__(self, timeline: Timeline, member: Member | None) -> None:
+        self._timeline = timeline
+        self.member = member
+
+    def to_current_thread(self) -> None:
+        """Attach the hold to the calling thread (the one that now reads the response)."""
+        member = self.member
+        if member is None or member.ident != threading.get_ident():
+            self._timeline._move(self)
+
+    def release(self) -> None:
+        """Done: the thread no longer takes part on this hold's account. Idempotent."""
+        self._timeline._release(self)
+
+
+_SKEW_LOCK = threading.Lock()
+_SKEW = [0.0]  # virtual seconds minus real seconds, summed over the timelines that have ended
+_CURRENT: list[Timeline | None] = [None]
+
+
+def _skew() -> float:
+    timeline = _CURRENT[0]
+    if timeline is None:
+        return _SKEW[0]
+    return _SKEW[0] + timeline.now_us / 1_000_000 - (REAL.perf_counter() - timeline.origin.perf_counter)
+
+
+def continuous_perf_counter() -> float:
+    """A perf counter that reads real time plus every second replayed so far in this process.
+
+    Continuous and never decreasing across cassette boundaries: pytest's own durations read it,
+    so a virtual test's call shows what really elapsed plus what was replayed.
+    """
+    return REAL.perf_counter() + _skew()
+
+
+def continuous_time() -> float:
+    """``time.time()`` plus every second replayed so far in this process (see above)."""
+    return REAL.time() + _skew()
+
+
+@dataclass(eq=False)
+class Timeline:
+    """The process's virtual clock while a virtual cassette is active (see the module doc)."""
+
+    origin: Origin = field(default_factory=Origin.now)
+    grace: float = GRACE
+    now_us: int = 0
+    active: bool = True
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+    _members: dict[int, Member] = field(default_factory=dict)
+    _free_holds: int = 0
+    _version: int = 0
+    _live: int = 0
+
+    # -- readings ---------------------------------------------------------------------------
+
+    def seconds(self) -> float:
+        """Seconds since the timeline started."""
+        return self.now_us / 1_000_000
+
+    def monotonic(self) -> float:
+        return self.origin.monotonic + self.now_us / 1_000_000
+
+    def utc(self) -> datetime:
+        return self.origin.utc + timedelta(microseconds=self.now_us)
+
+    # -- membership -------------------------------------------------------------------------
+
+    def join(self, ident: int | None = None) -> Member:
+        """The calling (or given) thread's member record, created on first use."""
+        key = threading.get_ident() if ident is None else ident
+        member = self._members.get(key)
+        if member is None:
+            with self._cond:
+                member = self._members.setdefault(key, Member(key))
+        return member
+
+    def is_member(self, ident: int) -> bool:
+        return ident in self._members
+
+    def hold(self, *, detached: bool = False) -> Hold:
+        """A hold on the calling thread, or (``detached``) on a thread that has not started."""
+        with self._cond:
+            if detached:
+                self._free_holds += 1
+                return Hold(self, None)
+            member = self.join()
+            member.holds += 1
+            self._version += 1
+            return Hold(self, member)
+
+    def _move(self, hold: Hold) -> None:
+        with self._cond:
+            old = hold.member
+            if old is None:
+                self._free_holds -= 1
+            elif old.holds > 0:
+                old.holds -= 1
+            else:
+                return  # released meanwhile
+            member = self.join()
+            member.holds += 1
+            hold.member = member
+            self._version += 1
+            self._maybe_jump()
+
+    def _release(self, hold: Hold) -> None:
+        with self._cond:
+            member = hold.member
+            hold.member = _RELEASED
+            if member is _RELEASED:
+                return
+            if member is None:
+                self._free_holds -= 1
+            else:
+                member.holds -= 1
+            self._version += 1
+            self._maybe_jump()
+
+    # -- moving the clock -------------------------------------------------------------------
+
+    def _running(self) -> bool:
+        if self._free_holds:
+            return True
+        return any(m.holds and not m.waiting for m in self._members.values())
+
+    def _advance(self, target_us: int) -> None:
+        """Move to ``target_us`` and wake whoever it concerns (lock held)."""
+        if target_us <= self.now_us:
+            return
+        self.now_us = target_us
+        self._version += 1
+        self._cond.notify_all()
+        me = threading.get_ident()
+        for m in self._members.values():
+            if m.waiting and m.wake is not None and m.deadline <= target_us and m.ident != me:
+                m.wake()
+
+    def _maybe_jump(self, *, force: bool = False) -> None:
+        """The autojump rule (lock held): to the earliest deadline when nothing runs."""
+        if self._live or not self.active or (not force and self._running()):
+            return
+        target = min((m.deadline for m in self._members.values() if m.waiting), default=NEVER)
+        if target != NEVER:
+            self._advance(target)
+
+    def advance_to(self, seconds: float) -> None:
+        """Move the clock forward to ``seconds`` since the start (never backwards)."""
+        with self._cond:
+            self._advance(to_us(seconds))
+
+    def live(self, delta: int) -> None:
+        """A recording started (+1) or ended (-1): while any is in flight the clock follows
+        real time instead of jumping."""
+        with self._cond:
+            self._live += delta
+            self._version += 1
+            self._maybe_jump()
+
+    def stop(self) -> None:
+        """The cassette closed: release every waiter where it stands."""
+        with self._cond:
+            self.active = False
+            self._cond.notify_all()
+            for m in self._members.values():
+                if m.waiting and m.wake is not None:
+                    m.wake()
+
+    # -- waiting ----------------------------------------------------------------------------
+
+    def _enter(self, member: Member, deadline: int, wake: Callable[[], None] | None) -> None:
+        member.waiting = True
+        member.deadline = deadline
+        member.wake = wake
+        self._version += 1
+        self._maybe_jump()
+
+    def _leave(self, member: Member) -> None:
+        member.waiting = False
+        member.deadline = NEVER
+        member.wake = None
+        self._version += 1
+
+    def wait_until(self, deadline: int) -> None:
+        """Block the calling thread until the clock reaches ``deadline`` (microseconds)."""
+        cond = self._cond
+        with cond:
+            if deadline <= self.now_us:
+                return
+            member = self.join()
+            self._enter(member, deadline, None)
+            try:
+                while self.now_us < deadline and self.active:
+                    version = self._version
+                    if self._live:
+                        if not cond.wait((deadline - self.now_us) / 1_000_000):
+                            self._advance(deadline)
+                    elif not cond.wait(self.grace) and version == self._version:
+                        self._maybe_jump(force=True)
+            finally:
+                self._leave(member)
+
+    def loop_wait(
+        self,
+        deadline: int,
+        wake: Callable[[], None],
+        poll: Callable[[float | None], list[object]],
+    ) -> list[object]:
+        """An event loop's idle wait: its next timer is at ``deadline``; ``poll(timeout)`` waits
+        for real I/O. Returns the I/O events, or ``[]`` once the clock reached the deadline."""
+        cond = self._cond
+        with cond:
+            if deadline <= self.now_us:
+                return []
+            member = self.join()
+            self._enter(member, deadline, wake)
+        try:
+            while True:
+                with cond:
+                    if self.now_us >= deadline or not self.active:
+                        return []
+                    version, live = self._version, self._live
+                    timeout: float | None = None
+                    if deadline != NEVER:
+                        timeout = (deadline - self.now_us) / 1_000_000 if live else self.grace
+                events = poll(timeout)
+                if events:
+                    return events
+                with cond:
+                    if timeout is not None and version == self._version and self.now_us < deadline:
+                        if live:
+                            self._advance(deadline)
+                        else:
+                            self._maybe_jump(force=True)
+        finally:
+            with cond:
+                self._leave(member)
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Make this the process's timeline (what the continuous clocks read)."""
+        _CURRENT[0] = self
+
+    def end(self) -> None:
+        """Fold this timeline's lead over real time into the process's skew, then stop it."""
+        self.stop()
+        with _SKEW_LOCK:
+            if _CURRENT[0] is self:
+                _SKEW[0] = _skew()
+                _CURRENT[0] = None
+
+
+_RELEASED = Member(-1)
