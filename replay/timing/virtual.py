@@ -4,8 +4,9 @@
 counted) starts a :class:`~replay.timing.timeline.Timeline` at the real readings of the moment
 the first cassette opens, points the ``time`` functions at it (:mod:`replay.timing.fakes`),
 drives freezegun's ``FakeDatetime``/``FakeDate`` from it, swaps the bindings modules hold
-(:mod:`replay.timing.bindings`, through :mod:`replay._freeze`), and attaches the event loops that
-run meanwhile (:mod:`replay.timing.loop`). Each replayed response gets a :class:`VirtualSchedule`:
+(:mod:`replay.timing.bindings`, through :mod:`replay._freeze`), attaches the event loops that
+run meanwhile (:mod:`replay.timing.loop`) and lets the threads the application starts take part
+(:mod:`replay.timing.threads`). Each replayed response gets a :class:`VirtualSchedule`:
 chunk i is due at exactly the request's send time + ``t_i / speed`` on the timeline.
 
 freezegun stays for what it does well (a ``datetime`` subclass that passes ``isinstance`` checks,
@@ -25,6 +26,7 @@ from .. import _freeze
 from ..modes import Timing
 from . import fakes
 from .loop import LoopDriver, sleep_until
+from .threads import ThreadDriver
 from .timeline import Hold, Timeline, to_us
 
 __all__ = ["VIRTUAL_IGNORE", "VirtualClock", "VirtualSchedule", "VirtualTiming"]
@@ -69,6 +71,7 @@ class VirtualClock:
         self._freezer: Any = None
         self.timeline = Timeline()
         self.loops = LoopDriver(self.timeline)
+        self.threads = ThreadDriver(self.timeline)
 
     @classmethod
     def acquire(cls) -> VirtualClock:
@@ -112,8 +115,10 @@ class VirtualClock:
         self._freezer.start()
         timeline.join()  # the thread that opened the cassette: its sleeps are virtual
         self.loops.start()
+        self.threads.start()
 
     def _stop(self) -> None:
+        self.threads.stop()
         self.loops.stop()
         if self._freezer is not None:
             self._freezer.stop()
