@@ -11,5 +11,13 @@
 from __future__ import annotations
 
 from .real import REAL, real_monotonic, real_perf_counter, real_time
+from .timeline import continuous_perf_counter, continuous_time
 
-__all__ = ["REAL", "real_monotonic", "real_perf_counter", "real_time"]
+__all__ = [
+    "REAL",
+    "continuous_perf_counter",
+    "continuous_time",
+    "real_monotonic",
+    "real_perf_counter",
+    "real_time",
+]

@@ -11,7 +11,9 @@ response is first awaited in it. Attaching changes three attributes of that loop
 - its selector: when the loop has nothing ready, it polls for I/O without blocking and then waits
   on the timeline for its next timer (:meth:`~replay.timing.timeline.Timeline.loop_wait`), so the
   clock jumps to that timer when every participant is blocked; real I/O and
-  ``call_soon_threadsafe`` still wake it;
+  ``call_soon_threadsafe`` still wake it. While the loop watches a socket of its own (real I/O
+  with a server the cassette does not serve), its waits last their real duration instead, so a
+  timeout around real I/O does not fire early;
 - ``run_in_executor`` (``asyncio.to_thread``, ``getaddrinfo``): the call holds the timeline from
   submission until its result is back in the loop, so a ``wait_for`` around work in a thread does
   not fire while that work runs.
@@ -65,7 +67,10 @@ class _Selector:
         if events:
             return events  # type: ignore[no-any-return]
         deadline = NEVER if timeout is None else clock.next_deadline()
-        return timeline.loop_wait(deadline, clock.wake, self._inner.select)  # type: ignore[return-value]
+        # A socket besides the loop's own wake-up pipe: real I/O is in flight (a server the
+        # cassette does not serve), so its timeouts must last their real duration.
+        real_io = len(self._inner.get_map()) > 1
+        return timeline.loop_wait(deadline, clock.wake, self._inner.select, real=real_io)  # type: ignore[return-value]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

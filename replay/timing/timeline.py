@@ -283,12 +283,13 @@ class Timeline:
 
     # -- waiting ----------------------------------------------------------------------------
 
-    def _enter(self, member: Member, deadline: int, wake: Callable[[], None] | None) -> None:
+    def _enter(self, member: Member, deadline: int, wake: Callable[[], None] | None, *, jump: bool = True) -> None:
         member.waiting = True
         member.deadline = deadline
         member.wake = wake
         self._version += 1
-        self._maybe_jump()
+        if jump:
+            self._maybe_jump()
 
     def _leave(self, member: Member) -> None:
         member.waiting = False
@@ -320,21 +321,24 @@ class Timeline:
         deadline: int,
         wake: Callable[[], None],
         poll: Callable[[float | None], list[object]],
+        *,
+        real: bool = False,
     ) -> list[object]:
         """An event loop's idle wait: its next timer is at ``deadline``; ``poll(timeout)`` waits
-        for real I/O. Returns the I/O events, or ``[]`` once the clock reached the deadline."""
+        for real I/O. Returns the I/O events, or ``[]`` once the clock reached the deadline.
+        ``real``: the loop has real I/O in flight, so the wait lasts its real duration."""
         cond = self._cond
         with cond:
             if deadline <= self.now_us:
                 return []
             member = self.join()
-            self._enter(member, deadline, wake)
+            self._enter(member, deadline, wake, jump=not real)
         try:
             while True:
                 with cond:
                     if self.now_us >= deadline or not self.active:
                         return []
-                    version, live = self._version, self._live
+                    version, live = self._version, bool(self._live) or real
                     timeout: float | None = None
                     if deadline != NEVER:
                         timeout = (deadline - self.now_us) / 1_000_000 if live else self.grace
