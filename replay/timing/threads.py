@@ -13,6 +13,11 @@ a thread that read a replayed response, or one started this way):
 
 A thread started by a thread that takes no part (a server's accept loop started before the
 cassette) holds nothing: its requests' handlers do not slow the clock down.
+
+A thread that takes part and blocks on another thread is *parked* (not waited for) for as long
+as it blocks: ``Thread.join`` and ``Condition.wait`` (which ``Event.wait``, ``Queue.get``,
+``Future.result``, ``Executor.map`` and ``concurrent.futures.wait`` use) are patched for that.
+The thread that opened the cassette fanning work out and joining it is the common case.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import thread as _pool_thread
 from typing import Any
 
-from .timeline import Hold, Timeline
+from .timeline import Hold, Member, Timeline
 
 __all__ = ["ThreadDriver"]
 
@@ -34,11 +39,50 @@ class ThreadDriver:
     def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
         self._saved: list[tuple[type, str, Any]] = []
+        # id(condition or thread) -> members parked on it, in the order they started waiting
+        self._parked: dict[int, list[Member]] = {}
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         timeline = self.timeline
         start = threading.Thread.start
         submit = ThreadPoolExecutor.submit
+        join = threading.Thread.join
+        wait = threading.Condition.wait
+        notify = threading.Condition.notify
+        parked = self._parked
+        lock = self._lock
+
+        def parked_join(thread: threading.Thread, timeout: float | None = None) -> None:
+            member = timeline.park()
+            if member is None:
+                return join(thread, timeout)
+            with lock:
+                parked.setdefault(id(thread), []).append(member)
+            try:
+                return join(thread, timeout)
+            finally:
+                self._forget(id(thread), member)
+                timeline.unpark(member)
+
+        def parked_wait(condition: threading.Condition, timeout: float | None = None) -> bool:
+            member = timeline.park()
+            if member is None:
+                return wait(condition, timeout)
+            with lock:
+                parked.setdefault(id(condition), []).append(member)
+            try:
+                return wait(condition, timeout)
+            finally:
+                self._forget(id(condition), member)
+                timeline.unpark(member)
+
+        def waking_notify(condition: threading.Condition, n: int = 1) -> None:
+            # The waiters this wakes run from now on: unpark them before they get the chance
+            # (``notify_all`` calls ``notify``, so it is covered too).
+            if id(condition) in parked:
+                self._wake(id(condition), n)
+            notify(condition, n)
 
         def thread_start(thread: threading.Thread) -> None:
             target = getattr(thread, "_target", None)
@@ -52,6 +96,7 @@ class ThreadDriver:
                 try:
                     run()
                 finally:
+                    self._wake(id(thread), None)  # whoever joins it runs from now on
                     hold.release()
 
             thread.run = run_holding  # type: ignore[method-assign]
@@ -76,6 +121,26 @@ class ThreadDriver:
         pool_submit.__wrapped__ = submit  # type: ignore[attr-defined]
         self._replace(threading.Thread, "start", thread_start)
         self._replace(ThreadPoolExecutor, "submit", pool_submit)
+        self._replace(threading.Thread, "join", parked_join)
+        self._replace(threading.Condition, "wait", parked_wait)
+        self._replace(threading.Condition, "notify", waking_notify)
+
+    def _wake(self, key: int, n: int | None) -> None:
+        with self._lock:
+            members = self._parked.get(key, [])
+            woken = members[:] if n is None else members[:n]
+            del members[: len(woken)]
+        for member in woken:
+            self.timeline.unpark(member)
+
+    def _forget(self, key: int, member: Member) -> None:
+        with self._lock:
+            members = self._parked.get(key)
+            if members is not None:
+                if member in members:
+                    members.remove(member)
+                if not members:
+                    del self._parked[key]
 
     def stop(self) -> None:
         for owner, name, original in reversed(self._saved):

@@ -11,9 +11,12 @@ jumps to the earliest pending deadline as soon as nothing that takes part is sti
 - a thread *takes part* while it holds a :class:`Hold`: a replayed response it has not finished
   reading, an event loop it runs, a call the loop handed to its executor; a hold handed to a
   thread not yet started (the executor's) counts as running from the start;
-- a thread that takes part and is waiting on the timeline is blocked; one that is not waiting
-  is running code between two waits (parsing a chunk), and the clock waits for it, so N streams
-  in flight each get chunk i at exactly their own request's send time + ``t_i``.
+- the thread that opened the cassette takes part until it closes;
+- a thread that takes part and is waiting on the timeline is blocked, and so is one *parked* in
+  a real wait for another thread (``Thread.join``, ``Condition.wait``, hence ``Event.wait``,
+  ``Queue.get``, ``Future.result``, ``concurrent.futures.wait``: :mod:`replay.timing.threads`);
+  any other one is running code between two waits (parsing a chunk), and the clock waits for
+  it, so N streams in flight each get chunk i at exactly their own request's send time + ``t_i``.
 
 Never deadlocks: a thread that holds a response open but blocks on something else (a lock, a
 queue, another thread) is waited for at most :data:`GRACE` seconds of real time during which the
@@ -49,6 +52,9 @@ __all__ = [
 ]
 
 NEVER = sys.maxsize
+# The timeline waits on its own condition with the original method: threads.py patches
+# Condition.wait while a timeline is active (to park threads blocked on each other).
+_WAIT = threading.Condition.wait
 # Real seconds the clock waits for a thread that holds a response open but neither reads it
 # nor waits on the clock, while nothing else happens: long enough that a thread merely parsing
 # a chunk on a loaded machine is never overtaken, short enough that a stream the application
@@ -103,6 +109,7 @@ class Member:
     ident: int
     holds: int = 0
     waiting: bool = False
+    parked: bool = False  # waiting on another thread, not on the clock
     deadline: int = NEVER
     wake: Callable[[], None] | None = None  # how to interrupt an event loop's select
 
@@ -309,9 +316,9 @@ class Timeline:
                 while self.now_us < deadline and self.active:
                     version = self._version
                     if self._live:
-                        if not cond.wait((deadline - self.now_us) / 1_000_000):
+                        if not _WAIT(cond, (deadline - self.now_us) / 1_000_000):
                             self._advance(deadline)
-                    elif not cond.wait(self.grace) and version == self._version:
+                    elif not _WAIT(cond, self.grace) and version == self._version:
                         self._maybe_jump(force=True)
             finally:
                 self._leave(member)
@@ -353,6 +360,25 @@ class Timeline:
                             self._maybe_jump(force=True)
         finally:
             with cond:
+                self._leave(member)
+
+    def park(self) -> Member | None:
+        """The calling thread blocks on something real (a join, a future, a queue): until
+        :meth:`unpark`, the clock does not wait for it. None if it was not taking part."""
+        member = self._members.get(threading.get_ident())
+        if member is None or member.waiting or not member.holds:
+            return None
+        with self._cond:
+            member.parked = True
+            self._enter(member, NEVER, None)
+        return member
+
+    def unpark(self, member: Member) -> None:
+        """The parked thread is (about to be) running again; idempotent. Called by whoever
+        wakes it (a notify, the end of a joined thread), so the clock waits for it at once."""
+        with self._cond:
+            if member.parked:
+                member.parked = False
                 self._leave(member)
 
     # -- lifetime ---------------------------------------------------------------------------

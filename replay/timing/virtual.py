@@ -69,6 +69,7 @@ class VirtualClock:
     def __init__(self) -> None:
         self._users = 0
         self._freezer: Any = None
+        self._opener: Hold | None = None
         self.timeline = Timeline()
         self.loops = LoopDriver(self.timeline)
         self.threads = ThreadDriver(self.timeline)
@@ -113,13 +114,18 @@ class VirtualClock:
         else:  # pragma: no cover - a freezegun release changed its internals
             self._freezer = _freeze.make_freezer(origin.utc, VIRTUAL_IGNORE)
         self._freezer.start()
-        timeline.join()  # the thread that opened the cassette: its sleeps are virtual
+        # The thread that opened the cassette takes part while it is open (its sleeps are
+        # virtual; while it runs code, say starting threads, the clock waits for it).
+        self._opener = timeline.hold()
         self.loops.start()
         self.threads.start()
 
     def _stop(self) -> None:
         self.threads.stop()
         self.loops.stop()
+        if self._opener is not None:
+            self._opener.release()
+            self._opener = None
         if self._freezer is not None:
             self._freezer.stop()
             self._freezer = None
