@@ -28,8 +28,8 @@ from .netguard import NetworkBlockedError
 from .player import ActiveCassette
 from .scrub import SecretsFoundError
 from .sse import SSEEvent
-from .timing.real import real_monotonic, real_perf_counter, real_time
 from .storage import load_cassette, save_cassette
+from .timing.real import real_monotonic, real_perf_counter, real_time
 from .usage import UnusedInteractionsError, UsageLog
 from .variants import ANTHROPIC_EDGE_CASES, EDGE_CASES, Variant, variants
 from .vcr import SyntheticTiming

@@ -150,9 +150,11 @@ class FastFreezer:
             self._reals[id(real)] = name
 
     def start(self) -> Any:
-        factory = self.source if self.source is not None else _fz.FrozenDateTimeFactory(self.time_to_freeze)
+        factory: Any = (
+            self.source if self.source is not None else _fz.FrozenDateTimeFactory(self.time_to_freeze)
+        )
         outer = len(_fz.freeze_factories) > 0
-        _fz.freeze_factories.append(factory)
+        _fz.freeze_factories.append(factory)  # a source is called as freezegun calls its factories
         _fz.tz_offsets.append(self.tz_offset)
         _fz.ignore_lists.append(() if self.source is not None else self.ignore)
         _fz.tick_flags.append(False)

@@ -119,7 +119,7 @@ def test_standard_library_waits_keep_real_time(tmp_path: Path) -> None:
 
 # -- 5. bindings ----------------------------------------------------------------------------------
 
-BINDINGS = '''
+BINDINGS = """
 import dataclasses
 import functools
 import time
@@ -164,7 +164,7 @@ class Holder:
 
 
 HELD = Holder(time.perf_counter)
-'''
+"""
 
 
 @pytest.fixture
@@ -182,7 +182,9 @@ def bindings(tmp_path: Path) -> object:
         sys.modules.pop("bindings_app", None)
 
 
-def test_default_arguments_closures_and_attributes_see_the_virtual_clock(tmp_path: Path, bindings: object) -> None:
+def test_default_arguments_closures_and_attributes_see_the_virtual_clock(
+    tmp_path: Path, bindings: object
+) -> None:
     app: object = bindings
     readers: dict[str, Callable[[], float]] = {
         "from time import": lambda: app.monotonic(),  # type: ignore[attr-defined]
@@ -245,9 +247,9 @@ def test_real_clock_functions_read_wall_time_under_virtual_timing(tmp_path: Path
         virtual0 = time.monotonic()
         time.sleep(30)
         REAL.sleep(0.02)
-        real = [b - a for a, b in zip(real0, (replay.real_monotonic(), replay.real_perf_counter(), replay.real_time()))]
+        real1 = (replay.real_monotonic(), replay.real_perf_counter(), replay.real_time())
+        real = [b - a for a, b in zip(real0, real1, strict=True)]
         virtual = time.monotonic() - virtual0
     assert virtual == pytest.approx(30.0, abs=1e-6)
     for elapsed in real:
         assert 0.015 <= elapsed < 5
-

@@ -60,7 +60,9 @@ def _run(mode: str, lib: Any, stagger: bool) -> tuple[list[list[float]], float, 
             async with lib.AsyncClient() as client:
                 origin, wall = time.monotonic(), REAL.perf_counter()
                 if mode == "gather":
-                    found = await asyncio.gather(*(_async_stream(client, i, origin, stagger) for i in range(3)))
+                    found = await asyncio.gather(
+                        *(_async_stream(client, i, origin, stagger) for i in range(3))
+                    )
                     results[:] = found
                 else:
                     async with anyio.create_task_group() as group:

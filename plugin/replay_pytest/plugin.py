@@ -135,7 +135,8 @@ def _continuous_pytest_timing(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     from _pytest import timing as pytest_timing
 
-    for name, original in reversed(config.stash.get(_PYTEST_CLOCKS, [])):
+    saved: list[tuple[str, Any]] = config.stash.get(_PYTEST_CLOCKS, [])
+    for name, original in reversed(saved):
         setattr(pytest_timing, name, original)
 
 

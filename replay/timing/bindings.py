@@ -238,4 +238,3 @@ def restore(undo: list[tuple[Site, Any]]) -> None:
         except (AttributeError, TypeError):
             continue
     undo.clear()
-

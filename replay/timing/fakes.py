@@ -28,6 +28,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from freezegun import api as _fz
+
 from .real import REAL
 from .timeline import Timeline, to_us
 
@@ -62,13 +64,7 @@ _DECIDED: dict[str, bool] = {}
 _getframe = sys._getframe
 _get_ident = threading.get_ident
 
-try:
-    from freezegun import api as _fz
-
-    _FACTORIES: list[Any] = _fz.freeze_factories
-except ImportError:  # pragma: no cover - freezegun is a dependency
-    _fz = None
-    _FACTORIES = []
+_FACTORIES: list[Any] = _fz.freeze_factories
 
 
 class DatetimeSource:

@@ -30,6 +30,7 @@ time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from collections.abc import Callable
@@ -70,7 +71,7 @@ class _Selector:
         # A socket besides the loop's own wake-up pipe: real I/O is in flight (a server the
         # cassette does not serve), so its timeouts must last their real duration.
         real_io = len(self._inner.get_map()) > 1
-        return timeline.loop_wait(deadline, clock.wake, self._inner.select, real=real_io)  # type: ignore[return-value]
+        return timeline.loop_wait(deadline, clock.wake, self._inner.select, real=real_io)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -103,10 +104,8 @@ class LoopClock:
         return ceil_us(scheduled[0].when() - self.origin)
 
     def wake(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # closed meanwhile
             self.loop.call_soon_threadsafe(_noop)
-        except RuntimeError:  # closed meanwhile
-            pass
 
     def _run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         hold = self.timeline.hold(detached=True)
@@ -162,17 +161,17 @@ class LoopDriver:
         def run_forever(loop: asyncio.BaseEventLoop) -> None:
             clock = driver.attach(loop)
             if clock is None:
-                return original(loop)  # type: ignore[no-any-return]
+                return original(loop)
             hold = driver.timeline.hold()
             clock.running += 1
             try:
-                return original(loop)  # type: ignore[no-any-return]
+                return original(loop)
             finally:
                 clock.running -= 1
                 hold.release()
 
         run_forever.__wrapped__ = original  # type: ignore[attr-defined]
-        asyncio.BaseEventLoop.run_forever = run_forever  # type: ignore[method-assign]
+        asyncio.BaseEventLoop.run_forever = run_forever  # type: ignore[method-assign,assignment]
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:

@@ -107,7 +107,9 @@ class ThreadDriver:
                 raise
             return None
 
-        def pool_submit(pool: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def pool_submit(
+            pool: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+        ) -> Future[Any]:
             if not timeline.is_member(threading.get_ident()):
                 return submit(pool, fn, *args, **kwargs)
             hold = timeline.hold(detached=True)

@@ -290,7 +290,9 @@ class Timeline:
 
     # -- waiting ----------------------------------------------------------------------------
 
-    def _enter(self, member: Member, deadline: int, wake: Callable[[], None] | None, *, jump: bool = True) -> None:
+    def _enter(
+        self, member: Member, deadline: int, wake: Callable[[], None] | None, *, jump: bool = True
+    ) -> None:
         member.waiting = True
         member.deadline = deadline
         member.wake = wake
