@@ -92,6 +92,7 @@ _FAKE_FOR = {id(real): fake for _, real, fake in _PAIRS}
 _REAL_FOR = {id(fake): real for _, real, fake in _PAIRS}
 _NAME_FOR = {id(real): (name or real.__name__) for name, real, _ in _PAIRS}
 _INDEXES: dict[tuple[tuple[str, ...], frozenset[int]], BindingIndex] = {}
+_TEMPLATES: dict[tuple[datetime.datetime | None, tuple[str, ...]], tuple[Any, Any, tuple[str, ...]]] = {}
 _LOOP_CLASS: list[type] = []
 
 
@@ -104,6 +105,22 @@ def _event_loop_class() -> type:
         loop.close()
         _LOOP_CLASS[:] = [type(policy), type(loop)]
     return _LOOP_CLASS[1]
+
+
+_MAPS: dict[tuple[tuple[str, int, int], ...], tuple[dict[int, Any], dict[int, str]]] = {}
+
+
+def _fake_maps(functions: Mapping[str, tuple[Any, Any]]) -> tuple[dict[int, Any], dict[int, str]]:
+    """(id(real) -> fake, id(real) -> name) with ``functions`` in place of freezegun's fakes."""
+    key = tuple((name, id(real), id(fake)) for name, (real, fake) in functions.items())
+    maps = _MAPS.get(key)
+    if maps is None:
+        fake_for, reals = dict(_FAKE_FOR), dict(_NAME_FOR)
+        for name, (real, fake) in functions.items():
+            fake_for[id(real)] = fake
+            reals[id(real)] = name
+        maps = _MAPS[key] = (fake_for, reals)
+    return maps
 
 
 class FastFreezer:
@@ -131,10 +148,19 @@ class FastFreezer:
         source: Callable[[], datetime.datetime] | None = None,
         tz_offset: datetime.timedelta | None = None,
     ) -> None:
-        template = _fz.freeze_time(when, tick=False, real_asyncio=True, ignore=list(ignore))
-        self.time_to_freeze = template.time_to_freeze
-        self.tz_offset = template.tz_offset if tz_offset is None else tz_offset
-        self.ignore: tuple[str, ...] = template.ignore
+        key = (when if source is None else None, ignore)
+        template = _TEMPLATES.get(key)
+        if template is None:
+            # Parsing ``when`` and merging freezegun's default ignore list cost more than the
+            # rest of a start: with a source (``when`` unused) it is done once per ignore list.
+            built = _fz.freeze_time(when, tick=False, real_asyncio=True, ignore=list(ignore))
+            template = (built.time_to_freeze, built.tz_offset, built.ignore)
+            if source is not None:
+                _TEMPLATES[key] = template
+        self.time_to_freeze: Any = template[0]
+        default_offset: datetime.timedelta = template[1]
+        self.ignore: tuple[str, ...] = template[2]
+        self.tz_offset = default_offset if tz_offset is None else tz_offset
         self.functions = dict(functions or {})
         self.source = source
         self._undo: list[tuple[Any, str, Any]] = []
@@ -142,12 +168,8 @@ class FastFreezer:
         self._outer_undo: list[tuple[str, Any]] = []
         self._owner = False
         self._index: BindingIndex | None = None
-        self._modules_at_start: set[str] = set()
-        self._fake_for = dict(_FAKE_FOR)
-        self._reals = dict(_NAME_FOR)
-        for name, (real, fake) in self.functions.items():
-            self._fake_for[id(real)] = fake
-            self._reals[id(real)] = name
+        self._modules_at_start = 0
+        self._fake_for, self._reals = _fake_maps(self.functions)
 
     def start(self) -> Any:
         factory: Any = (
@@ -172,7 +194,7 @@ class FastFreezer:
             index = _INDEXES[key] = BindingIndex(self.ignore, self._reals)
         index.refresh()
         self._index = index
-        self._modules_at_start = set(sys.modules.keys())
+        self._modules_at_start = len(sys.modules)  # the index has seen every one of them
 
         datetime.datetime = _fz.FakeDatetime  # type: ignore[misc]
         datetime.date = _fz.FakeDate  # type: ignore[misc]
@@ -234,8 +256,13 @@ class FastFreezer:
     def _give_back_reals(self) -> None:
         """Modules imported while frozen bound the fakes; give them the real functions back."""
         index = self._index
-        new = sys.modules.keys() - self._modules_at_start
-        if not new or index is None:
+        # Nothing imported meanwhile (the common case) costs a len(); a module removed and
+        # another imported in its place is the blind spot (the new one keeps the fakes, which
+        # read the real clock once no timeline is active).
+        if index is None or len(sys.modules) <= self._modules_at_start:
+            return
+        new = index.unseen()
+        if not new:
             return
         real_for = {**_REAL_FOR, **{id(fake): real for real, fake in self.functions.values()}}
         with warnings.catch_warnings():

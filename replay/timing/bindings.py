@@ -93,10 +93,14 @@ class BindingIndex:
             or module.__name__ in ("datetime", "time")
         )
 
+    def unseen(self) -> set[str]:
+        """Modules loaded since the last refresh."""
+        return sys.modules.keys() - self._seen
+
     def refresh(self) -> None:
         modules = sys.modules
-        new = modules.keys() - self._seen
-        if new:
+        if len(modules) != len(self._seen):
+            new = modules.keys() - self._seen
             self._seen.update(new)
             for name in new:
                 module = modules.get(name)
@@ -126,7 +130,14 @@ class BindingIndex:
             warnings.simplefilter("ignore", DeprecationWarning)
             for attr, value in list(namespace.items()):
                 self._value(sites, module, attr, value, name, f"{name}.{attr}")
-        self._watched[name] = (module, len(namespace), sites)
+        spec = getattr(module, "__spec__", None)
+        if sites or getattr(spec, "_initializing", False):
+            # Watched for changes: modules that hold bindings, and modules still being imported
+            # (their namespace is not complete yet). A fully imported module without bindings is
+            # not re-checked at every start, which keeps the start cost flat.
+            self._watched[name] = (module, len(namespace), sites)
+        else:
+            self._watched.pop(name, None)
 
     def _value(self, sites: list[Site], holder: Any, attr: str, value: Any, module: str, where: str) -> None:
         reals = self.reals
