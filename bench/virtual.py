@@ -370,7 +370,8 @@ def run_concurrency(ctx: Context) -> None:
         ctx.add(
             comp.row(
                 f"3.concurrent3.{mode}",
-                f"three streams of 1.5/1.2/1.5 s ({chunks} chunks each) at once ({mode}), virtual, whole test",
+                f"three streams of 1.5/1.2/1.5 s ({chunks} chunks each) at once ({mode}), virtual, "
+                "whole test",
                 "virtual",
                 "instant",
                 baseline_label="instant timing",

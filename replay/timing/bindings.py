@@ -82,6 +82,7 @@ class BindingIndex:
         # name -> (module, namespace size when scanned, binding sites)
         self._watched: dict[str, tuple[ModuleType, int, list[Site]]] = {}
         self._warned: set[str] = set()
+        self._marker: tuple[int, str | None, int] = (0, None, 0)
 
     def skip(self, name: str, module: Any) -> bool:
         return (
@@ -99,7 +100,12 @@ class BindingIndex:
 
     def refresh(self) -> None:
         modules = sys.modules
-        if len(modules) != len(self._seen):
+        # Imports append to sys.modules (dicts keep insertion order): the count and the last
+        # entry tell, in O(1), whether any module came or went since the last refresh.
+        last = next(reversed(modules), None)
+        marker = (len(modules), last, id(modules.get(last or "")))
+        if marker != self._marker:
+            self._marker = marker
             new = modules.keys() - self._seen
             self._seen.update(new)
             for name in new:
