@@ -241,3 +241,62 @@ def test_pytest_durations_of_a_virtual_test_are_sane(pytester: pytest.Pytester, 
     # negative or epoch-sized.
     assert 1.5 <= figures["call"] < 1.5 + 5
     assert 0 <= figures["setup"] < 5 and 0 <= figures["teardown"] < 5
+
+
+def test_a_stream_held_open_by_a_blocked_thread_never_deadlocks_the_clock(tmp_path: Path) -> None:
+    """Thread A holds a response open and blocks on a plain lock that B releases only after B's
+    own stream ends: the clock waits for A at most a short real grace, then moves on."""
+    path = _cassette(tmp_path)
+    gate = threading.Lock()
+    gate.acquire()
+    seen: dict[str, list[float]] = {}
+
+    def holder(client: Any, origin: float) -> None:
+        with client.stream("POST", URL, json={**BODY, "n": 0}) as response:
+            chunks = response.iter_raw()
+            next(chunks)
+            seen["a"] = [time.monotonic() - origin]
+            gate.acquire()  # a lock, not a Condition: the timeline cannot know who will free it
+            seen["a"] += [time.monotonic() - origin for _ in chunks]
+
+    def releaser(client: Any, origin: float) -> None:
+        with client.stream("POST", URL, json={**BODY, "n": 1}) as response:
+            seen["b"] = [time.monotonic() - origin for _ in response.iter_raw()]
+        gate.release()
+
+    with replay.use_cassette(path), httpx2.Client() as client:
+        origin = time.monotonic()
+        threads = [threading.Thread(target=f, args=(client, origin)) for f in (holder, releaser)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert not any(thread.is_alive() for thread in threads), "the virtual clock deadlocked"
+    assert seen["b"] == pytest.approx(TIMES[1], abs=1e-6)
+    assert seen["a"][0] == pytest.approx(TIMES[0][0], abs=1e-6)
+    # A's later chunks were due while it was blocked: it reads them at once, as it would live.
+    assert seen["a"][1:] == pytest.approx([max(t, TIMES[1][-1]) for t in TIMES[0][1:]], abs=1e-6)
+
+
+def test_a_recording_under_virtual_timing_is_not_cut_by_a_loop_timeout(
+    tmp_path: Path, llm_server: Any
+) -> None:
+    """new_episodes: the recorded request runs in real time; a wait_for around it must not fire
+    at a virtual jump while the real server is still answering."""
+    path = write_cassette(tmp_path / "c.yaml", stream_interaction(TIMES[0]))
+    url = llm_server.base_url + "/v1/chat/completions"
+    payload = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+
+    async def main() -> int:
+        async with httpx2.AsyncClient() as client:
+
+            async def read() -> int:
+                async with client.stream("POST", url, json=payload) as response:
+                    return len([chunk async for chunk in response.aiter_raw()])
+
+            return await asyncio.wait_for(read(), 30)
+
+    with replay.use_cassette(path, record_mode="new_episodes") as cassette:
+        chunks = asyncio.run(main())
+    assert chunks > 0
+    assert len(replay.load_cassette(path).interactions) == 2, cassette
