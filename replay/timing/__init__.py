@@ -5,13 +5,14 @@
 - :mod:`.loop`: asyncio event loops on the timeline (sleep, wait_for, timeouts, call_later);
 - :mod:`.bindings`: where modules hold the real functions (imports, defaults, closures);
 - :mod:`.virtual`: the virtual timing policy that ties them to a cassette;
-- :mod:`.real`: the real clock, for code that wants wall time.
+- :mod:`.real`: the real clock, for code that wants wall time;
+- :mod:`.continuous`: real time plus replayed time, for pytest's durations.
 """
 
 from __future__ import annotations
 
+from .continuous import continuous_perf_counter, continuous_time
 from .real import REAL, real_monotonic, real_perf_counter, real_time
-from .timeline import continuous_perf_counter, continuous_time
 
 __all__ = [
     "REAL",

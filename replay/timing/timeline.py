@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from . import continuous
 from .real import REAL
 
 __all__ = [
@@ -46,8 +47,7 @@ __all__ = [
     "Member",
     "Origin",
     "Timeline",
-    "continuous_perf_counter",
-    "continuous_time",
+    "ceil_us",
     "to_us",
 ]
 
@@ -132,32 +132,6 @@ class Hold:
     def release(self) -> None:
         """Done: the thread no longer takes part on this hold's account. Idempotent."""
         self._timeline._release(self)
-
-
-_SKEW_LOCK = threading.Lock()
-_SKEW = [0.0]  # virtual seconds minus real seconds, summed over the timelines that have ended
-_CURRENT: list[Timeline | None] = [None]
-
-
-def _skew() -> float:
-    timeline = _CURRENT[0]
-    if timeline is None:
-        return _SKEW[0]
-    return _SKEW[0] + timeline.now_us / 1_000_000 - (REAL.perf_counter() - timeline.origin.perf_counter)
-
-
-def continuous_perf_counter() -> float:
-    """A perf counter that reads real time plus every second replayed so far in this process.
-
-    Continuous and never decreasing across cassette boundaries: pytest's own durations read it,
-    so a virtual test's call shows what really elapsed plus what was replayed.
-    """
-    return REAL.perf_counter() + _skew()
-
-
-def continuous_time() -> float:
-    """``time.time()`` plus every second replayed so far in this process (see above)."""
-    return REAL.time() + _skew()
 
 
 @dataclass(eq=False)
@@ -387,15 +361,12 @@ class Timeline:
 
     def start(self) -> None:
         """Make this the process's timeline (what the continuous clocks read)."""
-        _CURRENT[0] = self
+        continuous.follow(self)
 
     def end(self) -> None:
-        """Fold this timeline's lead over real time into the process's skew, then stop it."""
+        """Stop; the continuous clocks keep this timeline's lead over real time."""
         self.stop()
-        with _SKEW_LOCK:
-            if _CURRENT[0] is self:
-                _SKEW[0] = _skew()
-                _CURRENT[0] = None
+        continuous.unfollow(self)
 
 
 _RELEASED = Member(-1)
