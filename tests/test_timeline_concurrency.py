@@ -197,23 +197,33 @@ def test_call_later_and_sleeps_interleave_with_chunks_on_one_clock(tmp_path: Pat
     assert chunk_times == pytest.approx(TEN_SECONDS, abs=1e-6)
 
 
-def test_work_in_a_thread_under_wait_for_is_not_overtaken(tmp_path: Path) -> None:
-    """asyncio.to_thread: the loop's timer (30 s) must not fire while the thread streams."""
+@pytest.mark.parametrize("runner", ["asyncio.to_thread", "anyio.to_thread"])
+def test_work_in_a_thread_under_a_timeout_is_not_overtaken(tmp_path: Path, runner: str) -> None:
+    """The loop's timer (30 s) must not fire while a worker thread prepares and streams."""
     path = write_cassette(tmp_path / "ten.yaml", stream_interaction(TEN_SECONDS))
 
     def blocking() -> list[float]:
-        REAL.sleep(0.05)  # real work before the request: the loop must wait for it
+        end = REAL.perf_counter() + 0.05
+        while REAL.perf_counter() < end:  # real work before the request: the loop must wait for it
+            pass
         with httpx2.Client() as client:
             origin = time.monotonic()
             with client.stream("POST", URL, json=BODY) as response:
                 return [time.monotonic() - origin for _ in response.iter_raw()]
 
-    async def main() -> list[float]:
-        return await asyncio.wait_for(asyncio.to_thread(blocking), 30)
+    async def main() -> tuple[list[float], float]:
+        origin = time.monotonic()
+        if runner == "asyncio.to_thread":
+            seen = await asyncio.wait_for(asyncio.to_thread(blocking), 30)
+        else:
+            with anyio.fail_after(30):
+                seen = await anyio.to_thread.run_sync(blocking)
+        return seen, time.monotonic() - origin
 
     with replay.use_cassette(path):
-        seen = asyncio.run(main())
+        seen, total = anyio.run(main)
     assert seen == pytest.approx(TEN_SECONDS, abs=1e-6)
+    assert total == pytest.approx(10.0, abs=1e-6)
 
 
 def test_pytest_durations_of_a_virtual_test_are_sane(pytester: pytest.Pytester, tmp_path: Path) -> None:

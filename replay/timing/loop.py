@@ -16,7 +16,9 @@ response is first awaited in it. Attaching changes three attributes of that loop
   timeout around real I/O does not fire early;
 - ``run_in_executor`` (``asyncio.to_thread``, ``getaddrinfo``): the call holds the timeline from
   submission until its result is back in the loop, so a ``wait_for`` around work in a thread does
-  not fire while that work runs.
+  not fire while that work runs;
+- ``call_soon_threadsafe``: work handed to the loop by another thread (anyio's worker threads
+  report results this way) makes the loop count as running at once, before it wakes up.
 
 The loop's own thread takes part in the timeline while the loop runs. After the timeline ends the
 loop keeps a constant offset from the real clock (its ``time()`` continues from the last virtual
@@ -43,7 +45,7 @@ __all__ = ["LoopClock", "LoopDriver", "sleep_until"]
 
 _SKEWS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, float] = weakref.WeakKeyDictionary()
 _MISSING = object()
-_ATTRS = ("time", "_selector", "run_in_executor")
+_ATTRS = ("time", "_selector", "run_in_executor", "call_soon_threadsafe")
 
 
 def _noop() -> None:
@@ -92,6 +94,8 @@ class LoopClock:
         loop_any.time = lambda: origin + timeline.now_us / 1_000_000
         loop_any._selector = _Selector(loop_any._selector, self)
         loop_any.run_in_executor = self._run_in_executor
+        loop_any.call_soon_threadsafe = self._call_soon_threadsafe
+        self.member = timeline.join()  # attached from the loop's own thread
 
     def when(self, deadline: int) -> float:
         """The loop time of a timeline deadline (microseconds)."""
@@ -105,7 +109,14 @@ class LoopClock:
 
     def wake(self) -> None:
         with contextlib.suppress(RuntimeError):  # closed meanwhile
-            self.loop.call_soon_threadsafe(_noop)
+            type(self.loop).call_soon_threadsafe(self.loop, _noop)
+
+    def _call_soon_threadsafe(self, callback: Callable[..., Any], *args: Any, context: Any = None) -> Any:
+        handle = type(self.loop).call_soon_threadsafe(self.loop, callback, *args, context=context)
+        # Work handed over from another thread (a result, anyio's worker threads): the loop
+        # runs from now on, so the clock cannot jump before it has seen the work.
+        self.timeline.rouse(self.member)
+        return handle
 
     def _run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         hold = self.timeline.hold(detached=True)

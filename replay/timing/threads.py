@@ -114,10 +114,14 @@ class ThreadDriver:
                 return submit(pool, fn, *args, **kwargs)
             hold = timeline.hold(detached=True)
             try:
-                return submit(pool, _holding, hold, fn, *args, **kwargs)
+                future = submit(pool, _holding, hold, fn, *args, **kwargs)
             except BaseException:
                 hold.release()
                 raise
+            # Released once the result is set (after set_result has woken whoever waits on it),
+            # not when fn returns: else the clock could move on in between.
+            future.add_done_callback(lambda _: hold.release())
+            return future
 
         thread_start.__wrapped__ = start  # type: ignore[attr-defined]
         pool_submit.__wrapped__ = submit  # type: ignore[attr-defined]
@@ -156,7 +160,4 @@ class ThreadDriver:
 
 def _holding(hold: Hold, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     hold.to_current_thread()
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        hold.release()
+    return fn(*args, **kwargs)

@@ -18,10 +18,12 @@ jumps to the earliest pending deadline as soon as nothing that takes part is sti
   any other one is running code between two waits (parsing a chunk), and the clock waits for
   it, so N streams in flight each get chunk i at exactly their own request's send time + ``t_i``.
 
-Never deadlocks: a thread that holds a response open but blocks on something else (a lock, a
-queue, another thread) is waited for at most :data:`GRACE` seconds of real time during which the
-timeline saw no event at all; then the clock moves anyway. Never flakes in the common cases:
-threads that only read their streams and sleep are never timed, only counted, whatever the load.
+Never deadlocks: a thread that takes part but blocks on something the timeline cannot see (a
+plain lock, a socket) is waited for while it uses CPU; after a :data:`GRACE` of real time in
+which the timeline saw no event and no running thread used any CPU, the clock moves anyway.
+Never flakes: a thread that is working (parsing, building a client, a real computation) uses
+CPU and is waited for however long it takes and however loaded the machine; threads that only
+read their streams, sleep and join are never timed at all, only counted.
 
 **While a recording is in flight** (``new_episodes``), real I/O is happening: the clock then
 follows real time (a wait lasts its real duration) instead of jumping, so a timeout around a
@@ -33,6 +35,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -60,6 +63,14 @@ _WAIT = threading.Condition.wait
 # a chunk on a loaded machine is never overtaken, short enough that a stream the application
 # abandoned (held open while it blocks elsewhere) costs a fraction of a second per jump.
 GRACE = 0.25
+
+
+def _thread_cpu(ident: int) -> float | None:
+    """CPU seconds the thread has used, or None where that cannot be read."""
+    try:
+        return time.clock_gettime(time.pthread_getcpuclockid(ident))
+    except (AttributeError, OSError, OverflowError, ValueError):
+        return None
 
 
 def to_us(seconds: float) -> int:
@@ -110,6 +121,7 @@ class Member:
     holds: int = 0
     waiting: bool = False
     parked: bool = False  # waiting on another thread, not on the clock
+    cpu: float | None = None  # the thread's CPU time when the timeline last looked
     deadline: int = NEVER
     wake: Callable[[], None] | None = None  # how to interrupt an event loop's select
 
@@ -232,9 +244,30 @@ class Timeline:
             if m.waiting and m.wake is not None and m.deadline <= target_us and m.ident != me:
                 m.wake()
 
+    def _stuck(self) -> bool:
+        """After a grace with no timeline event: is every running thread blocked (lock held)?
+
+        A thread that used CPU since the last look is working (parsing, building a client, a
+        real computation), not blocked: the clock keeps waiting for it, whatever the load. A
+        blocked one (a lock, a socket) uses none. Where threads' CPU clocks cannot be read, the
+        grace alone decides.
+        """
+        stuck = True
+        for m in self._members.values():
+            if m.holds and not m.waiting:
+                cpu = _thread_cpu(m.ident)
+                if cpu is not None and cpu != m.cpu:
+                    m.cpu = cpu
+                    stuck = False
+        return stuck
+
     def _maybe_jump(self, *, force: bool = False) -> None:
         """The autojump rule (lock held): to the earliest deadline when nothing runs."""
-        if self._live or not self.active or (not force and self._running()):
+        if self._live or not self.active:
+            return
+        if force and not self._stuck():
+            return
+        if not force and self._running():
             return
         target = min((m.deadline for m in self._members.values() if m.waiting), default=NEVER)
         if target != NEVER:
@@ -348,6 +381,13 @@ class Timeline:
             member.parked = True
             self._enter(member, NEVER, None)
         return member
+
+    def rouse(self, member: Member) -> None:
+        """An event loop idle on the timeline was handed work from another thread
+        (``call_soon_threadsafe``): it runs from now on, before it even wakes up."""
+        with self._cond:
+            if member.waiting and member.wake is not None:
+                self._leave(member)
 
     def unpark(self, member: Member) -> None:
         """The parked thread is (about to be) running again; idempotent. Called by whoever
