@@ -19,7 +19,7 @@ import pytest
 from cassette_factory import BODY, URL, stream_interaction, write_cassette
 
 import replay
-from replay.clock import REAL
+from replay.timing.clock import REAL
 
 TIMES = [0.25, 0.5, 1.0, 1.5]
 

@@ -23,7 +23,7 @@ import pytest
 from cassette_factory import BODY, URL, stream_interaction, write_cassette
 
 import replay
-from replay.clock import REAL
+from replay.timing.clock import REAL
 
 # Three streams of different shapes (ends at 1.5, 1.2, 1.5 s), started at different moments.
 TIMES = [[0.3, 0.6, 1.0, 1.5], [0.2, 0.7, 1.1, 1.2], [0.5, 0.9, 1.2, 1.5]]

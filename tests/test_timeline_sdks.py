@@ -14,7 +14,7 @@ from llm_server import LLMServer, Script
 from sdk_helpers import ChatRun, _run_async, run_chat
 
 import replay
-from replay.clock import REAL
+from replay.timing.clock import REAL
 
 SDKS = ["openai", "together"]
 MODELS = ["model-a", "model-b", "model-c"]

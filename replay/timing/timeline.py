@@ -38,10 +38,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from . import continuous
-from .real import REAL
+from .origin import Origin
 
 __all__ = [
     "GRACE",
@@ -81,36 +81,6 @@ def to_us(seconds: float) -> int:
 def ceil_us(seconds: float) -> int:
     """Whole microseconds at or after ``seconds``, ignoring float noise below 1 ns."""
     return math.ceil(round(seconds * 1_000_000, 3))
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """The real clock readings of the moment a timeline starts."""
-
-    monotonic: float
-    monotonic_ns: int
-    perf_counter: float
-    perf_counter_ns: int
-    time: float
-    time_ns: int
-    utc: datetime  # naive UTC datetime of ``time``, to the microsecond
-    utc_offset: timedelta  # local time - UTC at that moment (what ``datetime.now()`` adds)
-
-    @classmethod
-    def now(cls) -> Origin:
-        wall = REAL.time()
-        utc = datetime.fromtimestamp(wall, tz=timezone.utc)
-        local = datetime.fromtimestamp(wall)
-        return cls(
-            monotonic=REAL.monotonic(),
-            monotonic_ns=REAL.monotonic_ns(),
-            perf_counter=REAL.perf_counter(),
-            perf_counter_ns=REAL.perf_counter_ns(),
-            time=wall,
-            time_ns=REAL.time_ns(),
-            utc=utc.replace(tzinfo=None),
-            utc_offset=local - utc.replace(tzinfo=None),
-        )
 
 
 @dataclass(eq=False, slots=True)

@@ -4,7 +4,7 @@
 counted) starts a :class:`~replay.timing.timeline.Timeline` at the real readings of the moment
 the first cassette opens, points the ``time`` functions at it (:mod:`replay.timing.fakes`),
 drives freezegun's ``FakeDatetime``/``FakeDate`` from it, swaps the bindings modules hold
-(:mod:`replay.timing.bindings`, through :mod:`replay._freeze`), attaches the event loops that
+(:mod:`replay.timing.bindings`, through :mod:`replay.timing._freeze`), attaches the event loops that
 run meanwhile (:mod:`replay.timing.loop`) and lets the threads the application starts take part
 (:mod:`replay.timing.threads`). Each replayed response gets a :class:`VirtualSchedule`:
 chunk i is due at exactly the request's send time + ``t_i / speed`` on the timeline.
@@ -22,9 +22,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from .. import _freeze
 from ..modes import Timing
-from . import fakes
+from . import _freeze, fakes
 from .loop import LoopDriver, sleep_until
 from .threads import ThreadDriver
 from .timeline import Hold, Timeline, to_us
