@@ -9,8 +9,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .core import Context, Row, Target, compare
@@ -39,60 +42,68 @@ def _concurrent_exchanges(gap: float) -> list[Any]:
     return out
 
 
-def run_concurrency(ctx: Context) -> None:
-    """Rows 3.concurrent3.* and 3.wait_for.*."""
-    import asyncio
-    import threading
+class _Three:
+    """Three streams at once, under asyncio.gather or in three threads; what each observed."""
 
-    import httpx2
+    def __init__(self, exchanges: list[Any], path: Path) -> None:
+        import httpx2
 
-    import replay
+        self.exchanges = exchanges
+        self.path = path
+        self.seen: dict[str, list[list[float]]] = {}
+        self.totals: dict[str, float] = {}
+        self.aclient = httpx2.AsyncClient()
+        self.client = httpx2.Client()
 
-    exchanges = _concurrent_exchanges(ctx.size(0.1, 0.5))
-    path = write_native(ctx.workdir / "concurrent3.yaml", exchanges)
-    seen: dict[str, list[list[float]]] = {}
-    totals: dict[str, float] = {}
-    aclient = httpx2.AsyncClient()
-    client = httpx2.Client()
-
-    async def one(i: int, origin: float) -> list[float]:
-        ex = exchanges[i]
-        async with aclient.stream("POST", ex.url, content=ex.request_body) as response:
+    async def _one(self, i: int, origin: float) -> list[float]:
+        ex = self.exchanges[i]
+        async with self.aclient.stream("POST", ex.url, content=ex.request_body) as response:
             return [time.monotonic() - origin async for _ in response.aiter_raw()]
 
-    def sync_one(i: int, origin: float, out: list[list[float]]) -> None:
-        ex = exchanges[i]
-        with client.stream("POST", ex.url, content=ex.request_body) as response:
+    def _sync_one(self, i: int, origin: float, out: list[list[float]]) -> None:
+        ex = self.exchanges[i]
+        with self.client.stream("POST", ex.url, content=ex.request_body) as response:
             out[i] = [time.monotonic() - origin for _ in response.iter_raw()]
 
-    def gather(timing: str) -> Callable[[], None]:
+    def gather(self, timing: str) -> Callable[[], None]:
+        import replay
+
         async def main() -> list[list[float]]:
             origin = time.monotonic()
-            found = await asyncio.gather(*(one(i, origin) for i in range(3)))
-            totals[f"gather-{timing}"] = time.monotonic() - origin
+            found = await asyncio.gather(*(self._one(i, origin) for i in range(3)))
+            self.totals[f"gather-{timing}"] = time.monotonic() - origin
             return list(found)
 
         def go() -> None:
-            with replay.use_cassette(path, timing=timing):
-                seen[f"gather-{timing}"] = asyncio.run(main())
+            with replay.use_cassette(self.path, timing=timing):
+                self.seen[f"gather-{timing}"] = asyncio.run(main())
 
         return go
 
-    def threads(timing: str) -> Callable[[], None]:
+    def threads(self, timing: str) -> Callable[[], None]:
+        import replay
+
         def go() -> None:
             out: list[list[float]] = [[], [], []]
-            with replay.use_cassette(path, timing=timing):
+            with replay.use_cassette(self.path, timing=timing):
                 origin = time.monotonic()
-                workers = [threading.Thread(target=sync_one, args=(i, origin, out)) for i in range(3)]
+                workers = [threading.Thread(target=self._sync_one, args=(i, origin, out)) for i in range(3)]
                 for worker in workers:
                     worker.start()
                 for worker in workers:
                     worker.join()
-                totals[f"threads-{timing}"] = time.monotonic() - origin
-            seen[f"threads-{timing}"] = out
+                self.totals[f"threads-{timing}"] = time.monotonic() - origin
+            self.seen[f"threads-{timing}"] = out
 
         return go
 
+
+def run_concurrency(ctx: Context) -> None:
+    """Rows 3.concurrent3.* and 3.wait_for.*."""
+    exchanges = _concurrent_exchanges(ctx.size(0.1, 0.5))
+    three = _Three(exchanges, write_native(ctx.workdir / "concurrent3.yaml", exchanges))
+    seen, totals, aclient = three.seen, three.totals, three.aclient
+    gather, threads = three.gather, three.threads
     rounds = ctx.size(15, 2)
     chunks = len(exchanges[0].chunks)
     for mode, make in (("gather", gather), ("threads", threads)):
@@ -109,20 +120,22 @@ def run_concurrency(ctx: Context) -> None:
                 note=f"virtual total {totals[mode + '-virtual']:.6f} s (1.5 s if not serialised)",
             )
         )
+    ctx.add(_exact_row(seen, totals, exchanges))
+    _wait_for_rows(ctx, aclient)
+
+
+def _exact_row(seen: dict[str, list[list[float]]], totals: dict[str, float], exchanges: list[Any]) -> Row:
     error = 0.0
     for mode in ("gather", "threads"):
         for offsets, ex in zip(seen[f"{mode}-virtual"], exchanges, strict=True):
             error = max(error, _exact_all(offsets, ex.times))
         error = max(error, abs(totals[f"{mode}-virtual"] - max(CONCURRENT_ENDS)))
-    ctx.add(
-        Row(
-            "3.concurrent3.exact",
-            "largest error of each concurrent stream's offsets vs its own recording, and of the total",
-            error,
-            target=Target("value", "<=", 1e-6, "<= 1 us"),
-        )
+    return Row(
+        "3.concurrent3.exact",
+        "largest error of each concurrent stream's offsets vs its own recording, and of the total",
+        error,
+        target=Target("value", "<=", 1e-6, "<= 1 us"),
     )
-    _wait_for_rows(ctx, aclient)
 
 
 def _exact_all(offsets: list[float], times: list[float]) -> float:
@@ -132,8 +145,6 @@ def _exact_all(offsets: list[float], times: list[float]) -> float:
 
 
 def _wait_for_rows(ctx: Context, aclient: Any) -> None:
-    import asyncio
-
     import replay
 
     ex = long_stream(10.0, ctx.size(0.1, 0.5))

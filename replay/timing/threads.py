@@ -40,49 +40,53 @@ class ThreadDriver:
         self.timeline = timeline
         self._saved: list[tuple[type, str, Any]] = []
         # id(condition or thread) -> members parked on it, in the order they started waiting
-        self._parked: dict[int, list[Member]] = {}
+        self._parked_on: dict[int, list[Member]] = {}
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        timeline = self.timeline
-        start = threading.Thread.start
-        submit = ThreadPoolExecutor.submit
+        self._patch_parking()
+        self._patch_starts()
+
+    def _parked(self, key: int, block: Callable[[], Any]) -> Any:
+        """Run ``block`` (a real wait on the object ``key``) with the calling thread parked."""
+        member = self.timeline.park()
+        if member is None:
+            return block()
+        with self._lock:
+            self._parked_on.setdefault(key, []).append(member)
+        try:
+            return block()
+        finally:
+            self._forget(key, member)
+            self.timeline.unpark(member)
+
+    def _patch_parking(self) -> None:
         join = threading.Thread.join
         wait = threading.Condition.wait
         notify = threading.Condition.notify
-        parked = self._parked
-        lock = self._lock
+        parked_on = self._parked_on
 
         def parked_join(thread: threading.Thread, timeout: float | None = None) -> None:
-            member = timeline.park()
-            if member is None:
-                return join(thread, timeout)
-            with lock:
-                parked.setdefault(id(thread), []).append(member)
-            try:
-                return join(thread, timeout)
-            finally:
-                self._forget(id(thread), member)
-                timeline.unpark(member)
+            self._parked(id(thread), lambda: join(thread, timeout))
 
         def parked_wait(condition: threading.Condition, timeout: float | None = None) -> bool:
-            member = timeline.park()
-            if member is None:
-                return wait(condition, timeout)
-            with lock:
-                parked.setdefault(id(condition), []).append(member)
-            try:
-                return wait(condition, timeout)
-            finally:
-                self._forget(id(condition), member)
-                timeline.unpark(member)
+            return bool(self._parked(id(condition), lambda: wait(condition, timeout)))
 
         def waking_notify(condition: threading.Condition, n: int = 1) -> None:
             # The waiters this wakes run from now on: unpark them before they get the chance
             # (``notify_all`` calls ``notify``, so it is covered too).
-            if id(condition) in parked:
+            if id(condition) in parked_on:
                 self._wake(id(condition), n)
             notify(condition, n)
+
+        self._replace(threading.Thread, "join", parked_join)
+        self._replace(threading.Condition, "wait", parked_wait)
+        self._replace(threading.Condition, "notify", waking_notify)
+
+    def _patch_starts(self) -> None:
+        timeline = self.timeline
+        start = threading.Thread.start
+        submit = ThreadPoolExecutor.submit
 
         def thread_start(thread: threading.Thread) -> None:
             target = getattr(thread, "_target", None)
@@ -127,13 +131,10 @@ class ThreadDriver:
         pool_submit.__wrapped__ = submit  # type: ignore[attr-defined]
         self._replace(threading.Thread, "start", thread_start)
         self._replace(ThreadPoolExecutor, "submit", pool_submit)
-        self._replace(threading.Thread, "join", parked_join)
-        self._replace(threading.Condition, "wait", parked_wait)
-        self._replace(threading.Condition, "notify", waking_notify)
 
     def _wake(self, key: int, n: int | None) -> None:
         with self._lock:
-            members = self._parked.get(key, [])
+            members = self._parked_on.get(key, [])
             woken = members[:] if n is None else members[:n]
             del members[: len(woken)]
         for member in woken:
@@ -141,12 +142,12 @@ class ThreadDriver:
 
     def _forget(self, key: int, member: Member) -> None:
         with self._lock:
-            members = self._parked.get(key)
+            members = self._parked_on.get(key)
             if members is not None:
                 if member in members:
                     members.remove(member)
                 if not members:
-                    del self._parked[key]
+                    del self._parked_on[key]
 
     def stop(self) -> None:
         for owner, name, original in reversed(self._saved):
