@@ -210,7 +210,7 @@ def run(ctx: Context) -> None:
     ctx.add(
         comp.row(
             "3.clock.vs_freezegun",
-            "frozen clock start+stop: llm-replay's (replay/_freeze.py) vs freezegun's freeze_time",
+            "frozen clock start+stop: llm-replay's (replay/timing/_freeze.py) vs freezegun's freeze_time",
             "fast",
             "freezegun",
             baseline_label="freezegun.freeze_time",
