@@ -5,6 +5,7 @@ from __future__ import annotations
 import replay
 
 EXPECTED = [
+    "API_NAMES",
     "ActiveCassette",
     "Cassette",
     "CassetteContext",
@@ -22,11 +23,14 @@ EXPECTED = [
     "SSEEvent",
     "StreamEnd",
     "Timing",
+    "TranslationError",
+    "api_of",
     "load_cassette",
     "real_monotonic",
     "real_perf_counter",
     "real_time",
     "save_cassette",
+    "translate",
     "use_cassette",
 ]
 

@@ -7,6 +7,7 @@ any scope), then the defaults (record mode ``none``, timing ``virtual``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from . import recording_detect
 from .hygiene import ACTIVE_CASSETTE, option_settings
 from .markers import USE_CASSETTE_KEYS as _USE_CASSETTE_KEYS
 from .markers import default_cassette_path, marker_settings
+from .pending import PENDING_KEY, is_strict_xpass
 from .variants import (
     check_faults,
     pytest_generate_tests,
@@ -30,7 +32,7 @@ from .variants import (
 __all__ = ["pytest_generate_tests", "replay_cassette", "replay_config", "replay_variant"]
 
 # Strict usage, usage logs, expiry and re-recording summaries (their options and hooks).
-pytest_plugins = ["replay_pytest.hygiene"]
+pytest_plugins = ["replay_pytest.hygiene", "replay_pytest.pending", "replay_pytest.path_options"]
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
@@ -121,7 +123,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "replay(path=None, *, record_mode=None, timing=None, speed=None, allow_playback_repeats=None, "
         "match_on=None, record_on_failure=None, strict=None, max_age=None, expiry=None, faults=None, "
         "filter_headers=None, filter_query=None, filter_body_fields=None, before_record_request=None, "
-        "before_record_response=None, allow_secrets=None, block_network=None, allowed_hosts=None): "
+        "before_record_response=None, allow_secrets=None, block_network=None, allowed_hosts=None, "
+        "as_api=None): "
         "record or replay this test's HTTP traffic from a cassette "
         "(default path: cassettes/<module>/<test>.yaml beside the test file).",
     )
@@ -188,12 +191,12 @@ def replay_cassette(
     try:
         context = replay.use_cassette(
             path,
-            record_hint=f"pytest --replay-record-mode=once {node.nodeid!s}",
+            record_hint=f"pytest --replay-record-mode={{mode}} {node.nodeid!s}",
             **settings,
         )
     except ValueError as exc:
         raise pytest.UsageError(f"{node.nodeid}: {exc}") from None
-    active = context.open()
+    active = _open_warning_at_test(context, node)
     node.stash[ACTIVE_CASSETTE] = active
     remember_cassette(node, active, replay_variant, path)
     try:
@@ -202,7 +205,30 @@ def replay_cassette(
         # The call phase's report exists by now: a failed test does not save a half recording.
         # Faults that changed nothing were reported on the call phase already (check_faults).
         reports = node.stash.get(_REPORTS, {})
-        context.close(failed=any(r.failed for r in reports.values()), check_faults=False)
+        # A strict XPASS is a passing test that pytest reports as failed: its recording is good.
+        xpass = [r for r in reports.values() if is_strict_xpass(r)]
+        context.close(failed=any(r.failed and r not in xpass for r in reports.values()), check_faults=False)
+        if xpass and active.recorded and active.saved:
+            # The call report is logged already: the teardown report carries the note.
+            node.user_properties.append(
+                (PENDING_KEY, f"{node.nodeid}: XPASS(strict) while recording; {path} was saved")
+            )
+
+
+def _open_warning_at_test(context: replay.CassetteContext, node: pytest.Item) -> replay.ActiveCassette:
+    """Open the cassette; a warning about it (an expired cassette) points at the test, not at
+    pytest's fixture machinery that called the fixture."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        active = context.open()
+    path, lineno, _ = node.reportinfo()
+    for w in caught:
+        if issubclass(w.category, replay.CassetteExpiredWarning):
+            where = (str(path), (lineno or 0) + 1)
+        else:
+            where = (w.filename, w.lineno)
+        warnings.warn_explicit(w.message, w.category, *where)
+    return active
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..chat.as_api import AsApiView
 from ..errors import NoMatchingInteraction, ReplayError
 from ..faults import Fault
 from ..faults.draft import FaultContext
@@ -22,11 +23,12 @@ from ..hygiene.changes import RecordingChanges
 from ..io.persist import save_session
 from ..io.storage import load_cassette
 from ..model.cassette import Cassette, Interaction, Request
-from ..modes import RecordMode
+from ..modes import RecordMode, record_command
 from ..scrub import Scrubber
 from ..timing.clock import REAL, Schedule, TimingPolicy, VirtualTiming
 from ..transport import netguard
 from ..transport.adapters import HttpLib, LiveRequest, encode_headers
+from ..transport.drain import wait_for_drains
 from ..transport.interceptor import Recording
 from ..transport.netguard import NetworkPolicy
 from ..transport.streams import PendingRecording, RecordingTap, ResponsePlan
@@ -61,6 +63,7 @@ class ActiveCassette:
         faults: Sequence[Fault] = (),
         scrubber: Scrubber | None = None,
         network: NetworkPolicy | None = None,
+        as_api: Sequence[str] = (),
     ) -> None:
         self.path = path
         self.record_mode = record_mode
@@ -71,7 +74,8 @@ class ActiveCassette:
         self._match_on = match_on
         self._lock = threading.Lock()
         self._recordings: list[PendingRecording] = []
-        self._plans: dict[int, tuple[ResponsePlan, float]] = {}
+        self._drains: list[Any] = []  # bodies read to their end after the app closed them
+        self._plans: dict[tuple[int, int], tuple[ResponsePlan, float]] = {}
         # Safety (scrubbing, network blocking): see replay.scrub, replay.transport.netguard and
         # replay.io.persist.
         self.scrubber = scrubber if scrubber is not None else Scrubber()
@@ -92,46 +96,78 @@ class ActiveCassette:
                     self._baseline = load_cassette(path).interactions
                 except ReplayError:
                     self._baseline = None
-        self.matcher = Matcher(
-            self.cassette.interactions,
-            match_on=match_on,
-            allow_playback_repeats=allow_playback_repeats,
-            prepare=self.scrubber.prepare,
-            # A user hook may read any header; only then must every request be prepared anew.
-            memoize=self.scrubber.before_record_request is None,
-        )
+        self.as_api = AsApiView(self.cassette.interactions, as_api, str(path)) if as_api else None
+        self.matcher = self._matcher(match_on, allow_playback_repeats)
         self.saved = False
         # Cassette hygiene (set by use_cassette): strict usage, and what a re-recording replaced.
         self.strict = False
         self.previous: Cassette | None = None
         self.changes: RecordingChanges | None = None
         self.faults = FaultInjector(faults)
+        self._answered: dict[int, int] = {}  # interaction index -> requests a fault answered
+
+    def _matcher(self, match_on: Sequence[str] | None, allow_playback_repeats: bool) -> Matcher:
+        # Requests made in another API are answered from translations (replay.chat.as_api):
+        # the matcher indexes the translations; play counts and messages speak of the file's own.
+        return Matcher(
+            self.as_api.interactions if self.as_api is not None else self.cassette.interactions,
+            match_on=match_on,
+            allow_playback_repeats=allow_playback_repeats,
+            prepare=self.scrubber.prepare,
+            # A user hook may read any header; only then must every request be prepared anew.
+            memoize=self.scrubber.before_record_request is None,
+        )
 
     # -- public view ----------------------------------------------------------------------
 
     @property
     def interactions(self) -> list[Interaction]:
-        """The interactions loaded from the file (recordings of this session are added on save)."""
+        """The file's interactions, then those recorded in this session so far (finished
+        responses, scrubbed as they will be saved), as vcrpy's cassette grows while recording.
+
+        Example usage::
+
+            with replay.use_cassette(path, record_mode="once") as cassette:
+                client.chat.completions.create(...)
+                first_byte = cassette.interactions[-1].response.t  # recorded or replayed
+        """
+        recorded = self.recorded
+        return [*self.cassette.interactions, *recorded] if recorded else self.cassette.interactions
+
+    @property
+    def loaded(self) -> list[Interaction]:
+        """The interactions loaded from the file: what :attr:`play_counts` and :attr:`unplayed`
+        index."""
         return self.cassette.interactions
 
     @property
     def play_counts(self) -> list[int]:
         """How many times each loaded interaction was replayed."""
-        return self.matcher.play_counts[: len(self.cassette.interactions)]
+        counts = self.matcher.play_counts
+        if self.as_api is not None:
+            return self.as_api.file_counts(counts)
+        return counts[: len(self.cassette.interactions)]
+
+    @property
+    def use_counts(self) -> list[int]:
+        """How many requests each loaded interaction answered: replayed, or replaced by a fault
+        (an ``HTTPError`` that answers instead of it leaves it unplayed but has used it)."""
+        return [n + self._answered.get(i, 0) for i, n in enumerate(self.play_counts)]
 
     @property
     def all_played(self) -> bool:
-        """True when every loaded interaction was replayed at least once."""
-        return all(self.play_counts)
+        """True when every loaded interaction was used (see :attr:`use_counts`) at least once."""
+        return all(self.use_counts)
 
     @property
     def unplayed(self) -> list[int]:
-        """Indices of loaded interactions that were never replayed."""
-        return [i for i, n in enumerate(self.play_counts) if n == 0]
+        """Indices of loaded interactions never used (see :attr:`use_counts`)."""
+        return [i for i, n in enumerate(self.use_counts) if n == 0]
 
     @property
     def recorded(self) -> list[Interaction]:
-        """Interactions recorded in this session (finished ones), in the order requests were sent."""
+        """Interactions recorded in this session so far (finished responses, scrubbed as they
+        will be saved), in the order requests were sent; :attr:`interactions` ends with them."""
         return [self.scrubber.scrub_interaction(p.to_interaction()) for p in self._recordings if p.done]
 
     # -- faults ---------------------------------------------------------------------------
@@ -167,6 +203,7 @@ class ActiveCassette:
         self.timing.deactivate()
         if self.network.block:
             netguard.unblock(self.network, str(self.path))
+        wait_for_drains(self._drains)
         for pending in self._recordings:
             if not pending.done:
                 # The application never finished or closed this body: keep what arrived.
@@ -216,28 +253,34 @@ class ActiveCassette:
         # The live URL may carry a key (?key=...): error messages end up in CI logs.
         shown = self.scrubber.prepare(request)
         what = f"{shown.method} {shown.url}"
-        hint = self.record_hint or (
-            f"use_cassette({str(self.path)!r}, record_mode='once') to record it, or "
-            "record_mode='new_episodes' to add to an existing cassette"
-        )
         if not self.existed:
+            # `once` records a cassette that does not exist yet: the one case where it works.
+            once = record_command(self.record_hint, RecordMode.ONCE, self.path)
             return NoMatchingInteraction(
                 f"Cassette {self.path} does not exist (record mode '{self.record_mode.value}'), so "
-                f"{what} cannot be replayed.\nRecord it: {hint}."
+                f"{what} cannot be replayed.\nRecord it: {once}."
             )
+        # `once` never records into an existing file: name the modes that do.
+        rewrite = record_command(self.record_hint, RecordMode.REWRITE, self.path)
+        add = record_command(self.record_hint, RecordMode.NEW_EPISODES, self.path)
         return NoMatchingInteraction(
             f"No interaction in {self.path} matches {what} (record mode '{self.record_mode.value}').\n"
             f"{self.matcher.explain_miss(request)}\n"
-            f"To fix: re-record with {hint}; or widen match_on (now: {', '.join(self.matcher.match_on)})."
+            f"To fix: re-record the cassette with {rewrite}, or add the missing request with {add}; "
+            f"or widen match_on (now: {', '.join(self.matcher.match_on)})."
         )
 
     def _source(self, index: int) -> str:
+        if self.as_api is not None:
+            index, api = self.as_api.origin(index)
+            return f"{self.path} interaction #{index}" + (f" (as {api})" if api else "")
         return f"{self.path} interaction #{index}"
 
     def _plain_plan(self, match: Match) -> tuple[ResponsePlan, float]:
         """An interaction's fault-free plan (headers encoded for the client library) and its
         longest silence, built once: replaying it again only checks that against the timeout."""
-        cached = self._plans.get(match.index)
+        key = (match.index, id(match.interaction))  # as_api: streamed and whole answers differ
+        cached = self._plans.get(key)
         if cached is None:
             response = match.interaction.response
             plan = ResponsePlan.from_response(response, self._source(match.index))
@@ -249,8 +292,13 @@ class ActiveCassette:
                 previous = t
             if response.end is not None and response.end.t is not None:
                 silence = max(silence, response.end.t - previous)
-            cached = self._plans[match.index] = (plan, silence)
+            cached = self._plans[key] = (plan, silence)
         return cached
+
+    def _answer_as(self, match: Match, live: Request) -> Match:
+        if self.as_api is None:
+            return match
+        return Match(match.index, self.as_api.answer(match.index, live), match.repeat)
 
     def _replay_plan(self, live: LiveRequest) -> ResponsePlan | None:
         """What to replay for this request after faults (None: record it)."""
@@ -267,6 +315,7 @@ class ActiveCassette:
                 match = self._decide(live, parts)
                 if match is None:
                     return None
+                match = self._answer_as(match, live.model)
                 plan, silence = self._plain_plan(match)
                 timeout = read_timeout_of(request)
                 speed = getattr(self.timing, "speed", 1.0)
@@ -276,6 +325,7 @@ class ActiveCassette:
             match = self._decide(live, parts, consume=False)
             if match is None:
                 return None
+            match = self._answer_as(match, live.model)
             ctx = FaultContext(
                 request=live.model,
                 interaction=match.interaction,
@@ -285,8 +335,11 @@ class ActiveCassette:
                 speed=getattr(self.timing, "speed", 1.0),
             )
             plan, replaced = self.faults.build(match.interaction.response, ctx)
-            if not replaced:
-                # A fault that answers instead of the recording leaves it for the next request.
+            if replaced:
+                # A fault that answers instead of the recording leaves it for the next request,
+                # but the recording was used: strict usage must not call it stale.
+                self._answered[match.index] = self._answered.get(match.index, 0) + 1
+            else:
                 self.matcher.find(parts)
             return plan
 
@@ -353,7 +406,8 @@ class ActiveCassette:
             def on_chunk(t: float, _clock: Any = clock, _base: float = virtual_base) -> None:
                 _clock.advance_to(_base + t)
 
-        response.stream = lib.recording_stream(RecordingTap(response.stream, pending, lib, on_chunk))
+        tap = RecordingTap(response.stream, pending, lib, on_chunk, on_drain=self._drains.append)
+        response.stream = lib.recording_stream(tap)
         return response
 
 
