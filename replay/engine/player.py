@@ -9,7 +9,6 @@ Data flow of one request (see ``shared/DESIGN.md``)::
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from ..model.cassette import Cassette, Interaction, Request
 from ..modes import RecordMode, record_command
 from ..scrub import Scrubber
 from ..timing.clock import REAL, Schedule, TimingPolicy, VirtualTiming
+from ..timing.virtual import live_recording
 from ..transport import netguard
 from ..transport.adapters import HttpLib, LiveRequest, encode_headers
 from ..transport.drain import wait_for_drains
@@ -34,6 +34,7 @@ from ..transport.netguard import NetworkPolicy
 from ..transport.streams import PendingRecording, RecordingTap, ResponsePlan
 from ..vcr.format import SyntheticTiming
 from .matching import Match, Matcher, RequestParts
+from .recording import NativeRecording
 
 __all__ = ["ActiveCassette"]
 
@@ -351,7 +352,7 @@ class ActiveCassette:
             return plan
         # The request model is built when the recording is saved, not before the request
         # leaves: recording must not delay what the application receives.
-        return _NativeRecording(self, request, self._virtual_now(), self._live_begin())
+        return NativeRecording(self, request, self._virtual_now(), live_recording(self.timing))
 
     def schedule(self) -> Schedule:
         return self.timing.schedule()
@@ -359,22 +360,6 @@ class ActiveCassette:
     def _virtual_now(self) -> float | None:
         clock = self.timing.clock if isinstance(self.timing, VirtualTiming) else None
         return clock.now() if clock is not None else None
-
-    def _live_begin(self) -> Callable[[], None]:
-        """A recording starts: the virtual timeline follows real time until it ends."""
-        clock = self.timing.clock if isinstance(self.timing, VirtualTiming) else None
-        if clock is None:
-            return _nothing
-        timeline = clock.timeline
-        timeline.live(+1)
-        done = threading.Event()
-
-        def end() -> None:
-            if not done.is_set():
-                done.set()
-                timeline.live(-1)
-
-        return end
 
     def _wrap_recording(
         self,
@@ -409,34 +394,3 @@ class ActiveCassette:
         tap = RecordingTap(response.stream, pending, lib, on_chunk, on_drain=self._drains.append)
         response.stream = lib.recording_stream(tap)
         return response
-
-
-class _NativeRecording:
-    """A request being recorded. From now until its body ends the virtual timeline (if any)
-    follows real time; if the request fails before a response exists, the end comes when this
-    object is dropped."""
-
-    __slots__ = ("__weakref__", "_finalizer", "live_done", "request", "session", "virtual_base")
-
-    def __init__(
-        self,
-        session: ActiveCassette,
-        request: LiveRequest,
-        virtual_base: float | None,
-        live_done: Callable[[], None],
-    ) -> None:
-        self.session = session
-        self.request = request
-        self.virtual_base = virtual_base
-        self.live_done = live_done
-        self._finalizer = weakref.finalize(self, live_done)
-
-    def wrap(self, response: Any, sent_at: float) -> Any:
-        self._finalizer.detach()  # the recording's body end ends live time from here on
-        return self.session._wrap_recording(
-            self.request.lib, self.request, response, sent_at, self.virtual_base, self.live_done
-        )
-
-
-def _nothing() -> None:
-    return None

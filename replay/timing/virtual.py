@@ -28,7 +28,7 @@ from .loop import LoopDriver, sleep_until
 from .threads import ThreadDriver
 from .timeline import Hold, Timeline, to_us
 
-__all__ = ["VIRTUAL_IGNORE", "VirtualClock", "VirtualSchedule", "VirtualTiming"]
+__all__ = ["VIRTUAL_IGNORE", "VirtualClock", "VirtualSchedule", "VirtualTiming", "live_recording"]
 
 # Packages whose modules are not scanned for bindings of the time functions (import-time
 # ``from time import ...``, defaults, closures): scanning them is what made freezegun's start
@@ -204,6 +204,28 @@ class VirtualTiming:
         if self._clock is None:
             raise RuntimeError("virtual timing used outside an active cassette")
         return VirtualSchedule(self._clock, self.speed)
+
+
+def live_recording(timing: object) -> Callable[[], None]:
+    """A recording starts: under virtual timing the timeline follows real time until the
+    returned function (idempotent) is called; under any other timing nothing happens."""
+    clock = timing.clock if isinstance(timing, VirtualTiming) else None
+    if clock is None:
+        return _nothing
+    timeline = clock.timeline
+    timeline.live(+1)
+    done = threading.Event()
+
+    def end() -> None:
+        if not done.is_set():
+            done.set()
+            timeline.live(-1)
+
+    return end
+
+
+def _nothing() -> None:
+    return None
 
 
 def _teach_pydantic_fake_dates() -> None:
