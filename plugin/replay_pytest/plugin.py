@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import replay
+from replay.timing import continuous_perf_counter, continuous_time
 
 from . import recording_detect
 from .hygiene import ACTIVE_CASSETTE, option_settings
@@ -84,7 +85,39 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     )
 
 
+_PYTEST_CLOCKS = pytest.StashKey[list[tuple[str, Any]]]()
+
+
+def _continuous_pytest_timing(config: pytest.Config) -> None:
+    """pytest's durations read a clock that is real time plus what was replayed (never negative).
+
+    A cassette opened by a fixture spans setup, call and teardown; the application's clock is
+    virtual in between and real outside, so pytest's own readings (``_pytest.timing``, the module
+    pytest keeps for this purpose) would jump back at teardown. The continuous clocks of
+    :mod:`replay.timing` go on from the last virtual reading instead.
+    """
+    try:
+        from _pytest import timing as pytest_timing
+    except ImportError:  # pragma: no cover - pytest moved its clock module
+        return
+    saved: list[tuple[str, Any]] = []
+    for name, clock in (("perf_counter", continuous_perf_counter), ("time", continuous_time)):
+        if callable(getattr(pytest_timing, name, None)):
+            saved.append((name, getattr(pytest_timing, name)))
+            setattr(pytest_timing, name, clock)
+    config.stash[_PYTEST_CLOCKS] = saved
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from _pytest import timing as pytest_timing
+
+    saved: list[tuple[str, Any]] = config.stash.get(_PYTEST_CLOCKS, [])
+    for name, original in reversed(saved):
+        setattr(pytest_timing, name, original)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _continuous_pytest_timing(config)
     config.addinivalue_line(
         "markers",
         "replay(path=None, *, record_mode=None, timing=None, speed=None, allow_playback_repeats=None, "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from ..model.cassette import Cassette, Interaction, Request
 from ..modes import RecordMode, record_command
 from ..scrub import Scrubber
 from ..timing.clock import REAL, Schedule, TimingPolicy, VirtualTiming
+from ..timing.virtual import live_recording
 from ..transport import netguard
 from ..transport.adapters import HttpLib, LiveRequest, encode_headers
 from ..transport.drain import wait_for_drains
@@ -34,6 +34,7 @@ from ..transport.netguard import NetworkPolicy
 from ..transport.streams import PendingRecording, RecordingTap, ResponsePlan
 from ..vcr.format import SyntheticTiming
 from .matching import Match, Matcher, RequestParts
+from .recording import NativeRecording
 
 __all__ = ["ActiveCassette"]
 
@@ -351,7 +352,7 @@ class ActiveCassette:
             return plan
         # The request model is built when the recording is saved, not before the request
         # leaves: recording must not delay what the application receives.
-        return _NativeRecording(self, request, self._virtual_now())
+        return NativeRecording(self, request, self._virtual_now(), live_recording(self.timing))
 
     def schedule(self) -> Schedule:
         return self.timing.schedule()
@@ -361,7 +362,13 @@ class ActiveCassette:
         return clock.now() if clock is not None else None
 
     def _wrap_recording(
-        self, lib: HttpLib, live: LiveRequest, response: Any, sent_at: float, virtual_base: float | None
+        self,
+        lib: HttpLib,
+        live: LiveRequest,
+        response: Any,
+        sent_at: float,
+        virtual_base: float | None,
+        live_done: Callable[[], None],
     ) -> Any:
         head_t = REAL.perf_counter() - sent_at
         pending = PendingRecording(
@@ -370,6 +377,7 @@ class ActiveCassette:
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
             sent_at=sent_at,
             head_t=head_t,
+            on_done=live_done,
         )
         with self._lock:
             self._recordings.append(pending)
@@ -386,15 +394,3 @@ class ActiveCassette:
         tap = RecordingTap(response.stream, pending, lib, on_chunk, on_drain=self._drains.append)
         response.stream = lib.recording_stream(tap)
         return response
-
-
-@dataclass(frozen=True, slots=True)
-class _NativeRecording:
-    session: ActiveCassette
-    request: LiveRequest
-    virtual_base: float | None
-
-    def wrap(self, response: Any, sent_at: float) -> Any:
-        return self.session._wrap_recording(
-            self.request.lib, self.request, response, sent_at, self.virtual_base
-        )

@@ -108,32 +108,41 @@ class ChunkPlayer:
             return chunks.pairs()  # a recorded body, sliced chunk by chunk as it is played
         return ((c.t, c.data) for c in chunks)
 
+    # The schedule is released however the body ends (read, closed, failed), so the virtual
+    # timeline stops waiting for this response's reader.
     def iter_sync(self) -> Iterator[bytes]:
         wait = self._schedule.wait
-        for t, data in self._pairs():
-            wait(t)
-            if self._closed:
-                return
-            yield data
-        if self._plan.end is not None:
-            if self._plan.end.t is not None:
-                wait(self._plan.end.t)
-            raise self._end_error(self._plan.end)
+        try:
+            for t, data in self._pairs():
+                wait(t)
+                if self._closed:
+                    return
+                yield data
+            if self._plan.end is not None:
+                if self._plan.end.t is not None:
+                    wait(self._plan.end.t)
+                raise self._end_error(self._plan.end)
+        finally:
+            self._schedule.release()
 
     async def iter_async(self) -> AsyncIterator[bytes]:
         wait = self._schedule.wait_async
-        for t, data in self._pairs():
-            await wait(t)
-            if self._closed:
-                return
-            yield data
-        if self._plan.end is not None:
-            if self._plan.end.t is not None:
-                await wait(self._plan.end.t)
-            raise self._end_error(self._plan.end)
+        try:
+            for t, data in self._pairs():
+                await wait(t)
+                if self._closed:
+                    return
+                yield data
+            if self._plan.end is not None:
+                if self._plan.end.t is not None:
+                    await wait(self._plan.end.t)
+                raise self._end_error(self._plan.end)
+        finally:
+            self._schedule.release()
 
     def close(self) -> None:
         self._closed = True
+        self._schedule.release()
 
     def _end_error(self, end: StreamEnd) -> BaseException:
         if end.kind == "closed_early":
@@ -166,6 +175,7 @@ class PendingRecording:
     raw: list[tuple[float, bytes]] = field(default_factory=list)
     end: StreamEnd | None = None
     done: bool = False
+    on_done: Callable[[], None] | None = None  # the virtual timeline stops following real time
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, data: bytes) -> float:
@@ -201,6 +211,8 @@ class PendingRecording:
                 return
             self.done = True
             self.end = end
+        if self.on_done is not None:
+            self.on_done()
 
     def to_interaction(self) -> Interaction:
         from ..model.decoding import decode_recorded
