@@ -30,6 +30,7 @@ class ServerProcess:
         self.stderr = ""
         self._proc: subprocess.Popen[str] | None = None
         self._err_lines: list[str] = []
+        self._reader: threading.Thread | None = None
 
     def start(self) -> str:
         """Start the server and wait for the first line of its output: the base URL."""
@@ -38,8 +39,8 @@ class ServerProcess:
         )
         self._proc = proc
         assert proc.stderr is not None and proc.stdout is not None
-        reader = threading.Thread(target=self._drain, args=(proc.stderr,), daemon=True)
-        reader.start()
+        self._reader = threading.Thread(target=self._drain, args=(proc.stderr,), daemon=True)
+        self._reader.start()
         line: list[str] = []
         got = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
         got.start()
@@ -68,6 +69,11 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if self._reader is not None:
+            self._reader.join(5)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
         self.stderr = "".join(self._err_lines)
         return proc.returncode
 
