@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -72,8 +73,32 @@ class ReplayServer:
             await self.state.client.close()
 
 
+class _OneLine(logging.Filter):
+    """aiohttp logs a malformed request with a traceback; the 400 it sent already names the
+    problem, so the server's log gets one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            detail = " ".join(str(record.exc_info[1]).split())
+            record.msg = f"{record.getMessage()}: {detail[:300]}"
+            record.args = ()
+            record.exc_info = None
+        return True
+
+
+def _quiet_logs() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("llm-replay serve: %(message)s"))
+    handler.addFilter(_OneLine())
+    for name in ("aiohttp.server", "aiohttp.web"):
+        log = logging.getLogger(name)
+        log.addHandler(handler)
+        log.propagate = False
+
+
 def run_forever(config: ServeConfig, announce: Callable[[str], None]) -> None:
     """Serve until SIGINT or SIGTERM; ``announce`` gets the base URL once listening."""
+    _quiet_logs()
 
     async def main() -> None:
         reduce_timer_slack()
