@@ -11,13 +11,17 @@ import ipaddress
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ReplayError
 from ..modes import RecordMode, Timing, parse_record_mode, parse_timing
-from ..serve import ServeConfig, SessionSettings, run_forever
-from ..serve.app import DEFAULT_MAX_BODY
+from ..serve import SessionSettings
 from ..serve.fault_spec import FaultSpecError, parse_faults
-from ..serve.proxy import Upstreams, UpstreamRefused
+from ..serve.limits import DEFAULT_MAX_BODY
+from ..serve.upstreams import Upstreams, UpstreamRefused
+
+if TYPE_CHECKING:
+    from ..serve import ServeConfig
 
 __all__ = ["add_arguments", "run"]
 
@@ -90,6 +94,10 @@ def _config(args: argparse.Namespace) -> ServeConfig:
         allow_playback_repeats=args.allow_playback_repeats,
         faults=faults,
     )
+    try:
+        from ..serve import ServeConfig
+    except ModuleNotFoundError as exc:
+        raise ReplayError(str(exc)) from None
     return ServeConfig(
         path=path,
         host=args.host,
@@ -129,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+
+    from ..serve import run_forever
 
     run_forever(config, announce)
     return 0

@@ -29,16 +29,16 @@ from aiohttp import web
 from .control import CONTROL_PREFIX, control_routes, error_response
 from .engine_link import REAL, PendingRecording, ReplayError, Request, ResponsePlan, Scrubber
 from .fault_spec import FaultSpecError
+from .limits import DEFAULT_MAX_BODY, DEFAULT_MAX_FIELD
 from .paths import CassettePathError, resolve_cassette, split_prefixed
-from .proxy import UPSTREAM_HEADER, Upstreams, UpstreamRefused, forward
+from .proxy import forward
+from .upstreams import UPSTREAM_HEADER, Upstreams, UpstreamRefused
 from .session import Miss, ServeSession, SessionRegistry, SessionSettings
 from .timing import PreciseTimer
 from .wire import Pace, play
 
-__all__ = ["DEFAULT_MAX_BODY", "ServeConfig", "ServerState", "build_app"]
+__all__ = ["ServeConfig", "ServerState", "build_app"]
 
-DEFAULT_MAX_BODY = 64 * 1024 * 1024  # bytes; LLM requests with images run to tens of MB
-DEFAULT_MAX_FIELD = 16 * 1024  # bytes per header line
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .engine_link import parse_record_mode, parse_timing
 from .fault_spec import FaultSpecError, parse_faults
 from .paths import CassettePathError
-from .proxy import UpstreamRefused
+from .upstreams import UpstreamRefused
 from .session import ServeSession, SessionRegistry
 
 __all__ = ["CONTROL_PREFIX", "OpenSession", "control_routes", "error_response"]

@@ -12,79 +12,20 @@ ends the same way. The finished recording is saved (scrubbed, atomically) off th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import aiohttp
 from aiohttp import web
 
 from .engine_link import REAL, PendingRecording, Request, StreamEnd
+from .upstreams import UPSTREAM_HEADER
 from .wire import HOP_BY_HOP, cut_connection, set_nodelay
 
-__all__ = ["UPSTREAM_HEADER", "Upstreams", "UpstreamRefused", "forward"]
+__all__ = ["forward"]
 
-UPSTREAM_HEADER = "x-replay-upstream"
 # Headers of the client's request that are not forwarded: per-connection ones, the host (the
 # upstream's own is set), the length (recomputed), and the server's own.
 _DROP_REQUEST = HOP_BY_HOP | {"host", "content-length", UPSTREAM_HEADER}
-
-
-class UpstreamRefused(ValueError):
-    """A request names no upstream, or one not given on the command line."""
-
-
-def normalize_upstream(url: str) -> str:
-    """``https://API.openai.com/`` -> ``https://api.openai.com`` (refusing what is not a base URL)."""
-    from yarl import URL
-
-    parsed = URL(url)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise UpstreamRefused(f"--upstream {url!r} is not an http(s) base URL like https://api.openai.com")
-    if parsed.query_string or parsed.fragment:
-        raise UpstreamRefused(f"--upstream {url!r} has a query or fragment; give a base URL")
-    return str(parsed.with_path(parsed.path.rstrip("/"))).rstrip("/")
-
-
-@dataclass(frozen=True, slots=True)
-class Upstreams:
-    """The upstreams named on the command line: the only hosts record mode forwards to."""
-
-    urls: tuple[str, ...]
-
-    @classmethod
-    def of(cls, urls: Sequence[str]) -> Upstreams:
-        return cls(tuple(dict.fromkeys(normalize_upstream(u) for u in urls)))
-
-    def check(self, url: str) -> str:
-        """``url`` if it is one of the named upstreams, else :class:`UpstreamRefused`."""
-        try:
-            wanted = normalize_upstream(url)
-        except UpstreamRefused:
-            wanted = url
-        if wanted not in self.urls:
-            named = ", ".join(self.urls) or "none"
-            raise UpstreamRefused(
-                f"{url!r} is not an upstream of this server (named with --upstream: {named}); "
-                "the server forwards only to those, it is not an open proxy."
-            )
-        return wanted
-
-    def choose(self, header: str | None, session_choice: str | None) -> str:
-        if header is not None:
-            return self.check(header)
-        if session_choice is not None:
-            return self.check(session_choice)
-        if len(self.urls) == 1:
-            return self.urls[0]
-        if not self.urls:
-            raise UpstreamRefused(
-                "This request must be recorded, but the server has no upstream: start it with "
-                "--upstream URL (e.g. --upstream https://api.openai.com)."
-            )
-        raise UpstreamRefused(
-            f"Several upstreams ({', '.join(self.urls)}): name one in the {UPSTREAM_HEADER} header "
-            "or in the session's 'upstream'."
-        )
 
 
 def _end_of(exc: BaseException, t: float) -> StreamEnd:
