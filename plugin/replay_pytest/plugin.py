@@ -30,8 +30,9 @@ from .variants import (
 
 __all__ = ["pytest_generate_tests", "replay_cassette", "replay_config", "replay_variant"]
 
-# Strict usage, usage logs, expiry and re-recording summaries (their options and hooks).
-pytest_plugins = ["replay_pytest.hygiene"]
+# Strict usage, usage logs, expiry and re-recording summaries (their options and hooks); the
+# fixtures that start `llm-replay serve` for tests spawning other processes.
+pytest_plugins = ["replay_pytest.hygiene", "replay_pytest.serve"]
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _USE_CASSETTE_KEYS = frozenset(
