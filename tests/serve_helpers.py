@@ -83,14 +83,25 @@ class _Reader:
         return out
 
 
-def request_bytes(method: str, path: str, host: str, body: bytes = b"", headers: Sequence[tuple[str, str]] = ()) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}", "Connection: close"]
+def request_bytes(
+    method: str, path: str, host: str, body: bytes = b"", headers: Sequence[tuple[str, str]] = ()
+) -> bytes:
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: {host}",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+    ]
     lines += [f"{k}: {v}" for k, v in headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 def raw_request(
-    url: str, method: str = "POST", body: Any = None, headers: Sequence[tuple[str, str]] = (), timeout: float = 10.0
+    url: str,
+    method: str = "POST",
+    body: Any = None,
+    headers: Sequence[tuple[str, str]] = (),
+    timeout: float = 10.0,
 ) -> Wire:
     """Send one request on a fresh socket and read the answer frame by frame."""
     split = urlsplit(url)
@@ -100,7 +111,9 @@ def raw_request(
     with socket.create_connection((split.hostname, split.port), timeout=timeout) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         t0 = time.perf_counter()
-        sock.sendall(request_bytes(method, path, split.netloc, data, [("Content-Type", "application/json"), *headers]))
+        sock.sendall(
+            request_bytes(method, path, split.netloc, data, [("Content-Type", "application/json"), *headers])
+        )
         reader = _Reader(sock)
         try:
             _read_response(reader, wire, t0)

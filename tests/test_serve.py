@@ -10,11 +10,13 @@ import pytest
 from cassette_factory import BODY, stream_interaction, write_cassette
 from serve_helpers import ThreadServer, raw_request
 
+from replay.modes import Timing
 from replay.serve import SessionSettings
 from replay.serve.fault_spec import parse_faults
 
 TIMES = [0.05, 0.10, 0.15, 0.20, 0.25]
 PATH = "/v1/chat/completions"
+LATE = 0.25  # seconds a chunk may be late on a machine busy with other jobs
 
 
 @pytest.fixture
@@ -35,22 +37,22 @@ def test_chunks_keep_their_boundaries_and_offsets(cassette: Path) -> None:
     assert wire.headers["transfer-encoding"] == "chunked"
     assert wire.chunks == recorded_chunks(cassette)  # one HTTP chunk per recorded chunk
     for got, want in zip(wire.times, TIMES, strict=True):
-        # Never early (the server's clock starts after the client sent); late by far less
-        # than the 50 ms gaps, whatever the load on the machine.
-        assert want - 0.002 <= got <= want + 0.040
+        # Never early (the server's clock starts after the client sent). The upper bound leaves
+        # room for a loaded CI machine; bench/serve.py measures the precision.
+        assert want - 0.002 <= got <= want + LATE
 
 
-def test_speed_divides_offsets_and_instant_does_not_wait(cassette: Path) -> None:
+def test_speed_divides_offsets_and_instant_does_not_wait(tmp_path: Path) -> None:
+    slow = [1.0, 2.0, 3.0, 4.0, 5.0]
+    cassette = write_cassette(tmp_path / "slow.yaml", stream_interaction(slow))
     with ThreadServer(cassette, settings=SessionSettings(speed=5.0)) as server:
         fast = raw_request(server.url + PATH, body=BODY)
-    assert fast.times[-1] >= TIMES[-1] / 5 - 0.002
-    assert fast.times[-1] < TIMES[-1] / 2
-    from replay.modes import Timing
-
+    for got, want in zip(fast.times, slow, strict=True):
+        assert want / 5 - 0.002 <= got <= want / 5 + LATE
     with ThreadServer(cassette, settings=SessionSettings(timing=Timing.INSTANT)) as server:
         instant = raw_request(server.url + PATH, body=BODY)
     assert instant.chunks == recorded_chunks(cassette)
-    assert instant.times[-1] < TIMES[0]
+    assert instant.times[-1] < slow[0] - LATE
 
 
 def _faulted(cassette: Path, faults: list[dict[str, object]], timeout: float = 10.0) -> tuple[object, ...]:
@@ -80,20 +82,21 @@ def test_http_error_is_a_real_status_with_a_provider_body(cassette: Path) -> Non
     assert wire.headers["retry-after"] == "2"
     assert wire.json()["error"]["code"] == "rate_limit_exceeded"  # OpenAI's own 429 body
     # HTTPError does not use up the recording: the next request replays it.
-    assert getattr(after, "status") == 200 and getattr(after, "chunks") == recorded_chunks(cassette)
+    assert after.status == 200 and after.chunks == recorded_chunks(cassette)
 
 
 def test_stall_is_silence(cassette: Path) -> None:
     wire, _ = _faulted(cassette, [{"type": "Stall", "after_events": 1, "seconds": 0.3}])
     assert wire.end == "complete" and wire.chunks == recorded_chunks(cassette)
     gap = wire.times[1] - wire.times[0]
-    assert 0.3 + 0.05 - 0.002 <= gap <= 0.3 + 0.05 + 0.040
+    assert 0.3 + 0.05 - LATE <= gap <= 0.3 + 0.05 + LATE
+    assert wire.times[1] >= TIMES[1] + 0.3 - 0.002  # the rest comes 0.3 s late, never early
 
 
 def test_endless_stall_lasts_until_the_client_gives_up(cassette: Path) -> None:
     wire, after = _faulted(cassette, [{"type": "Stall", "after_events": 1, "times": 1}], timeout=0.5)
     assert wire.end == "timeout" and len(wire.chunks) == 1
-    assert getattr(after, "end") == "complete"
+    assert after.end == "complete"
 
 
 def test_a_miss_is_a_404_naming_the_closest_request(cassette: Path) -> None:
@@ -105,7 +108,9 @@ def test_a_miss_is_a_404_naming_the_closest_request(cassette: Path) -> None:
 
 
 def test_matching_ignores_the_recorded_host(tmp_path: Path) -> None:
-    path = write_cassette(tmp_path / "c.yaml", stream_interaction(TIMES, url="https://example.invalid:8443" + PATH))
+    path = write_cassette(
+        tmp_path / "c.yaml", stream_interaction(TIMES, url="https://example.invalid:8443" + PATH)
+    )
     with ThreadServer(path) as server:
         assert raw_request(server.url + PATH, body=BODY).status == 200
 
@@ -131,7 +136,9 @@ def test_path_prefix_picks_the_cassette(folder: Path) -> None:
     assert bare.status == 404 and "/c/<cassette.yaml>" in bare.json()["error"]["message"]
 
 
-def control(server: ThreadServer, method: str, path: str, body: object = None, token: str | None = None) -> tuple[int, object]:
+def control(
+    server: ThreadServer, method: str, path: str, body: object = None, token: str | None = None
+) -> tuple[int, object]:
     headers = [("Authorization", f"Bearer {token}")] if token else []
     wire = raw_request(server.url + "/__replay" + path, method=method, body=body, headers=headers)
     return wire.status, wire.json()
@@ -141,7 +148,12 @@ def test_sessions_are_isolated_and_report_what_was_played(folder: Path) -> None:
     with ThreadServer(folder) as server:
         status, one = control(server, "POST", "/sessions", {"cassette": "sub/b.yaml"})
         assert status == 201
-        _, two = control(server, "POST", "/sessions", {"cassette": "sub/b.yaml", "faults": [{"type": "HTTPError", "status": 503}]})
+        _, two = control(
+            server,
+            "POST",
+            "/sessions",
+            {"cassette": "sub/b.yaml", "faults": [{"type": "HTTPError", "status": 503}]},
+        )
         assert isinstance(one, dict) and isinstance(two, dict)
         assert raw_request(one["base_url"] + PATH, body=BODY).status == 200
         assert raw_request(two["base_url"] + PATH, body=BODY).status == 503
@@ -158,11 +170,21 @@ def test_control_api_token_and_bad_requests(folder: Path) -> None:
     with ThreadServer(folder, token="s3cret") as server:
         status, body = control(server, "POST", "/sessions", {"cassette": "a.yaml"})
         assert status == 401 and "token" in json.dumps(body)
-        status, body = control(server, "POST", "/sessions", {"cassette": "a.yaml", "mode": "x"}, token="s3cret")
+        status, body = control(
+            server, "POST", "/sessions", {"cassette": "a.yaml", "mode": "x"}, token="s3cret"
+        )
         assert status == 400 and "mode: Extra inputs are not permitted" in json.dumps(body)
-        status, body = control(server, "POST", "/sessions", {"cassette": "a.yaml", "faults": [{"type": "Disconect"}]}, token="s3cret")
+        status, body = control(
+            server,
+            "POST",
+            "/sessions",
+            {"cassette": "a.yaml", "faults": [{"type": "Disconect"}]},
+            token="s3cret",
+        )
         assert status == 400 and "Did you mean 'Disconnect'" in json.dumps(body)
-        wire = raw_request(server.url + "/__replay/sessions", body=b"{not json", headers=[("Authorization", "Bearer s3cret")])
+        wire = raw_request(
+            server.url + "/__replay/sessions", body=b"{not json", headers=[("Authorization", "Bearer s3cret")]
+        )
         assert wire.status == 400 and "not JSON" in wire.json()["error"]["message"]
         assert control(server, "GET", "/sessions/nope", token="s3cret")[0] == 404
         # The replayed API itself needs no token.

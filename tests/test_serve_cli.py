@@ -58,7 +58,7 @@ def test_listening_beyond_loopback_warns(tmp_path: Path) -> None:
     [
         (["--record-mode", "once"], "name it with --upstream URL"),
         (["--upstream", "ftp://x"], "is not an http(s) base URL"),
-        (["--faults", "[{\"type\": \"Trunkate\"}]"], "Did you mean 'Truncate'?"),
+        (["--faults", '[{"type": "Trunkate"}]'], "Did you mean 'Truncate'?"),
         (["--faults", "{oops"], "faults is not valid JSON"),
         (["--speed", "0"], "--speed must be positive"),
     ],
@@ -66,7 +66,10 @@ def test_listening_beyond_loopback_warns(tmp_path: Path) -> None:
 def test_bad_options_are_refused_with_the_fix(tmp_path: Path, args: list[str], says: str) -> None:
     path = write_cassette(tmp_path / "chat.yaml", stream_interaction(TIMES))
     done = subprocess.run(
-        [sys.executable, "-m", "replay.cli", "serve", str(path), *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "replay.cli", "serve", str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 1 and done.stdout == ""
     assert says in done.stderr, done.stderr

@@ -43,12 +43,15 @@ def node_stream(base_url: str) -> dict[str, Any]:
     return result
 
 
+def _recording(upstream: LLMServer) -> list[str]:
+    return ["--record-mode", "once", "--upstream", upstream.base_url]
+
+
 def test_node_openai_streams_at_the_recorded_offsets(tmp_path: Path) -> None:
     _require_node()
     script = Script(head_delay=0.05, first_delay=0.03, gaps=[0.02, 0.06, 0.04], gzip_json=False)
-    with LLMServer(script) as upstream:
-        with ServerProcess(tmp_path, ["--record-mode", "once", "--upstream", upstream.base_url]) as proxy:
-            live = node_stream(proxy.url + "/c/node.yaml/v1")
+    with LLMServer(script) as upstream, ServerProcess(tmp_path, _recording(upstream)) as proxy:
+        live = node_stream(proxy.url + "/c/node.yaml/v1")
     assert live["ok"], live
     response = replay.load_cassette(tmp_path / "node.yaml").interactions[0].response
     with ServerProcess(tmp_path) as server:
@@ -62,20 +65,23 @@ def test_node_openai_streams_at_the_recorded_offsets(tmp_path: Path) -> None:
     assert len(replayed["chunks"]) == len(times) - 1
     first = replayed["chunks"][0]["t"]
     for seen, want in zip(replayed["chunks"], times, strict=False):
-        assert want - 0.002 <= seen["t"] <= want + 0.060
-        # The SDK's own start-up delays every chunk alike; the spacing is the recording's.
-        assert abs((seen["t"] - first) - (want - times[0])) <= 0.015
+        assert want - 0.002 <= seen["t"] <= want + 0.25
+        # The SDK's own start-up delays every chunk alike; the spacing is the recording's
+        # (instant delivery would be off by up to 0.3 s; a loaded machine by far less).
+        assert abs((seen["t"] - first) - (want - times[0])) <= 0.05
 
 
 def test_node_openai_sees_a_disconnect_as_a_connection_error(tmp_path: Path) -> None:
     _require_node()
-    with LLMServer(Script(head_delay=0.01, first_delay=0.01, gaps=[0.01], gzip_json=False)) as upstream:
-        with ServerProcess(tmp_path, ["--record-mode", "once", "--upstream", upstream.base_url]) as proxy:
-            assert node_stream(proxy.url + "/c/node.yaml/v1")["ok"]
+    script = Script(head_delay=0.01, first_delay=0.01, gaps=[0.01], gzip_json=False)
+    with LLMServer(script) as upstream, ServerProcess(tmp_path, _recording(upstream)) as proxy:
+        assert node_stream(proxy.url + "/c/node.yaml/v1")["ok"]
     fault = json.dumps([{"type": "Disconnect", "after_events": 2}])
     with ServerProcess(tmp_path, ["--faults", fault]) as server:
         cut = node_stream(server.url + "/c/node.yaml/v1")
     assert not cut["ok"] and len(cut["chunks"]) == 2
     # fetch (undici) reports a body cut mid-stream as TypeError("terminated"); the SDK passes it on
     # (or wraps it in its APIConnectionError).
-    assert (cut["error"], cut["message"]) == ("TypeError", "terminated") or cut["error"] == "APIConnectionError", cut
+    assert (cut["error"], cut["message"]) == ("TypeError", "terminated") or cut[
+        "error"
+    ] == "APIConnectionError", cut

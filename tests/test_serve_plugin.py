@@ -8,23 +8,28 @@ from pathlib import Path
 import pytest
 from cassette_factory import stream_interaction, write_cassette
 
-CLIENT = '''
+CLIENT = """
 import json, subprocess, sys
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True}
 def ask(url):
     code = (
         "import json, sys, urllib.request;"
-        "req = urllib.request.Request(sys.argv[1], data=json.dumps(%r).encode(), headers={'content-type': 'application/json'});"
+        "req = urllib.request.Request(sys.argv[1], data=json.dumps(%r).encode(),"
+        " headers={'content-type': 'application/json'});"
         "print(urllib.request.urlopen(req).read().decode())"
-    ) % ({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True},)
-    return subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, check=True).stdout
-'''
+    ) % (BODY,)
+    done = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, check=True)
+    return done.stdout
+"""
 
 
 def test_replay_serve_serves_the_tests_default_cassette(pytester: pytest.Pytester) -> None:
-    write_cassette(pytester.path / "cassettes" / "test_spawn" / "test_child.yaml", stream_interaction([0.01, 0.02, 0.03]))
+    write_cassette(
+        pytester.path / "cassettes" / "test_spawn" / "test_child.yaml", stream_interaction([0.01, 0.02, 0.03])
+    )
     pytester.makepyfile(
         test_spawn=CLIENT
-        + '''
+        + """
 def test_child(replay_serve):
     url = replay_serve()
     assert "[DONE]" in ask(url + "/v1/chat/completions")
@@ -37,7 +42,7 @@ def test_faulted(replay_serve):
         assert "429" in exc.stderr
     else:
         raise AssertionError("expected a 429")
-'''
+"""
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
@@ -49,13 +54,13 @@ def test_replay_server_serves_a_directory_for_the_session(pytester: pytest.Pytes
     write_cassette(folder / "b.yaml", stream_interaction([0.01, 0.02, 0.03]))
     pytester.makepyfile(
         test_session=CLIENT
-        + '''
+        + """
 def test_a(replay_server):
     assert "[DONE]" in ask(replay_server + "/c/a.yaml/v1/chat/completions")
 
 def test_b(replay_server):
     assert "[DONE]" in ask(replay_server + "/c/b.yaml/v1/chat/completions")
-'''
+"""
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--replay-serve-dir={folder}")
     result.assert_outcomes(passed=2)

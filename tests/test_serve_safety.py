@@ -84,7 +84,7 @@ def test_a_100_mb_body_is_refused_without_reading_it(folder: Path) -> None:
             sock.sendall(f"POST /c/ok.yaml{PATH} HTTP/1.1\r\nHost: x\r\n{framing}\r\n\r\n".encode())
             block = b"x" * (1024 * 1024)
 
-            def pump(sock: socket.socket = sock, chunked: bool = chunked) -> None:
+            def pump(sock: socket.socket = sock, chunked: bool = chunked, block: bytes = block) -> None:
                 try:
                     for _ in range(100):
                         sock.sendall(b"100000\r\n" + block + b"\r\n" if chunked else block)
@@ -124,7 +124,12 @@ async def _client(url: str, seed: int) -> str:
     if rng.random() < 0.5:  # half the clients reset (RST), the others close (FIN)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     prefix = "/c/stall.yaml" if seed % 4 == 0 else "/c/ok.yaml"
-    request = request_bytes("POST", prefix + PATH, "x", b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": true}')
+    request = request_bytes(
+        "POST",
+        prefix + PATH,
+        "x",
+        b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": true}',
+    )
     point = rng.choice(["request", "head", "body", "full"])
     try:
         if point == "request":
@@ -167,7 +172,9 @@ def test_200_clients_hanging_up_at_random_points_cost_only_their_own_streams(tmp
         assert {"request", "head", "body", "full"} <= set(points)
         # Every handler of a client that left ends (the stalled ones included): nothing leaks.
         deadline = time.monotonic() + 10
-        while asyncio.run_coroutine_threadsafe(tasks(), loop).result(5) > before and time.monotonic() < deadline:
+        while (
+            asyncio.run_coroutine_threadsafe(tasks(), loop).result(5) > before and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         assert asyncio.run_coroutine_threadsafe(tasks(), loop).result(5) <= before
         wire = raw_request(f"{server.url}/c/ok.yaml{PATH}", body=BODY)
@@ -178,9 +185,13 @@ def test_record_mode_forwards_only_to_named_upstreams(tmp_path: Path) -> None:
     recording = SessionSettings(record_mode=RecordMode.ALL)
     with LLMServer() as named, LLMServer() as unnamed:
         with ThreadServer(tmp_path, settings=recording, upstreams=(named.base_url,)) as server:
-            header = raw_request(f"{server.url}/c/r.yaml{PATH}", body=BODY, headers=[("x-replay-upstream", unnamed.base_url)])
+            header = raw_request(
+                f"{server.url}/c/r.yaml{PATH}", body=BODY, headers=[("x-replay-upstream", unnamed.base_url)]
+            )
             absolute = send_raw(server.url, request_bytes("POST", unnamed.base_url + PATH, "x", b"{}"))
-            opened = raw_request(server.url + "/__replay/sessions", body={"cassette": "r.yaml", "upstream": unnamed.base_url})
+            opened = raw_request(
+                server.url + "/__replay/sessions", body={"cassette": "r.yaml", "upstream": unnamed.base_url}
+            )
             forwarded = raw_request(f"{server.url}/c/r.yaml{PATH}", body={**BODY, "stream": False})
         assert unnamed.requests == []  # never contacted
         assert len(named.requests) == 1

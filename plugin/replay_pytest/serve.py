@@ -32,7 +32,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store",
         default=None,
         metavar="DIR",
-        help="Directory the session-wide replay_server fixture serves (default: cassettes/ under the rootdir).",
+        help="Directory the session-wide replay_server fixture serves (default: cassettes/ in the rootdir).",
     )
     group.addoption(
         "--replay-serve-upstream",
@@ -43,7 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _server_args(config: pytest.Config, record_mode: str | None, faults: Sequence[dict[str, Any]] | None) -> list[str]:
+def _server_args(
+    config: pytest.Config, record_mode: str | None, faults: Sequence[dict[str, Any]] | None
+) -> list[str]:
     args: list[str] = []
     mode = record_mode or config.getoption("--replay-record-mode", None) or "none"
     args += ["--record-mode", mode]

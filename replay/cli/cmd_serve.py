@@ -18,7 +18,7 @@ from ..modes import RecordMode, Timing, parse_record_mode, parse_timing
 from ..serve import SessionSettings
 from ..serve.fault_spec import FaultSpecError, parse_faults
 from ..serve.limits import DEFAULT_MAX_BODY
-from ..serve.upstreams import Upstreams, UpstreamRefused
+from ..serve.upstreams import UpstreamRefused, Upstreams
 
 if TYPE_CHECKING:
     from ..serve import ServeConfig
@@ -28,7 +28,9 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, metavar="PATH", help="a cassette file, or a directory of them")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
     parser.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed on start)")
     parser.add_argument(
         "--record-mode",
@@ -42,7 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=[Timing.REAL.value, Timing.INSTANT.value],
         help="real (default: chunks at their recorded offsets) or instant",
     )
-    parser.add_argument("--speed", type=float, default=1.0, help="divide recorded offsets by this (default 1.0)")
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="divide recorded offsets by this (default 1.0)"
+    )
     parser.add_argument(
         "--upstream",
         action="append",
@@ -51,7 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="base URL that record mode may forward to (repeatable); no other host is ever contacted",
     )
     parser.add_argument(
-        "--faults", default=None, metavar="JSON", help='faults for every replay, e.g. \'[{"type": "Disconnect", "after_events": 3}]\''
+        "--faults",
+        default=None,
+        metavar="JSON",
+        help='faults for every replay, e.g. \'[{"type": "Disconnect", "after_events": 3}]\'',
     )
     parser.add_argument(
         "--allow-playback-repeats", action="store_true", help="serve an interaction again once all are played"
@@ -62,7 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="require this token on the control API (/__replay/); default $LLM_REPLAY_SERVE_TOKEN",
     )
     parser.add_argument(
-        "--max-body-mb", type=float, default=DEFAULT_MAX_BODY / 2**20, help="largest request body accepted (MiB)"
+        "--max-body-mb",
+        type=float,
+        default=DEFAULT_MAX_BODY / 2**20,
+        help="largest request body accepted (MiB)",
     )
 
 
@@ -123,7 +133,11 @@ def run(args: argparse.Namespace) -> int:
     if not _is_loopback(config.host):
         print(
             f"llm-replay serve: warning: listening on {config.host}, reachable from other machines; "
-            + ("the control API requires the token." if config.token else "consider --token for the control API."),
+            + (
+                "the control API requires the token."
+                if config.token
+                else "consider --token for the control API."
+            ),
             file=sys.stderr,
             flush=True,
         )

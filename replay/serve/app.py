@@ -26,19 +26,18 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from .control import CONTROL_PREFIX, control_routes, error_response
+from .control import CONTROL_PREFIX, ControlAPI, error_response
 from .engine_link import REAL, PendingRecording, ReplayError, Request, ResponsePlan, Scrubber
 from .fault_spec import FaultSpecError
 from .limits import DEFAULT_MAX_BODY, DEFAULT_MAX_FIELD
 from .paths import CassettePathError, resolve_cassette, split_prefixed
 from .proxy import forward
-from .upstreams import UPSTREAM_HEADER, Upstreams, UpstreamRefused
 from .session import Miss, ServeSession, SessionRegistry, SessionSettings
 from .timing import PreciseTimer
+from .upstreams import UPSTREAM_HEADER, UpstreamRefused, Upstreams
 from .wire import Pace, play
 
 __all__ = ["ServeConfig", "ServerState", "build_app"]
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +131,9 @@ async def _api(request: web.Request) -> web.StreamResponse:
             400, "Absolute-form request targets are refused: this server is not a proxy. Send a path."
         )
     if raw.startswith(CONTROL_PREFIX):
-        return error_response(404, f"No control endpoint {request.method} {request.path}; see GET {CONTROL_PREFIX}/.")
+        return error_response(
+            404, f"No control endpoint {request.method} {request.path}; see GET {CONTROL_PREFIX}/."
+        )
     try:
         session, rest = state.route(raw)
     except CassettePathError as exc:
@@ -141,8 +142,13 @@ async def _api(request: web.Request) -> web.StreamResponse:
         return error_response(404, str(exc))
     body = await _read_body(request, state.config.max_body)
     headers = [(str(k), v) for k, v in request.headers.items()]  # keys are istr: plain text on disk
-    model = Request.model_construct(method=request.method, url=f"http://{request.host}{rest}", headers=headers, body=body)
-    decision = await asyncio.to_thread(session.decide, model) if len(session.interactions) > 256 else session.decide(model)
+    model = Request.model_construct(
+        method=request.method, url=f"http://{request.host}{rest}", headers=headers, body=body
+    )
+    # Matching canonicalises a JSON body: a large one is done off the loop, so that the other
+    # streams' chunks keep their times.
+    large = len(body) > 256 * 1024
+    decision = await asyncio.to_thread(session.decide, model) if large else session.decide(model)
     if isinstance(decision, Miss):
         print(f"llm-replay serve: {decision.message}", file=sys.stderr, flush=True)
         return error_response(404, decision.message, "llm_replay_no_match")
@@ -156,7 +162,9 @@ async def _api(request: web.Request) -> web.StreamResponse:
 
 
 @web.middleware
-async def _errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def _errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPException:
@@ -184,6 +192,6 @@ def build_app(state: ServerState) -> web.Application:
     """The aiohttp application of one server."""
     app = web.Application(middlewares=[_errors], client_max_size=state.config.max_body)
     app[STATE] = state
-    app.add_routes(control_routes(state.registry, state.base_url, state.config.token, state))
+    app.add_routes(ControlAPI(state, state.config.token).routes())
     app.router.add_route("*", "/{tail:.*}", _api)
     return app

@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, Protocol
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -26,10 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .engine_link import parse_record_mode, parse_timing
 from .fault_spec import FaultSpecError, parse_faults
 from .paths import CassettePathError
-from .upstreams import UpstreamRefused
 from .session import ServeSession, SessionRegistry
+from .upstreams import UpstreamRefused, Upstreams
 
-__all__ = ["CONTROL_PREFIX", "OpenSession", "control_routes", "error_response"]
+__all__ = ["CONTROL_PREFIX", "ControlAPI", "OpenSession", "ServerView", "error_response"]
 
 CONTROL_PREFIX = "/__replay"
 
@@ -72,70 +73,95 @@ async def _json_body(request: web.Request) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise web.HTTPBadRequest(
-            text=json.dumps({"error": {"message": f"The body is not JSON: {exc}", "type": "llm_replay_error"}}),
+            text=json.dumps(
+                {"error": {"message": f"The body is not JSON: {exc}", "type": "llm_replay_error"}}
+            ),
             content_type="application/json",
         ) from None
 
 
-def control_routes(registry: SessionRegistry, base_url: list[str], token: str | None, state: Any) -> list[web.RouteDef]:
-    """The control API's routes (``base_url[0]`` is filled in once the server listens)."""
+class ServerView(Protocol):
+    """What the control API needs of the server (its state lives in :mod:`replay.serve.app`)."""
 
-    def guard(request: web.Request) -> web.Response | None:
-        if not _authorized(request, token):
-            return error_response(
-                401, "The control API needs the server's token: send 'Authorization: Bearer TOKEN'."
-            )
-        return None
+    registry: SessionRegistry
+    upstreams: Upstreams
+    base_url: list[str]
 
-    def session_or_404(request: web.Request) -> ServeSession | web.Response:
-        session = registry.get(request.match_info["sid"])
+    def describe(self) -> dict[str, Any]: ...
+
+    async def flush_saves(self) -> None: ...
+
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+class ControlAPI:
+    """The handlers of ``/__replay/``; every one checks the token first."""
+
+    def __init__(self, server: ServerView, token: str | None) -> None:
+        self.server = server
+        self.registry = server.registry
+        self.token = token
+
+    def routes(self) -> list[web.RouteDef]:
+        p = CONTROL_PREFIX
+        return [
+            web.get(p, self._guarded(self.info)),
+            web.get(p + "/", self._guarded(self.info)),
+            web.post(p + "/sessions", self._guarded(self.open_session)),
+            web.get(p + "/sessions/{sid}", self._guarded(self.show)),
+            web.post(p + "/sessions/{sid}/faults", self._guarded(self.add_faults)),
+            web.delete(p + "/sessions/{sid}", self._guarded(self.close)),
+        ]
+
+    def _guarded(self, handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.Response:
+            if not _authorized(request, self.token):
+                return error_response(
+                    401, "The control API needs the server's token: send 'Authorization: Bearer TOKEN'."
+                )
+            return await handler(request)
+
+        return guarded
+
+    def _session(self, request: web.Request) -> ServeSession:
+        session = self.registry.get(request.match_info["sid"])
         if session is None:
-            return error_response(404, f"No open session {request.match_info['sid']!r} (closed, or never opened).")
+            raise _not_found(request)
         return session
 
-    async def info(request: web.Request) -> web.Response:
-        if (denied := guard(request)) is not None:
-            return denied
-        return web.json_response(state.describe())
+    async def info(self, request: web.Request) -> web.Response:
+        return web.json_response(self.server.describe())
 
-    async def open_session(request: web.Request) -> web.Response:
-        if (denied := guard(request)) is not None:
-            return denied
+    async def open_session(self, request: web.Request) -> web.Response:
         try:
             spec = OpenSession.model_validate(await _json_body(request))
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()
+            )
             return error_response(400, f"Bad session request: {problems}.")
         try:
-            settings = registry.settings(
+            settings = self.registry.settings(
                 record_mode=parse_record_mode(spec.record_mode) if spec.record_mode else None,
                 timing=parse_timing(spec.timing) if spec.timing else None,
                 speed=spec.speed,
                 allow_playback_repeats=spec.allow_playback_repeats,
-                upstream=state.upstreams.check(spec.upstream) if spec.upstream else None,
+                upstream=self.server.upstreams.check(spec.upstream) if spec.upstream else None,
                 faults=tuple(parse_faults(spec.faults)) if spec.faults is not None else None,
             )
-            session = await asyncio.to_thread(registry.open, spec.cassette, settings)
+            session = await asyncio.to_thread(self.registry.open, spec.cassette, settings)
         except (CassettePathError, FaultSpecError, UpstreamRefused, ValueError) as exc:
             return error_response(400, str(exc))
         report = session.report()
-        report["base_url"] = f"{base_url[0]}/s/{session.id}"
+        report["base_url"] = f"{self.server.base_url[0]}/s/{session.id}"
         return web.json_response(report, status=201)
 
-    async def show(request: web.Request) -> web.Response:
-        if (denied := guard(request)) is not None:
-            return denied
-        session = session_or_404(request)
-        if isinstance(session, web.Response):
-            return session
-        return web.json_response(session.report())
+    async def show(self, request: web.Request) -> web.Response:
+        return web.json_response(self._session(request).report())
 
-    async def add_faults(request: web.Request) -> web.Response:
-        if (denied := guard(request)) is not None:
-            return denied
-        session = session_or_404(request)
-        if isinstance(session, web.Response):
-            return session
+    async def add_faults(self, request: web.Request) -> web.Response:
+        session = self._session(request)
         try:
             for fault in parse_faults(await _json_body(request)):
                 session.faults.add(fault)
@@ -143,21 +169,15 @@ def control_routes(registry: SessionRegistry, base_url: list[str], token: str | 
             return error_response(400, str(exc))
         return web.json_response(session.report())
 
-    async def close(request: web.Request) -> web.Response:
-        if (denied := guard(request)) is not None:
-            return denied
-        session = registry.close(request.match_info["sid"])
+    async def close(self, request: web.Request) -> web.Response:
+        session = self.registry.close(request.match_info["sid"])
         if session is None:
-            return error_response(404, f"No open session {request.match_info['sid']!r} (closed, or never opened).")
-        await state.flush_saves()
+            raise _not_found(request)
+        await self.server.flush_saves()
         return web.json_response(session.report())
 
-    p = CONTROL_PREFIX
-    return [
-        web.get(p, info),
-        web.get(p + "/", info),
-        web.post(p + "/sessions", open_session),
-        web.get(p + "/sessions/{sid}", show),
-        web.post(p + "/sessions/{sid}/faults", add_faults),
-        web.delete(p + "/sessions/{sid}", close),
-    ]
+
+def _not_found(request: web.Request) -> web.HTTPNotFound:
+    message = f"No open session {request.match_info['sid']!r} (closed, or never opened)."
+    body = json.dumps({"error": {"message": message, "type": "llm_replay_error"}})
+    return web.HTTPNotFound(text=body, content_type="application/json")

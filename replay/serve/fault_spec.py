@@ -50,7 +50,8 @@ def _one(spec: Any, where: str) -> Fault:
     unknown = sorted(set(kwargs) - fields)
     if unknown:
         raise FaultSpecError(
-            f"{where} ({name}) has unknown field(s) {', '.join(unknown)}; {name} takes: {', '.join(sorted(fields))}."
+            f"{where} ({name}) has unknown field(s) {', '.join(unknown)}; "
+            f"{name} takes: {', '.join(sorted(fields))}."
         )
     try:
         fault: Fault = cls(**kwargs)

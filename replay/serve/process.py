@@ -23,7 +23,9 @@ class ServerProcess:
             subprocess.run(["node", "client.js", server.url + "/c/chat.yaml/v1"], check=True)
     """
 
-    def __init__(self, path: str | os.PathLike[str], args: Sequence[str] = (), *, start_timeout: float = 60.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], args: Sequence[str] = (), *, start_timeout: float = 60.0
+    ) -> None:
         self.command = [sys.executable, "-m", "replay.cli", "serve", str(Path(path)), *args]
         self.start_timeout = start_timeout
         self.url = ""

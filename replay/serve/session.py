@@ -145,7 +145,8 @@ class ServeSession:
                 "--upstream URL, or open a session with record_mode 'once'."
             )
         return (
-            f"No interaction in {self.name} matches {request.method} {_path_of(request)} (record mode '{mode}').\n"
+            f"No interaction in {self.name} matches {request.method} {_path_of(request)} "
+            f"(record mode '{mode}').\n"
             f"{self.matcher.explain_miss(request)}\n"
             "To fix: re-record it (--record-mode new_episodes --upstream URL), or allow repeats "
             "(--allow-playback-repeats) if the request was replayed already."
