@@ -128,7 +128,7 @@ async def _stream(url: str, times: list[float], delay: float) -> list[float]:
     )
     client.sent = time.perf_counter()
     transport.write(head.encode() + BODY)
-    await client.done
+    await asyncio.wait_for(client.done, 120)  # a server that hangs fails the run, not blocks it
     transport.close()
     return client.errors
 

@@ -80,3 +80,23 @@ def test_faults_option_applies_to_every_replay(tmp_path: Path) -> None:
     fault = json.dumps([{"type": "HTTPError", "status": 500}])
     with ServerProcess(path, ["--faults", fault]) as server:
         assert raw_request(server.url + PATH, body=BODY).status == 500
+
+
+def test_a_broken_cassette_stops_the_start_with_its_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("format: llm-replay\nversion: 1\ninteractions: [{request: 3}]\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "replay.cli", "serve", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert str(path) in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_broken_cassette_in_a_directory_is_a_500_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("format: llm-replay\nversion: 1\ninteractions: [{request: 3}]\n")
+    write_cassette(tmp_path / "ok.yaml", stream_interaction(TIMES))
+    with ServerProcess(tmp_path) as server:
+        broken = raw_request(f"{server.url}/c/broken.yaml{PATH}", body=BODY)
+        ok = raw_request(f"{server.url}/c/ok.yaml{PATH}", body=BODY)
+    assert broken.status == 500 and "broken.yaml" in broken.json()["error"]["message"]
+    assert ok.status == 200

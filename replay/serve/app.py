@@ -91,19 +91,28 @@ class ServerState:
         if self._saves:
             await asyncio.gather(*list(self._saves), return_exceptions=True)
 
-    def route(self, raw_path: str) -> tuple[ServeSession, str]:
-        """The session a request path selects, and the API path left after the prefix."""
+    async def route(self, raw_path: str) -> tuple[ServeSession, str]:
+        """The session a request path selects, and the API path left after the prefix.
+
+        A cassette opened for the first time is read off the event loop: a large one must not
+        hold up the chunks of other streams."""
         if raw_path.startswith("/s/"):
             sid, _, rest = raw_path[3:].partition("/")
-            session = self.registry.get(sid)
-            if session is None:
+            opened = self.registry.get(sid)
+            if opened is None:
                 raise LookupError(f"No open session {sid!r}: open one with POST {CONTROL_PREFIX}/sessions.")
-            return session, "/" + rest
+            return opened, "/" + rest
         if self.file_mode:
-            return self.registry.default(), raw_path
+            served = self.registry.cached(self.root.name)
+            if served is None:
+                served = await asyncio.to_thread(self.registry.default)
+            return served, raw_path
         if raw_path.startswith("/c/"):
             segments, rest = split_prefixed(raw_path[3:])
-            return self._implicit(segments), rest
+            session = self.registry.cached("/".join(segments))
+            if session is None:
+                session = await asyncio.to_thread(self._implicit, segments)
+            return session, rest
         raise LookupError(
             f"{raw_path.split('?')[0]} names no cassette. This server serves the directory {self.root}: "
             "put the cassette in the path (base URL http://HOST:PORT/c/<cassette.yaml>, e.g. "
@@ -135,10 +144,10 @@ async def _api(request: web.Request) -> web.StreamResponse:
             404, f"No control endpoint {request.method} {request.path}; see GET {CONTROL_PREFIX}/."
         )
     try:
-        session, rest = state.route(raw)
+        session, rest = await state.route(raw)
     except CassettePathError as exc:
         return error_response(400, str(exc))
-    except (LookupError, ReplayError) as exc:
+    except LookupError as exc:
         return error_response(404, str(exc))
     body = await _read_body(request, state.config.max_body)
     headers = [(str(k), v) for k, v in request.headers.items()]  # keys are istr: plain text on disk

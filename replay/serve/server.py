@@ -37,6 +37,9 @@ class ReplayServer:
     async def start(self) -> str:
         """Listen and return the base URL (with the port chosen when the config's is 0)."""
         state = self.state
+        if state.file_mode:
+            # Read the served file now: a broken cassette stops the start with its error.
+            await asyncio.to_thread(state.registry.default)
         state.client = aiohttp.ClientSession(
             auto_decompress=False,  # the client gets the upstream's bytes as they were sent
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=600),

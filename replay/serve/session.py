@@ -222,6 +222,11 @@ class SessionRegistry:
         """The served file's session (file mode)."""
         return self.implicit(self.root.name, self.root)
 
+    def cached(self, name: str) -> ServeSession | None:
+        """The implicit session of ``name`` if it was opened already (validated then)."""
+        with self._lock:
+            return self._by_name.get(name)
+
     def implicit(self, name: str, path: Path | None = None) -> ServeSession:
         """The shared session of a cassette named by path prefix, created on first use."""
         with self._lock:
