@@ -160,6 +160,15 @@ def test_sessions_are_isolated_and_report_what_was_played(folder: Path) -> None:
         _, report = control(server, "GET", f"/sessions/{one['id']}")
         assert isinstance(report, dict)
         assert report["played"] == [0] and [u["index"] for u in report["unused"]] == [1]
+        status, added = control(
+            server, "POST", f"/sessions/{one['id']}/faults", [{"type": "HTTPError", "status": 429}]
+        )
+        assert (
+            status == 200
+            and isinstance(added, dict)
+            and added["faults"] == ["HTTPError(429): no replayed request selected it"]
+        )
+        assert raw_request(one["base_url"] + PATH, body=BODY).status == 429  # from now on
         status, final = control(server, "DELETE", f"/sessions/{two['id']}")
         assert status == 200 and isinstance(final, dict)
         assert final["faults"] == ["HTTPError(503): applied to 1 response(s)"]

@@ -151,3 +151,19 @@ def test_curl_streams_the_recording_and_sees_faults(recorded: tuple[Path, Thread
     assert cut.returncode == 18, cut.stderr  # CURLE_PARTIAL_FILE: transfer closed mid-body
     reset = curl(session(server, "openai.yaml", [{"type": "Disconnect", "after_events": 2, "reset": True}]))
     assert reset.returncode == 56, reset.stderr  # CURLE_RECV_ERROR: connection reset by peer
+
+
+def test_an_upstream_that_drops_mid_body_is_recorded_and_replayed_so(tmp_path: Path) -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    script = Script(head_delay=0.01, first_delay=0.01, gaps=[0.01], disconnect_after=3)
+    recording = SessionSettings(record_mode=RecordMode.ONCE)
+    with LLMServer(script) as upstream:
+        with ThreadServer(tmp_path, settings=recording, upstreams=(upstream.base_url,)) as proxy:
+            live = raw_request(f"{proxy.url}/c/x.yaml{PATH}", body=body)
+        sent = [event for _, event in upstream.sent]
+    assert live.end == "closed" and live.chunks == sent[:3]
+    response = replay.load_cassette(tmp_path / "x.yaml").interactions[0].response
+    assert response.end is not None and response.end.kind == "remote_protocol_error"
+    with ThreadServer(tmp_path) as server:
+        replayed = raw_request(f"{server.url}/c/x.yaml{PATH}", body=body)
+    assert replayed.end == "closed" and replayed.chunks == live.chunks
