@@ -23,7 +23,7 @@ def main(lock_path: str) -> int:
         if name != "llm-replay" and locked.get(name) != version
     ]
     for name, was, now in rows:
-        print(f"  {name:32} lock {was:>14}  ->  latest {now}")
+        print(f"  {name:32} lock {was:>14}   latest lane {now}")
     print(f"  {len(rows)} package(s) differ from the lock" if rows else "  none: the lock is current")
     return 0
 

@@ -23,10 +23,10 @@ import openai
 
 import replay
 from replay import synth
-from replay.clock import REAL
-from replay.fault_draft import FaultContext
 from replay.faults import FinishReason, HTTPError, Rechunk, Stall, Truncate
-from replay.injection import FaultInjector
+from replay.faults.draft import FaultContext
+from replay.faults.injector import FaultInjector
+from replay.timing.clock import REAL
 
 MESSAGES: list[Any] = [{"role": "user", "content": "hi"}]
 

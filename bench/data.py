@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from replay import Cassette, Chunk, Interaction, Request, Response, save_cassette
-from replay.sse import split_at_events
+from replay.model.sse import split_at_events
 
 from .core import ROOT
 

@@ -424,8 +424,8 @@ def _parts(ctx: Context) -> None:
     tried before JSON canonicalisation (SDKs send byte-identical bodies for identical calls)."""
     import httpx2
 
-    from replay.adapters import available_libs
-    from replay.matching import Matcher, _canonical_body, request_parts
+    from replay.engine.matching import Matcher, _canonical_body, request_parts
+    from replay.transport.adapters import available_libs
 
     ex = chat_exchange(False)
     lib = next(lib for lib in available_libs() if lib.name == "httpx2")

@@ -85,7 +85,7 @@ def _paths(work: Path, quick: bool) -> list[tuple[str, Callable[[], object]]]:
     import httpx2
 
     import replay
-    from replay.clock import VirtualClock
+    from replay.timing.clock import VirtualClock
 
     from .data import MESSAGES, MODEL, chat_exchange, many_interactions, write_native
     from .overhead import make_client

@@ -121,7 +121,7 @@ def _sync_strategies(slack: TimerSlack) -> dict[str, Callable[[float], None]]:
 
 
 def run_sync(n: int, hi: float) -> Stats:
-    from replay.clock import RealTiming
+    from replay.timing.clock import RealTiming
 
     perf = time.perf_counter
     strategies = _sync_strategies(TimerSlack())
@@ -146,7 +146,7 @@ def run_sync(n: int, hi: float) -> Stats:
 
 
 async def _run_async(n: int, hi: float) -> Stats:
-    from replay.clock import RealTiming
+    from replay.timing.clock import RealTiming
 
     perf = time.perf_counter
 

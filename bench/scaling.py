@@ -278,8 +278,8 @@ def _load_breakdown(ctx: Context, path: Path, n: int) -> None:
     import yaml
 
     import replay
-    from replay import yamlio
-    from replay.storage import parse_cassette
+    from replay.io.storage import parse_cassette
+    from replay.model import yamlio
 
     text = path.read_text()
     data = yamlio.load_data(text)

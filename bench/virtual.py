@@ -67,7 +67,7 @@ def _exact(offsets: list[float], times: list[float]) -> float:
 
 def run(ctx: Context) -> None:
     import replay
-    from replay.clock import VirtualClock
+    from replay.timing.clock import VirtualClock
 
     modules = import_sdks()
     ctx.log(f"  ({modules} modules loaded)")
@@ -180,11 +180,11 @@ def run(ctx: Context) -> None:
 
     import freezegun
 
-    from replay._freeze import AVAILABLE, FastFreezer
-    from replay.clock import VIRTUAL_IGNORE
+    from replay.timing._freeze import AVAILABLE, FastFreezer
+    from replay.timing.virtual import VIRTUAL_IGNORE
 
     if not AVAILABLE:
-        raise RuntimeError("replay._freeze fell back to freeze_time: freezegun's internals changed")
+        raise RuntimeError("replay.timing._freeze fell back to freeze_time: freezegun's internals changed")
 
     def freezegun_cycle() -> None:
         freezer = freezegun.freeze_time(

@@ -8,11 +8,8 @@ Example usage::
         ...  # any httpx2/httpx client the code creates is served from the cassette
 """
 
-from . import faults, synth
-from .api import CassetteContext, use_cassette
-from .cassette import Cassette, Chunk, Interaction, Request, Response, StreamEnd
-from .changes import RecordingChanges
-from .diff import CassetteDiff, diff_cassettes
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     CassetteError,
     CassetteFormatError,
@@ -22,16 +19,75 @@ from .errors import (
     ReplayError,
     ReplayWarning,
 )
-from .expiry import CassetteExpiredError, CassetteExpiredWarning
 from .modes import RecordMode, Timing
-from .netguard import NetworkBlockedError
-from .player import ActiveCassette
-from .scrub import SecretsFoundError
-from .sse import SSEEvent
-from .storage import load_cassette, save_cassette
-from .usage import UnusedInteractionsError, UsageLog
-from .variants import ANTHROPIC_EDGE_CASES, EDGE_CASES, Variant, variants
-from .vcr import SyntheticTiming
+
+if TYPE_CHECKING:
+    from . import faults, synth
+    from .engine.api import CassetteContext, use_cassette
+    from .engine.player import ActiveCassette
+    from .faults.variants import ANTHROPIC_EDGE_CASES, EDGE_CASES, Variant, variants
+    from .hygiene.changes import RecordingChanges
+    from .hygiene.expiry import CassetteExpiredError, CassetteExpiredWarning
+    from .hygiene.usage import UnusedInteractionsError, UsageLog
+    from .io.storage import load_cassette, save_cassette
+    from .model.cassette import Cassette, Chunk, Interaction, Request, Response, StreamEnd
+    from .model.sse import SSEEvent
+    from .scrub import SecretsFoundError
+    from .tools.diff import CassetteDiff, diff_cassettes
+    from .transport.netguard import NetworkBlockedError
+    from .vcr.format import SyntheticTiming
+
+# Everything else is imported on first use (PEP 562): `import replay` stays cheap for a test
+# session that only needs, say, the errors, and a command pays only for what it touches.
+_LAZY: dict[str, str] = {
+    "faults": "",
+    "synth": "",
+    "CassetteContext": "engine.api",
+    "use_cassette": "engine.api",
+    "ActiveCassette": "engine.player",
+    "ANTHROPIC_EDGE_CASES": "faults.variants",
+    "EDGE_CASES": "faults.variants",
+    "Variant": "faults.variants",
+    "variants": "faults.variants",
+    "RecordingChanges": "hygiene.changes",
+    "CassetteExpiredError": "hygiene.expiry",
+    "CassetteExpiredWarning": "hygiene.expiry",
+    "UnusedInteractionsError": "hygiene.usage",
+    "UsageLog": "hygiene.usage",
+    "load_cassette": "io.storage",
+    "save_cassette": "io.storage",
+    "Cassette": "model.cassette",
+    "Chunk": "model.cassette",
+    "Interaction": "model.cassette",
+    "Request": "model.cassette",
+    "Response": "model.cassette",
+    "StreamEnd": "model.cassette",
+    "SSEEvent": "model.sse",
+    "SecretsFoundError": "scrub",
+    "CassetteDiff": "tools.diff",
+    "diff_cassettes": "tools.diff",
+    "NetworkBlockedError": "transport.netguard",
+    "SyntheticTiming": "vcr.format",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'replay' has no attribute {name!r}")
+    import importlib
+
+    if where == "":
+        value: Any = importlib.import_module(f"{__name__}.{name}")
+    else:
+        value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __version__ = "0.1.0"
 

@@ -24,6 +24,36 @@ class RecordMode(str, Enum):
     ALL = "all"
     REWRITE = "rewrite"
 
+    # The rules above, as predicates: every part of llm-replay asks these, none re-derives them.
+
+    @property
+    def records_everything(self) -> bool:
+        """Every request goes to the network; nothing is replayed (``all``, ``rewrite``).
+
+        >>> RecordMode.REWRITE.records_everything, RecordMode.ONCE.records_everything
+        (True, False)
+        """
+        return self in (RecordMode.ALL, RecordMode.REWRITE)
+
+    @property
+    def replaces_file(self) -> bool:
+        """The recordings replace the file's interactions instead of joining them (``rewrite``)."""
+        return self is RecordMode.REWRITE
+
+    def replays(self, existed: bool) -> bool:
+        """Whether a cassette opened in this mode (its file ``existed`` or not) plays anything back.
+
+        >>> RecordMode.ONCE.replays(existed=False), RecordMode.ONCE.replays(existed=True)
+        (False, True)
+        """
+        return not self.records_everything and not (self is RecordMode.ONCE and not existed)
+
+    def may_record(self, existed: bool) -> bool:
+        """Whether a request with no recorded match may go to the network and be recorded."""
+        if self is RecordMode.NONE:
+            return False
+        return not (self is RecordMode.ONCE and existed)
+
 
 class Timing(str, Enum):
     """How replayed chunks are paced.

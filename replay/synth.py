@@ -26,9 +26,16 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .cassette import Cassette, Chunk, Headers, Interaction, Request, Response
 from .chat.shapes import Shape
-from .providers import PROVIDERS, Provider, encode_json, error_headers, error_payload, finish_reason_for
+from .faults.providers import (
+    PROVIDERS,
+    Provider,
+    encode_json,
+    error_headers,
+    error_payload,
+    finish_reason_for,
+)
+from .model.cassette import Cassette, Chunk, Headers, Interaction, Request, Response
 
 __all__ = ["cassette", "chat", "error"]
 

@@ -12,7 +12,7 @@ from typing import Any
 from sdk_helpers import MESSAGES, make_client
 
 import replay
-from replay.clock import REAL
+from replay.timing.clock import REAL
 
 __all__ = ["Seen", "ask", "record_chat", "snapshot"]
 

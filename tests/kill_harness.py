@@ -54,7 +54,8 @@ def record_forever(path: str, url: str, start: int, saved: Any, phase: Any) -> N
     import httpx2
 
     import replay
-    from replay import player, storage
+    from replay.engine import player
+    from replay.io import storage
 
     # A forkserver child inherits an ignored SIGINT; the SIGINT iterations need Python's default.
     signal.signal(signal.SIGINT, signal.default_int_handler)

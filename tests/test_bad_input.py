@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import replay
-from replay.cassette import Cassette, Chunk, Interaction, Request, Response
-from replay.sse import SSEDecoder, iter_events, parse_events, split_at_events
-from replay.storage import dump_cassette
+from replay.io.storage import dump_cassette
+from replay.model.cassette import Cassette, Chunk, Interaction, Request, Response
+from replay.model.sse import SSEDecoder, iter_events, parse_events, split_at_events
 
 HEAD = "format: llm-replay\nversion: 1\n"
 GET = "request: {method: GET, url: 'http://x.test/'}"

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 import replay
 from replay import Cassette, Chunk, Interaction, Request, Response
-from replay.bodies import JsonStyle, decode_body, encode_body
-from replay.storage import dump_cassette, load_cassette, save_cassette
+from replay.io.storage import dump_cassette, load_cassette, save_cassette
+from replay.model.bodies import JsonStyle, decode_body, encode_body
 
 
 def _roundtrip(tmp_path: Path, cassette: Cassette) -> Cassette:
@@ -220,7 +220,7 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
 def test_the_fast_loader_gives_exactly_what_the_safe_loader_gives(text: str) -> None:
     import yaml
 
-    from replay.yamlio import load_data
+    from replay.model.yamlio import load_data
 
     try:
         expected: object = yaml.load(text, Loader=yaml.SafeLoader)
@@ -245,7 +245,7 @@ def _big_cassette(n: int = 1500) -> Cassette:
 
 
 def test_large_native_files_load_in_batches_exactly_as_a_whole(tmp_path: Path) -> None:
-    from replay.storage import _BATCH_BYTES, _parse_in_batches, _parse_text
+    from replay.io.storage import _BATCH_BYTES, _parse_in_batches, _parse_text
 
     cassette = _big_cassette()
     path = tmp_path / "big.yaml"
@@ -282,7 +282,7 @@ def test_a_hand_edited_layout_falls_back_to_the_whole_document(tmp_path: Path) -
     # Valid YAML, but not the header layout llm-replay writes (keys reordered by hand).
     text = path.read_text().replace("format: llm-replay\nversion: 1\n", "version: 1\nformat: llm-replay\n")
     path.write_text(text)
-    from replay.storage import _parse_in_batches
+    from replay.io.storage import _parse_in_batches
 
     assert _parse_in_batches(text, path) is None
     assert load_cassette(path) == cassette

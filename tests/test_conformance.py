@@ -23,8 +23,8 @@ import pytest
 from conftest import require_real_cassettes
 
 import replay
-from replay.cassette import Interaction
 from replay.chat import ChatCompletionError
+from replay.model.cassette import Interaction
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -19,7 +19,7 @@ from sdk_helpers import MESSAGES, make_client
 from xdist_project import URL_VARIABLE, losses, project_source
 
 import replay
-from replay import persist, storage
+from replay.io import persist, storage
 
 SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 

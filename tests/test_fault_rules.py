@@ -30,7 +30,7 @@ from replay.faults import (
     Truncate,
     UsageOnlyChunk,
 )
-from replay.sse import parse_events
+from replay.model.sse import parse_events
 
 LIBS = pytest.mark.parametrize("library", ["httpx2", "httpx"])
 SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])

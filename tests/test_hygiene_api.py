@@ -17,8 +17,8 @@ from llm_server import LLMServer
 from sdk_helpers import run_chat
 
 import replay
-from replay.expiry import format_age, parse_max_age
-from replay.usage import UsageLog, UsageLogError
+from replay.hygiene.expiry import format_age, parse_max_age
+from replay.hygiene.usage import UsageLog, UsageLogError
 
 SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 OLD = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -181,7 +181,7 @@ def test_diff_pairs_by_request_then_by_path_and_compares_json_bodies() -> None:
 def test_usage_log_round_trip_and_bad_lines(tmp_path: Path) -> None:
     path = write_cassette(tmp_path / "c.yaml", chat_stream("a"), chat_stream("b"))
     active = _post_all(path, ["a"], is_async=False)
-    from replay.usage import use_from_active
+    from replay.hygiene.usage import use_from_active
 
     use = use_from_active(active, rootdir=tmp_path, test="t::x", outcome="passed")
     log_path = tmp_path / "log.jsonl"

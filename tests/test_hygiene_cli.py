@@ -14,8 +14,8 @@ from cassette_factory import chat_body, chat_stream, write_cassette
 
 import replay
 from replay.cli import main as cli
-from replay.timeline import sparkline, timeline
-from replay.usage import CassetteUse, UsageLog, use_from_active
+from replay.hygiene.usage import CassetteUse, UsageLog, use_from_active
+from replay.tools.timeline import sparkline, timeline
 
 
 def _play(path: Path, *models: str, record_mode: str = "none") -> replay.ActiveCassette:

@@ -78,14 +78,16 @@ def test_strict_fails_the_test_naming_the_unused_interactions(pytester: pytest.P
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "E   replay.usage.UnusedInteractionsError: Cassette */cassettes/test_chat/test_a.yaml: "
+            "E   replay.hygiene.usage.UnusedInteractionsError: Cassette */cassettes/test_chat/test_a.yaml: "
             "1 of 2 interactions was never played (strict usage):",
             "      #1 POST http://127.0.0.1:9/v1/chat/completions (model 'b', recorded *)",
             "    To fix: remove them (*llm-replay prune*",
         ],
         consecutive=True,
     )
-    result.stdout.fnmatch_lines(["FAILED test_chat.py::test_a - replay.usage.UnusedInteractionsError*"])
+    result.stdout.fnmatch_lines(
+        ["FAILED test_chat.py::test_a - replay.hygiene.usage.UnusedInteractionsError*"]
+    )
     assert "ERROR" not in result.stdout.str()  # a failure of the test, not of its teardown
 
 
@@ -182,8 +184,8 @@ def test_expired_cassette_fails_with_expiry_fail(pytester: pytest.Pytester, wher
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
-            "E   replay.expiry.CassetteExpiredError: Cassette */test_old.yaml is * old (interaction #0 "
-            "recorded 2020-01-01T00:00:00Z), older than max_age=12h.",
+            "E   replay.hygiene.expiry.CassetteExpiredError: Cassette */test_old.yaml is * old "
+            "(interaction #0 recorded 2020-01-01T00:00:00Z), older than max_age=12h.",
             "E   To fix: re-record it (pytest --replay-record-mode=rewrite test_chat.py::test_old), *",
         ],
         consecutive=True,

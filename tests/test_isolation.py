@@ -244,7 +244,9 @@ def test_plugin_option_marker_and_allowed_hosts(pytester: pytest.Pytester, llm_s
     )
     result = pytester.runpytest("--replay-record-mode=once", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["FAILED test_net.py::test_marked - replay.netguard.NetworkBlockedError: *"])
+    result.stdout.fnmatch_lines(
+        ["FAILED test_net.py::test_marked - replay.transport.netguard.NetworkBlocked*"]
+    )
     result = pytester.runpytest(
         "--replay-record-mode=once", "--replay-block-network", "-p", "no:cacheprovider"
     )

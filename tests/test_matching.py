@@ -12,7 +12,7 @@ from cassette_factory import URL, stream_interaction, write_cassette
 
 import replay
 from replay import Interaction, Request, Response
-from replay.matching import Matcher, normalize_match_on
+from replay.engine.matching import Matcher, normalize_match_on
 
 
 def _interaction(

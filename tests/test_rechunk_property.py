@@ -15,10 +15,10 @@ from llm_server import LLMServer, Script
 
 import replay
 from replay import synth
-from replay.fault_draft import FaultContext
 from replay.faults import FinishReason, Rechunk
-from replay.injection import FaultInjector
-from replay.timed_body import TimedBody
+from replay.faults.draft import FaultContext
+from replay.faults.injector import FaultInjector
+from replay.faults.timed_body import TimedBody
 
 STREAMS = {
     "openai-tools-n2": synth.chat(

@@ -13,7 +13,7 @@ from llm_server import LLMServer, Script
 from sdk_helpers import raw_chunks, run_chat
 
 import replay
-from replay.clock import REAL
+from replay.timing.clock import REAL
 
 PAYLOAD = {"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": True}
 

@@ -18,8 +18,10 @@ from llm_server import LLMServer
 from sdk_helpers import MESSAGES, make_client
 
 import replay
-from replay.cassette import Chunk, Interaction, Request, Response
-from replay.scrub import PLACEHOLDER, Scrubber, _Edit, _edit_chunks, find_key_patterns, redact_secrets
+from replay.model.cassette import Chunk, Interaction, Request, Response
+from replay.scrub import PLACEHOLDER, Scrubber, find_key_patterns, redact_secrets
+from replay.scrub.edits import _edit_chunks
+from replay.scrub.patterns import _Edit
 
 SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 
@@ -617,7 +619,7 @@ KEYISH = st.sampled_from(
 @settings(max_examples=500, deadline=None)
 @given(st.lists(KEYISH, max_size=40).map("".join))
 def test_the_fast_key_scan_finds_exactly_what_the_full_pattern_finds(text: str) -> None:
-    from replay.scrub import _KEYS, _key_matches
+    from replay.scrub.patterns import _KEYS, _key_matches
 
     full = [(m.start(), m.end()) for m in _KEYS.finditer(text)]
     assert [(start, end) for start, _, end, _ in _key_matches(text)] == full

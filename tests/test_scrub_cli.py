@@ -14,8 +14,8 @@ from conftest import require_real_cassettes
 from llm_server import LLMServer
 
 import replay
-from replay.cassette import Cassette, Chunk, Interaction, Request, Response
 from replay.cli import main
+from replay.model.cassette import Cassette, Chunk, Interaction, Request, Response
 
 OPENAI_KEY = "sk-" + "proj-" + "Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5kL7"
 ANTHROPIC_KEY = "sk-" + "ant-api03-" + "Zx8Cv6Bn4Ml2Kj0Hg8Fd6Sa4Qw2Er0Ty8Ui6Op4As"

@@ -28,7 +28,7 @@ CHILD = textwrap.dedent(
     sys.meta_path.insert(0, Block())
 
     import replay
-    from replay.adapters import available_libs
+    from replay.transport.adapters import available_libs
 
     lib = __import__({use!r})
     names = [l.name for l in available_libs()]

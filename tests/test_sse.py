@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from replay.sse import SSEDecoder, encode_event, iter_events, parse_events, split_at_events
+from replay.model.sse import SSEDecoder, encode_event, iter_events, parse_events, split_at_events
 
 STREAM = (
     b": keep-alive\n\n"

@@ -16,7 +16,7 @@ import pytest
 from cassette_factory import URL, even_times, stream_interaction, write_cassette
 
 import replay
-from replay.clock import REAL
+from replay.timing.clock import REAL
 
 SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 
@@ -296,8 +296,8 @@ def test_the_fast_freezer_is_in_use_and_patches_module_level_bindings(tmp_path: 
     import sys
     import textwrap
 
-    from replay import _freeze
-    from replay.clock import VirtualClock
+    from replay.timing import _freeze
+    from replay.timing.clock import VirtualClock
 
     assert _freeze.AVAILABLE, "freezegun's internals changed: the virtual clock fell back to freeze_time"
     folder = tmp_path / "mods"

@@ -49,9 +49,9 @@ def test_chat(i):
     if no_lock:
         files["conftest.py"] = """
 import contextlib
-import replay.persist
+import replay.io.persist
 
-replay.persist.cassette_lock = lambda path, timeout=0: contextlib.nullcontext()
+replay.io.persist.cassette_lock = lambda path, timeout=0: contextlib.nullcontext()
 """
     return files
 

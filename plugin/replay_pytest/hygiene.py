@@ -24,8 +24,8 @@ from typing import Any, Literal
 import pytest
 
 import replay
-from replay.expiry import Expiry, parse_max_age
-from replay.usage import (
+from replay.hygiene.expiry import Expiry, parse_max_age
+from replay.hygiene.usage import (
     CassetteUse,
     UnusedInteractionsError,
     UsageLog,
@@ -33,10 +33,11 @@ from replay.usage import (
     cassette_key,
     describe_interaction,
     remove_listener,
-    replays,
     unused_message,
     use_from_active,
 )
+
+from .markers import default_cassette_path, marker_settings
 
 __all__ = ["ACTIVE_CASSETTE", "HygieneState", "option_settings"]
 
@@ -144,7 +145,7 @@ class HygieneState:
     _closed: list[_Closed] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    # listener protocol (replay.usage.CassetteListener)
+    # listener protocol (replay.hygiene.usage.CassetteListener)
     def cassette_opened(self, active: replay.ActiveCassette) -> None:
         return None
 
@@ -181,7 +182,7 @@ class HygieneState:
             if self.log_path is not None:
                 self.uses.append(use_from_active(active, rootdir=rootdir, test=item.test, outcome=result))
             unplayed = active.unplayed
-            if unplayed and replays(active.record_mode, active.existed) and result == "passed":
+            if unplayed and active.record_mode.replays(active.existed) and result == "passed":
                 self.unused.append(
                     UnusedReport(
                         cassette=key,
@@ -277,11 +278,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     out = session.config.getoption("replay_list_cassettes", None)
     if not out or _is_worker(session.config):
         return
-    from .plugin import _marker_settings, default_cassette_path
-
     tests = []
     for item in session.items:
-        marker_path, _ = _marker_settings(item)
+        marker_path, _ = marker_settings(item)
         default = default_cassette_path(item)
         tests.append(
             {"nodeid": item.nodeid, "cassette": str(marker_path or default), "default": str(default)}

@@ -7,7 +7,6 @@ any scope), then the defaults (record mode ``none``, timing ``virtual``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,13 @@ from typing import Any
 import pytest
 
 import replay
-from replay.modes import RecordMode, Timing
-from replay.variants import Variant
 
 from . import recording_detect
 from .hygiene import ACTIVE_CASSETTE, option_settings
+from .markers import USE_CASSETTE_KEYS as _USE_CASSETTE_KEYS
+from .markers import default_cassette_path, marker_settings
 from .variants import (
     check_faults,
-    name_without_variant,
     pytest_generate_tests,
     remember_cassette,
     replay_variant,
@@ -35,30 +33,6 @@ __all__ = ["pytest_generate_tests", "replay_cassette", "replay_config", "replay_
 pytest_plugins = ["replay_pytest.hygiene", "replay_pytest.serve"]
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
-_USE_CASSETTE_KEYS = frozenset(
-    {
-        "record_mode",
-        "timing",
-        "speed",
-        "allow_playback_repeats",
-        "match_on",
-        "record_on_failure",
-        "synthetic_timing",  # the schedule of vcrpy cassettes' bodies
-        "strict",  # hygiene: fail on unplayed interactions
-        "max_age",
-        "expiry",
-        "faults",  # fault injection (replay.faults)
-        # safety: secrets and network (replay.scrub, replay.netguard)
-        "filter_headers",
-        "filter_query",
-        "filter_body_fields",
-        "before_record_request",
-        "before_record_response",
-        "allow_secrets",
-        "block_network",
-        "allowed_hosts",
-    }
-)
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
@@ -75,14 +49,14 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         "--replay-record-mode",
         action="store",
         default=None,
-        choices=[m.value for m in RecordMode],
+        choices=[m.value for m in replay.RecordMode],
         help="none (default: replay only), once, new_episodes, all, or rewrite.",
     )
     group.addoption(
         "--replay-timing",
         action="store",
         default=None,
-        choices=[t.value for t in Timing],
+        choices=[t.value for t in replay.Timing],
         help="How replayed chunks are paced: virtual (default), real, or instant.",
     )
     group.addoption(
@@ -135,36 +109,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def default_cassette_path(node: pytest.Item) -> Path:
-    """``<test dir>/cassettes/<module>/<[Class.]test>.yaml``, with the name made file-safe."""
-    module = node.path.stem
-    owner = getattr(node, "cls", None)
-    cls = owner.__name__ + "." if owner is not None else ""
-    name = re.sub(r"[^\w.\-\[\]=,+@]", "_", cls + name_without_variant(node))
-    return node.path.parent / "cassettes" / module / f"{name}.yaml"
-
-
-def _marker_settings(node: pytest.Item) -> tuple[Path | None, dict[str, Any]]:
-    # Closest marker wins per key: apply from the farthest (module) to the nearest (function).
-    path: Path | None = None
-    kwargs: dict[str, Any] = {}
-    for marker in reversed(list(node.iter_markers("replay"))):
-        if len(marker.args) > 1:
-            raise pytest.UsageError(f"{node.nodeid}: @pytest.mark.replay takes at most one path argument")
-        unknown = set(marker.kwargs) - _USE_CASSETTE_KEYS - {"path"}
-        if unknown:
-            raise pytest.UsageError(
-                f"{node.nodeid}: unknown @pytest.mark.replay argument(s) {sorted(unknown)}; "
-                f"known: path, {', '.join(sorted(_USE_CASSETTE_KEYS))}"
-            )
-        given = marker.args[0] if marker.args else marker.kwargs.get("path")
-        if given is not None:
-            p = Path(given)
-            path = p if p.is_absolute() else node.path.parent / p
-        kwargs.update({k: v for k, v in marker.kwargs.items() if k != "path" and v is not None})
-    return path, kwargs
-
-
 def _settings(node: pytest.Item, config_fixture: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
     unknown = set(config_fixture) - _USE_CASSETTE_KEYS
     if unknown:
@@ -172,7 +116,7 @@ def _settings(node: pytest.Item, config_fixture: dict[str, Any]) -> tuple[Path, 
             f"replay_config returned unknown key(s) {sorted(unknown)}; "
             f"known: {', '.join(sorted(_USE_CASSETTE_KEYS))}"
         )
-    marker_path, marker_kwargs = _marker_settings(node)
+    marker_path, marker_kwargs = marker_settings(node)
     settings: dict[str, Any] = {"record_mode": "none", "timing": "virtual"}
     settings.update(config_fixture)
     settings.update(marker_kwargs)
@@ -199,7 +143,7 @@ def replay_config() -> dict[str, Any]:
 
 @pytest.fixture
 def replay_cassette(
-    request: pytest.FixtureRequest, replay_config: dict[str, Any], replay_variant: Variant | None
+    request: pytest.FixtureRequest, replay_config: dict[str, Any], replay_variant: replay.Variant | None
 ) -> Iterator[replay.ActiveCassette]:
     """The test's active cassette (from its ``replay`` marker, or the default path)."""
     node = request.node
@@ -230,7 +174,7 @@ def replay_cassette(
 
 
 @pytest.fixture(autouse=True)
-def _replay_marker(request: pytest.FixtureRequest, replay_variant: Variant | None) -> None:
+def _replay_marker(request: pytest.FixtureRequest, replay_variant: replay.Variant | None) -> None:
     """Activates ``replay_cassette`` for tests carrying the ``replay`` marker or a variant."""
     node = request.node
     if (

@@ -14,7 +14,7 @@ pytest-recording use, with its semantics:
   ``--allowed-hosts``, ``--disable-recording``.
 
 Cassettes live at ``<test dir>/cassettes/<module>/<[Class.]test>.yaml``. Matching, record modes
-and filters are vcrpy's own (:mod:`replay.vcr_bridge`); httpx2/httpx traffic is intercepted below
+and filters are vcrpy's own (:mod:`replay.vcr.bridge`); httpx2/httpx traffic is intercepted below
 ``Client.send`` and replayed chunk by chunk. Replay timing is ``instant`` on the real clock, as
 with vcrpy, unless ``--replay-timing`` (or a ``timing`` key in ``vcr_config``/the marker) asks for
 ``virtual`` or ``real``.
@@ -32,9 +32,9 @@ from typing import Any
 
 import pytest
 
-from replay.clock import make_timing
-from replay.vcr import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming
-from replay.vcr_bridge import SafePersister, vcr_cassette
+from replay.timing.clock import make_timing
+from replay.vcr.bridge import SafePersister, vcr_cassette
+from replay.vcr.format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming
 
 __all__ = [
     "RECORD_MODES",

@@ -64,7 +64,7 @@ def _server_args(
 @pytest.fixture
 def replay_serve(request: pytest.FixtureRequest) -> Iterator[Callable[..., str]]:
     """Start ``llm-replay serve`` for this test and return its base URL (stopped at teardown)."""
-    from .plugin import default_cassette_path
+    from .markers import default_cassette_path
 
     started: list[ServerProcess] = []
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import replay
-from replay.variants import Variant, collect
+from replay.faults.variants import Variant, collect
 
 __all__ = [
     "check_faults",

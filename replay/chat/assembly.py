@@ -31,7 +31,7 @@ from .openai_models import ChatCompletion, ChatCompletionChunk
 from .shapes import iter_payloads, payload_shape
 
 if TYPE_CHECKING:
-    from ..cassette import Response
+    from ..model.cassette import Response
 
 __all__ = [
     "ChatCompletionError",

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..sse import SSEEvent
+from ..model.sse import SSEEvent
 
 __all__ = [
     "ANTHROPIC_EVENT_TYPES",

@@ -13,12 +13,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cassette import Cassette
 from ..errors import CassetteError, ReplayError
+from ..io.storage import dump_cassette, load_cassette, write_atomic
+from ..model.cassette import Cassette
+from ..model.yamlio import load_data
 from ..scrub import Scrubber
-from ..storage import dump_cassette, load_cassette, write_atomic
-from ..vcr import SyntheticTiming, dump_vcr, is_vcr_data
-from ..yamlio import load_data
+from ..vcr.format import SyntheticTiming, dump_vcr, is_vcr_data
 
 __all__ = ["add_arguments", "convert_file", "run"]
 

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..api import use_cassette
-from ..clock import REAL
-from ..storage import load_cassette
+from .. import use_cassette
+from ..io.storage import load_cassette
+from ..timing.clock import REAL
 
 __all__ = ["add_arguments", "demo_cassette_path", "run"]
 

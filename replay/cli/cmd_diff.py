@@ -15,9 +15,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..diff import DEFAULT_IGNORED_HEADERS, DEFAULT_IGNORED_KEYS, InteractionDiff, TimingStats, diff_cassettes
 from ..errors import ReplayError
-from ..storage import load_cassette
+from ..io.storage import load_cassette
+from ..tools.diff import (
+    DEFAULT_IGNORED_HEADERS,
+    DEFAULT_IGNORED_KEYS,
+    InteractionDiff,
+    TimingStats,
+    diff_cassettes,
+)
 
 __all__ = ["add_arguments", "run"]
 

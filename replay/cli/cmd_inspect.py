@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 from rich.console import Console
 from rich.table import Table
 
-from ..storage import load_cassette
-from ..summary import InteractionSummary, summarize
-from ..timeline import Timeline, percentile, sparkline, timeline
+from ..io.storage import load_cassette
+from ..tools.summary import InteractionSummary, summarize
+from ..tools.timeline import Timeline, percentile, sparkline, timeline
 
 __all__ = ["add_arguments", "run"]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..plot import save_plot
-from ..storage import load_cassette
+from ..io.storage import load_cassette
+from ..tools.plot import save_plot
 
 __all__ = ["add_arguments", "run"]
 

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ..prune import prune_cassettes
-from ..usage import UsageLog
+from ..hygiene.prune import prune_cassettes
+from ..hygiene.usage import UsageLog
 
 __all__ = ["add_arguments", "run"]
 

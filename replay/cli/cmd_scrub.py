@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import ReplayError
 from ..scrub import Scrubber
-from ..scrub_files import FileResult, scrub_path
+from ..scrub.files import FileResult, scrub_path
 
 __all__ = ["add_arguments", "run"]
 

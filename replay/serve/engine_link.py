@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .. import faults as fault_types
-from ..cassette import Chunks, Interaction, Request, StreamEnd, header_value
-from ..clock import REAL
+from ..engine.matching import Matcher, request_parts
 from ..errors import ReplayError
-from ..fault_draft import FaultContext
-from ..faults import Fault
-from ..injection import FaultInjector, FaultStatus
-from ..matching import Matcher, request_parts
+from ..faults.base import Fault
+from ..faults.draft import FaultContext
+from ..faults.injector import FaultInjector, FaultStatus
+from ..io.persist import save_session
+from ..io.storage import load_cassette
+from ..model.cassette import Chunks, Interaction, Request, StreamEnd, header_value
 from ..modes import RecordMode, Timing, parse_record_mode, parse_timing
-from ..persist import save_session
-from ..scrub import Scrubber
-from ..storage import load_cassette
-from ..streams import PendingRecording, ResponsePlan
+from ..scrub.policy import Scrubber
+from ..timing.base import REAL
+from ..transport.streams import PendingRecording, ResponsePlan
 
 __all__ = [
     "REAL",

@@ -1,0 +1,346 @@
+"""The active cassette: decides, per request, to replay or record, and does it.
+
+Data flow of one request (see ``shared/DESIGN.md``)::
+
+    request -> match -> interaction -> ResponsePlan -> (faults) -> ChunkPlayer on a Schedule
+    request -> real transport -> RecordingTap (chunks pass through as they arrive) -> cassette
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import NoMatchingInteraction, ReplayError
+from ..faults import Fault
+from ..faults.draft import FaultContext
+from ..faults.injector import FaultInjector, FaultStatus, apply_read_timeout, read_timeout_of
+from ..hygiene.changes import RecordingChanges
+from ..io.persist import save_session
+from ..io.storage import load_cassette
+from ..model.cassette import Cassette, Interaction, Request
+from ..modes import RecordMode
+from ..scrub import Scrubber
+from ..timing.clock import REAL, Schedule, TimingPolicy, VirtualTiming
+from ..transport import netguard
+from ..transport.adapters import HttpLib, LiveRequest, encode_headers
+from ..transport.interceptor import Recording
+from ..transport.netguard import NetworkPolicy
+from ..transport.streams import PendingRecording, RecordingTap, ResponsePlan
+from ..vcr.format import SyntheticTiming
+from .matching import Match, Matcher, RequestParts
+
+__all__ = ["ActiveCassette"]
+
+
+class ActiveCassette:
+    """A cassette in use: what ``use_cassette(...)`` yields and the ``replay_cassette`` fixture is.
+
+    Example usage::
+
+        with replay.use_cassette("cassettes/chat.yaml") as cassette:
+            client.chat.completions.create(...)
+        assert cassette.all_played
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        record_mode: RecordMode,
+        timing: TimingPolicy,
+        match_on: Sequence[str] | None,
+        allow_playback_repeats: bool,
+        record_on_failure: bool,
+        record_hint: str | None = None,
+        synthetic_timing: SyntheticTiming | None = None,
+        loaded: Cassette | None = None,
+        faults: Sequence[Fault] = (),
+        scrubber: Scrubber | None = None,
+        network: NetworkPolicy | None = None,
+    ) -> None:
+        self.path = path
+        self.record_mode = record_mode
+        self.timing = timing
+        self.allow_playback_repeats = allow_playback_repeats
+        self.record_on_failure = record_on_failure
+        self.record_hint = record_hint
+        self._match_on = match_on
+        self._lock = threading.Lock()
+        self._recordings: list[PendingRecording] = []
+        self._plans: dict[int, tuple[ResponsePlan, float]] = {}
+        # Safety (scrubbing, network blocking): see replay.scrub, replay.transport.netguard and
+        # replay.io.persist.
+        self.scrubber = scrubber if scrubber is not None else Scrubber()
+        self.network = network if network is not None else NetworkPolicy()
+        self.existed = path.exists()
+        # What the file held when opened, for a rewrite to tell its own old interactions from
+        # those a parallel worker adds meanwhile (None: unreadable, replace it all).
+        self._baseline: list[Interaction] | None = []
+        if self.existed and not record_mode.replaces_file:
+            # ``loaded``: the caller read the file already (to check its age).
+            self.cassette = (
+                loaded if loaded is not None else load_cassette(path, synthetic_timing=synthetic_timing)
+            )
+        else:
+            self.cassette = Cassette()
+            if self.existed:
+                try:
+                    self._baseline = load_cassette(path).interactions
+                except ReplayError:
+                    self._baseline = None
+        self.matcher = Matcher(
+            self.cassette.interactions,
+            match_on=match_on,
+            allow_playback_repeats=allow_playback_repeats,
+            prepare=self.scrubber.prepare,
+            # A user hook may read any header; only then must every request be prepared anew.
+            memoize=self.scrubber.before_record_request is None,
+        )
+        self.saved = False
+        # Cassette hygiene (set by use_cassette): strict usage, and what a re-recording replaced.
+        self.strict = False
+        self.previous: Cassette | None = None
+        self.changes: RecordingChanges | None = None
+        self.faults = FaultInjector(faults)
+
+    # -- public view ----------------------------------------------------------------------
+
+    @property
+    def interactions(self) -> list[Interaction]:
+        """The interactions loaded from the file (recordings of this session are added on save)."""
+        return self.cassette.interactions
+
+    @property
+    def play_counts(self) -> list[int]:
+        """How many times each loaded interaction was replayed."""
+        return self.matcher.play_counts[: len(self.cassette.interactions)]
+
+    @property
+    def all_played(self) -> bool:
+        """True when every loaded interaction was replayed at least once."""
+        return all(self.play_counts)
+
+    @property
+    def unplayed(self) -> list[int]:
+        """Indices of loaded interactions that were never replayed."""
+        return [i for i, n in enumerate(self.play_counts) if n == 0]
+
+    @property
+    def recorded(self) -> list[Interaction]:
+        """Interactions recorded in this session (finished ones), in the order requests were sent."""
+        return [self.scrubber.scrub_interaction(p.to_interaction()) for p in self._recordings if p.done]
+
+    # -- faults ---------------------------------------------------------------------------
+
+    def inject(self, fault: Fault) -> None:
+        """Add a fault to the replayed responses from now on (e.g. part-way through a test).
+
+        Example usage::
+
+            replay_cassette.inject(replay.faults.HTTPError(429, retry_after=20, times=1))
+        """
+        self.faults.add(fault)
+
+    @property
+    def fault_report(self) -> list[FaultStatus]:
+        """Each fault, how many responses it changed, and why it did not fit the others."""
+        return self.faults.report()
+
+    def __repr__(self) -> str:
+        return (
+            f"<ActiveCassette {self.path} mode={self.record_mode.value} timing={self.timing.name.value} "
+            f"interactions={len(self.cassette.interactions)} recorded={len(self._recordings)}>"
+        )
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def activate(self) -> None:
+        self.timing.activate()
+        if self.network.block:
+            netguard.block(self.network, str(self.path))
+
+    def deactivate(self, failed: bool) -> None:
+        self.timing.deactivate()
+        if self.network.block:
+            netguard.unblock(self.network, str(self.path))
+        for pending in self._recordings:
+            if not pending.done:
+                # The application never finished or closed this body: keep what arrived.
+                from ..model.cassette import StreamEnd
+
+                pending.finish(StreamEnd(kind="closed_early"))
+        if self._recordings and (not failed or self.record_on_failure):
+            self.save()
+
+    def save(self) -> None:
+        """Write the file's interactions + the newly recorded ones (scrubbed), atomically.
+
+        The file is re-read under its lock and merged, so parallel workers recording into the
+        same cassette lose nothing (see :func:`replay.io.persist.save_session`).
+        """
+        new = [self.scrubber.scrub_interaction(p.to_interaction()) for p in self._recordings]
+        save_session(
+            self.path,
+            new,
+            scrubber=self.scrubber,
+            rewrite=self.record_mode.replaces_file,
+            baseline=self._baseline,
+        )
+        self.saved = True
+
+    # -- deciding -------------------------------------------------------------------------
+
+    def _may_record(self) -> bool:
+        return self.record_mode.may_record(self.existed)
+
+    def _may_replay(self) -> bool:
+        return not self.record_mode.records_everything and bool(self.matcher)
+
+    def _decide(self, live: LiveRequest, parts: RequestParts | None, *, consume: bool = True) -> Match | None:
+        """The interaction to replay, or None to record; raises when neither is allowed."""
+        if parts is not None and not self.record_mode.records_everything:
+            match = self.matcher.find(parts, consume=consume)
+            if match is not None:
+                return match
+        if self._may_record():
+            if self.faults:
+                self.faults.note_recorded(live.model)
+            return None
+        raise self._miss(live.model)
+
+    def _miss(self, request: Request) -> NoMatchingInteraction:
+        # The live URL may carry a key (?key=...): error messages end up in CI logs.
+        shown = self.scrubber.prepare(request)
+        what = f"{shown.method} {shown.url}"
+        hint = self.record_hint or (
+            f"use_cassette({str(self.path)!r}, record_mode='once') to record it, or "
+            "record_mode='new_episodes' to add to an existing cassette"
+        )
+        if not self.existed:
+            return NoMatchingInteraction(
+                f"Cassette {self.path} does not exist (record mode '{self.record_mode.value}'), so "
+                f"{what} cannot be replayed.\nRecord it: {hint}."
+            )
+        return NoMatchingInteraction(
+            f"No interaction in {self.path} matches {what} (record mode '{self.record_mode.value}').\n"
+            f"{self.matcher.explain_miss(request)}\n"
+            f"To fix: re-record with {hint}; or widen match_on (now: {', '.join(self.matcher.match_on)})."
+        )
+
+    def _source(self, index: int) -> str:
+        return f"{self.path} interaction #{index}"
+
+    def _plain_plan(self, match: Match) -> tuple[ResponsePlan, float]:
+        """An interaction's fault-free plan (headers encoded for the client library) and its
+        longest silence, built once: replaying it again only checks that against the timeout."""
+        cached = self._plans.get(match.index)
+        if cached is None:
+            response = match.interaction.response
+            plan = ResponsePlan.from_response(response, self._source(match.index))
+            plan.headers = encode_headers(response.headers)  # type: ignore[assignment]
+            silence = plan.head_t
+            previous = plan.head_t
+            for t in response.chunk_times:  # the array itself: no per-chunk copy
+                silence = max(silence, t - previous)
+                previous = t
+            if response.end is not None and response.end.t is not None:
+                silence = max(silence, response.end.t - previous)
+            cached = self._plans[match.index] = (plan, silence)
+        return cached
+
+    def _replay_plan(self, live: LiveRequest) -> ResponsePlan | None:
+        """What to replay for this request after faults (None: record it)."""
+        request = live.raw
+        with self._lock:
+            if not self._may_replay():
+                # Nothing can be replayed (recording everything, or nothing recorded yet): do not
+                # prepare the request for matching, it goes straight to the network.
+                self._decide(live, None)
+                return None
+            parts = self.matcher.cached_parts(live.key) or self.matcher.parts_of(live.model)
+            if not self.faults:
+                # The common case: no fault to consult, so the match is used up at once.
+                match = self._decide(live, parts)
+                if match is None:
+                    return None
+                plan, silence = self._plain_plan(match)
+                timeout = read_timeout_of(request)
+                speed = getattr(self.timing, "speed", 1.0)
+                if timeout is None or silence <= timeout * speed:
+                    return plan
+                return apply_read_timeout(plan, timeout, speed, plan.source)
+            match = self._decide(live, parts, consume=False)
+            if match is None:
+                return None
+            ctx = FaultContext(
+                request=live.model,
+                interaction=match.interaction,
+                index=match.index,
+                source=self._source(match.index),
+                read_timeout=read_timeout_of(request),
+                speed=getattr(self.timing, "speed", 1.0),
+            )
+            plan, replaced = self.faults.build(match.interaction.response, ctx)
+            if not replaced:
+                # A fault that answers instead of the recording leaves it for the next request.
+                self.matcher.find(parts)
+            return plan
+
+    # -- the Interceptor protocol (see replay.transport.interceptor) -----------------------
+
+    def handle(self, request: LiveRequest) -> ResponsePlan | Recording:
+        plan = self._replay_plan(request)
+        if plan is not None:
+            return plan
+        # The request model is built when the recording is saved, not before the request
+        # leaves: recording must not delay what the application receives.
+        return _NativeRecording(self, request, self._virtual_now())
+
+    def schedule(self) -> Schedule:
+        return self.timing.schedule()
+
+    def _virtual_now(self) -> float | None:
+        clock = self.timing.clock if isinstance(self.timing, VirtualTiming) else None
+        return clock.now() if clock is not None else None
+
+    def _wrap_recording(
+        self, lib: HttpLib, live: LiveRequest, response: Any, sent_at: float, virtual_base: float | None
+    ) -> Any:
+        head_t = REAL.perf_counter() - sent_at
+        pending = PendingRecording(
+            request=live,
+            status=response.status_code,
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
+            sent_at=sent_at,
+            head_t=head_t,
+        )
+        with self._lock:
+            self._recordings.append(pending)
+        on_chunk: Callable[[float], None] | None = None
+        clock = self.timing.clock if isinstance(self.timing, VirtualTiming) else None
+        if clock is not None and virtual_base is not None:
+            # new_episodes under virtual timing: a recorded request runs in real time, and the
+            # virtual clock follows it so the application sees the real durations.
+            clock.advance_to(virtual_base + head_t)
+
+            def on_chunk(t: float, _clock: Any = clock, _base: float = virtual_base) -> None:
+                _clock.advance_to(_base + t)
+
+        response.stream = lib.recording_stream(RecordingTap(response.stream, pending, lib, on_chunk))
+        return response
+
+
+@dataclass(frozen=True, slots=True)
+class _NativeRecording:
+    session: ActiveCassette
+    request: LiveRequest
+    virtual_base: float | None
+
+    def wrap(self, response: Any, sent_at: float) -> Any:
+        return self.session._wrap_recording(
+            self.request.lib, self.request, response, sent_at, self.virtual_base
+        )

@@ -1,0 +1,305 @@
+"""Stage 2, content rewrites of the choices: ``EmptyChoices``, ``NullDeltaContent``,
+``UsageOnlyChunk``, ``FinishReason``."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .base import Fault, _check_count
+from .draft import Draft, EventPayload, FaultContext, event_bytes, rewrite_json_event
+from .providers import (
+    finish_reason_for,
+)
+
+__all__ = ["EmptyChoices", "FinishReason", "NullDeltaContent", "UsageOnlyChunk"]
+
+# ----------------------------------------------------------------------------------------
+# content rewrites
+
+
+def _need_openai(draft: Draft) -> str | None:
+    shape = draft.shape()
+    if shape == "openai":
+        return None
+    if shape == "anthropic":
+        return "it applies to OpenAI-compatible chat completions, and this is an Anthropic message"
+    return "the body is not a chat completion"
+
+
+def _choice_payloads(draft: Draft) -> list[EventPayload]:
+    return [
+        p
+        for p in draft.payloads()
+        if isinstance(p.data, dict) and isinstance(p.data.get("choices"), list) and p.data["choices"]
+    ]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class EmptyChoices(Fault):
+    """``choices: []`` where code indexes ``choices[0]``: a non-stream body with no choices; a
+    stream that opens with a choice-less chunk (as Azure's prompt-filter chunk does).
+
+    Example usage::
+
+        faults=[EmptyChoices()]
+    """
+
+    rank: ClassVar[int] = 0
+    label: ClassVar[str] = "empty-choices"
+
+    def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
+        if (why := _need_openai(draft)) is not None:
+            return why
+        if not draft.stream:
+            body = draft.json_body()
+            if not body.get("choices"):
+                return "the body has no choices already"
+            draft.set_json_body({**body, "choices": []})
+            return None
+        events = draft.data_events()
+        lead = {
+            "id": "",
+            "object": "",
+            "created": 0,
+            "model": "",
+            "choices": [],
+            "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}],
+        }
+        first = events[0]
+        raw = draft.body.data[first.start : first.end]
+        draft.insert_at(first.start, event_bytes(first, raw, json.dumps(lead, separators=(",", ":"))))
+        return None
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class NullDeltaContent(Fault):
+    """``content: null`` where code expects a string: on the first and last chunks of a stream
+    (text is never lost: a chunk whose text would be nulled is split in two), or on the message
+    of a non-stream completion.
+
+    Example usage::
+
+        faults=[NullDeltaContent()]
+    """
+
+    rank: ClassVar[int] = 1
+    label: ClassVar[str] = "null-content"
+
+    def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
+        if (why := _need_openai(draft)) is not None:
+            return why
+        if not draft.stream:
+            body = draft.json_body()
+            choices = body.get("choices") or []
+            if not choices:
+                return "the body has no choices"
+            new_choices = [
+                {**c, "message": {**(c.get("message") or {}), "content": None}} if isinstance(c, dict) else c
+                for c in choices
+            ]
+            draft.set_json_body({**body, "choices": new_choices})
+            return None
+        payloads = _choice_payloads(draft)
+        if not payloads:
+            return "the stream has no chunks with choices"
+        edits: list[tuple[Any, bytes]] = []
+        for payload, first in (
+            ((payloads[0], True), (payloads[-1], False)) if len(payloads) > 1 else ((payloads[0], True),)
+        ):
+            edits.append(_null_content_edit(draft, payload, first=first))
+        draft.replace_events(edits)
+        return None
+
+
+def _null_content_edit(draft: Draft, payload: EventPayload, *, first: bool) -> tuple[Any, bytes]:
+    """The chunk with ``delta.content`` null; text it carried moves to a chunk of its own
+    (after the nulled one on the first chunk, before it on the last), and the finish reason
+    stays on whichever of the two comes last."""
+    data = payload.data
+    nulled: list[dict[str, Any]] = []
+    texts: list[dict[str, Any]] = []
+    for choice in data["choices"]:
+        delta = dict(choice.get("delta") or {})
+        text = delta.get("content")
+        delta["content"] = None
+        nulled.append({**choice, "delta": delta})
+        if text:
+            texts.append({**choice, "delta": {"content": text}})
+    event = payload.event
+    raw = draft.body.data[event.start : event.end]
+    if not texts:
+        pieces = [{**data, "choices": nulled}]
+    else:
+        finish = {c.get("index", 0): c.get("finish_reason") for c in data["choices"]}
+        unfinished = {**data, "choices": [{**c, "finish_reason": None} for c in (nulled if first else texts)]}
+        finished = {
+            **data,
+            "choices": [
+                {**c, "finish_reason": finish[c.get("index", 0)]} for c in (texts if first else nulled)
+            ],
+        }
+        unfinished.pop("usage", None)
+        pieces = [unfinished, finished]
+    out = b"".join(event_bytes(event, raw, json.dumps(p, separators=(",", ":"))) for p in pieces)
+    return event, out
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class UsageOnlyChunk(Fault):
+    """A final usage-only chunk (``choices: []``, ``usage: {...}``) before ``[DONE]``, as OpenAI
+    sends with ``stream_options={"include_usage": True}``. Usage comes from the stream if it
+    carries any (a finish chunk, Groq's ``x_groq``), else it is estimated from the text.
+
+    Example usage::
+
+        faults=[UsageOnlyChunk()]
+    """
+
+    rank: ClassVar[int] = 2
+    label: ClassVar[str] = "usage-chunk"
+
+    def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
+        if (why := _need_openai(draft)) is not None:
+            return why
+        if not draft.stream:
+            return "a usage-only chunk exists only in streams (this body is not streamed)"
+        payloads = [p for p in draft.payloads() if isinstance(p.data, dict)]
+        if any(p.data.get("choices") == [] and p.data.get("usage") for p in payloads):
+            return "the stream already ends with a usage-only chunk"
+        usage = _usage_of(payloads, ctx)
+        template = next((p.data for p in payloads if p.data.get("id")), payloads[0].data if payloads else {})
+        chunk = {
+            k: template[k]
+            for k in ("id", "object", "created", "model", "system_fingerprint")
+            if k in template
+        }
+        chunk["choices"] = []
+        chunk["usage"] = usage
+        done = next((e for e in draft.data_events() if e.is_done), None)
+        pos = done.start if done is not None else len(draft.body)
+        last = draft.data_events()[-1]
+        raw = draft.body.data[last.start : last.end]
+        draft.insert_at(pos, event_bytes(last, raw, json.dumps(chunk, separators=(",", ":"))))
+        return None
+
+
+def _usage_of(payloads: list[EventPayload], ctx: FaultContext) -> dict[str, int]:
+    for p in reversed(payloads):
+        usage = p.data.get("usage")
+        x_groq = p.data.get("x_groq")
+        if not isinstance(usage, dict) and isinstance(x_groq, dict):
+            usage = x_groq.get("usage")
+        if isinstance(usage, dict) and usage.get("completion_tokens") is not None:
+            return {k: usage[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens") if k in usage}
+    # No usage in the stream: about four characters per token, as OpenAI's own rule of thumb.
+    completion = sum(
+        len(str((c.get("delta") or {}).get("content") or ""))
+        for p in payloads
+        for c in p.data.get("choices") or []
+        if isinstance(c, dict)
+    )
+    completion_tokens = max(1, math.ceil(completion / 4))
+    prompt_tokens = max(1, math.ceil(len(ctx.interaction.request.body) / 4))
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class FinishReason(Fault):
+    """Rewrite the finish reason of choice ``choice``, streamed or not; the body stays valid.
+
+    Any string is accepted (providers invent new ones). On an Anthropic message the
+    ``stop_reason`` equivalent is written: ``length`` -> ``max_tokens``, ``stop``/``eos`` ->
+    ``end_turn``, ``tool_calls`` -> ``tool_use``, ``content_filter`` -> ``refusal`` (and the
+    reverse on OpenAI-compatible bodies).
+
+    Example usage::
+
+        faults=[FinishReason("length")]
+    """
+
+    reason: str
+    choice: int = 0
+
+    rank: ClassVar[int] = 3
+
+    def _validate(self) -> None:
+        if not isinstance(self.reason, str) or not self.reason.strip():
+            raise ValueError(f"FinishReason needs a non-empty reason string, got {self.reason!r}")
+        _check_count("choice", self.choice)
+
+    def _id(self) -> str:
+        return f"finish={self.reason}" + (f"@choice{self.choice}" if self.choice else "")
+
+    def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
+        from ..chat import AnthropicMessage, ChatCompletion, ChatCompletionChunk, parse_anthropic_event
+
+        shape = draft.shape()
+        if shape is None:
+            return "the body is not a chat completion"
+        reason = finish_reason_for(self.reason, shape)
+        if shape == "anthropic" and self.choice != 0:
+            return f"an Anthropic message has one choice, so choice={self.choice} does not exist"
+        if not draft.stream:
+            body = draft.json_body()
+            if shape == "anthropic":
+                new = {**body, "stop_reason": reason}
+                AnthropicMessage.model_validate(new)
+                draft.set_json_body(new)
+                return None
+            choices = body.get("choices") or []
+            if not any(isinstance(c, dict) and c.get("index", 0) == self.choice for c in choices):
+                return f"the completion has no choice with index {self.choice}"
+            new = {
+                **body,
+                "choices": [
+                    {**c, "finish_reason": reason} if c.get("index", 0) == self.choice else c for c in choices
+                ],
+            }
+            ChatCompletion.model_validate(new)
+            draft.set_json_body(new)
+            return None
+        edits = []
+        for payload in draft.payloads():
+            data = payload.data
+            if not isinstance(data, dict):
+                continue
+            if shape == "anthropic":
+                delta = data.get("delta")
+                if (
+                    data.get("type") == "message_delta"
+                    and isinstance(delta, dict)
+                    and delta.get("stop_reason")
+                ):
+                    new = {**data, "delta": {**delta, "stop_reason": reason}}
+                    parse_anthropic_event(new)
+                    edits.append(rewrite_json_event(draft, payload, new))
+                continue
+            choices = data.get("choices")
+            if not isinstance(choices, list) or not any(
+                isinstance(c, dict) and c.get("index", 0) == self.choice and c.get("finish_reason")
+                for c in choices
+            ):
+                continue
+            new = {
+                **data,
+                "choices": [
+                    {**c, "finish_reason": reason}
+                    if c.get("index", 0) == self.choice and c.get("finish_reason")
+                    else c
+                    for c in choices
+                ],
+            }
+            ChatCompletionChunk.model_validate(new)
+            edits.append(rewrite_json_event(draft, payload, new))
+        if not edits:
+            what = "stop_reason" if shape == "anthropic" else f"finish reason for choice {self.choice}"
+            return f"no event of the stream carries a {what} (was the recording cut short?)"
+        draft.replace_events(edits)
+        return None

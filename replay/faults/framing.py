@@ -1,0 +1,78 @@
+"""Stage 3, framing: ``Rechunk`` re-splits the body (bytes, events, line endings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from .base import FRAMING, Fault, _check_count
+from .draft import Draft, FaultContext
+
+__all__ = ["Rechunk"]
+
+# ----------------------------------------------------------------------------------------
+# framing
+
+
+_EOLS = {"\n": "lf", "\r\n": "crlf", "\r": "cr"}
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Rechunk(Fault):
+    """The same body in other network reads: ``size`` bytes each (``Rechunk(1)`` splits every
+    event at every byte); ``eol`` rewrites an event stream's line endings (``"\\r\\n"``,
+    ``"\\r"`` or ``"\\n"``), which SSE treats alike. Each read arrives when its last byte did.
+
+    Example usage::
+
+        faults=[Rechunk(1)]
+        faults=[Rechunk(7, eol="\\r\\n")]
+    """
+
+    size: int | None = None
+    eol: Literal["\n", "\r\n", "\r"] | None = None
+
+    stage: ClassVar[int] = FRAMING
+
+    def _validate(self) -> None:
+        _check_count("size", self.size, minimum=1)
+        if self.eol is not None and self.eol not in _EOLS:
+            raise ValueError(f"Rechunk eol must be one of '\\n', '\\r\\n', '\\r', got {self.eol!r}")
+        if self.size is None and self.eol is None:
+            raise ValueError("Rechunk needs size= (bytes per read) and/or eol= (line endings)")
+
+    def _id(self) -> str:
+        parts = []
+        if self.size is not None:
+            parts.append(f"rechunk={self.size}")
+        if self.eol is not None:
+            parts.append(f"eol={_EOLS[self.eol]}")
+        return ",".join(parts)
+
+    def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
+        if not len(draft.body):
+            return "the body is empty"
+        if self.eol is not None:
+            if not draft.stream:
+                return "eol= applies to event streams, and this body is not one"
+            data = draft.body.data
+            edits: list[tuple[int, int, bytes]] = []
+            new = self.eol.encode()
+            i = 0
+            n = len(data)
+            while i < n:
+                byte = data[i]
+                if byte == 0x0D:
+                    end = i + 2 if i + 1 < n and data[i + 1] == 0x0A else i + 1
+                elif byte == 0x0A:
+                    end = i + 1
+                else:
+                    i += 1
+                    continue
+                if data[i:end] != new:
+                    edits.append((i, end, new))
+                i = end
+            draft.set_body(draft.body.edit(edits, default_t=draft.head_t))
+        if self.size is not None:
+            draft.set_body(draft.body.rechunk(self.size), content=False)
+        return None

@@ -1,0 +1,163 @@
+"""One recording, every edge case: a test parametrized over sets of faults.
+
+A :class:`Variant` is a named set of faults. :data:`EDGE_CASES` lists what code handling
+OpenAI-compatible chat completions must survive, :data:`ANTHROPIC_EDGE_CASES` the same for
+Anthropic messages. :func:`variants` turns them into ``pytest.param`` values for
+``pytest.mark.parametrize("replay_variant", ...)``; the pytest plugin's
+``@pytest.mark.replay_variants(...)`` does the parametrizing for you. Either way each variant
+runs the whole test against the one recording, with the variant's faults applied, under a
+readable id: ``test_chat[finish=length]``, ``test_chat[http=429]``, ``test_chat[rechunk=1]``.
+
+Example usage::
+
+    @pytest.mark.replay_variants(replay.EDGE_CASES)
+    def test_chat_survives(replay_variant):
+        answer = my_app.ask("hi")         # whatever the variant does to the response...
+        assert answer.text or answer.error  # ...the app must not crash
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import (
+    Disconnect,
+    EmptyChoices,
+    ErrorEvent,
+    Fault,
+    FinishReason,
+    HTTPError,
+    NullDeltaContent,
+    Rechunk,
+    Stall,
+    Truncate,
+    UsageOnlyChunk,
+)
+
+__all__ = ["ANTHROPIC_EDGE_CASES", "BASELINE", "EDGE_CASES", "Variant", "as_variant", "variants"]
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A named set of faults; ``id`` becomes the test id (``test_chat[finish=length]``).
+
+    Example usage::
+
+        flaky = replay.Variant("flaky", (HTTPError(429, times=1), Rechunk(1)), "retried, split reads")
+    """
+
+    id: str
+    faults: tuple[Fault, ...] = ()
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id:
+            raise ValueError(f"a variant needs a non-empty id, got {self.id!r}")
+        for fault in self.faults:
+            if not isinstance(fault, Fault):
+                raise TypeError(f"variant {self.id!r}: {fault!r} is not a replay.faults fault")
+
+    def __repr__(self) -> str:
+        return f"Variant({self.id!r})"
+
+
+BASELINE = Variant("recorded", (), "the recording as it is, no faults")
+
+
+def _v(description: str, *faults: Fault) -> Variant:
+    return Variant("+".join(f.id for f in faults), faults, description)
+
+
+EDGE_CASES: tuple[Variant, ...] = (
+    _v("the answer was cut at max_tokens", FinishReason("length")),
+    _v("Together's end-of-sequence reason", FinishReason("eos")),
+    _v("the model asked for tools (the message may have no content)", FinishReason("tool_calls")),
+    _v("the provider's filter stopped the answer", FinishReason("content_filter")),
+    _v("the provider failed mid-generation", FinishReason("error")),
+    _v(
+        "delta.content is null on the first and last chunks (message.content null if not streamed)",
+        NullDeltaContent(),
+    ),
+    _v("a final usage-only chunk with choices: [] (streams only)", UsageOnlyChunk()),
+    _v(
+        "choices: [] (a non-stream body without choices; a stream opening with a choice-less chunk)",
+        EmptyChoices(),
+    ),
+    _v("the stream ends cleanly before the finish chunk (streams only)", Truncate(before_finish=True)),
+    _v("the connection drops mid-body", Disconnect()),
+    _v("rate limited, with retry-after: 20", HTTPError(429, retry_after=20)),
+    _v("the server fails", HTTPError(500)),
+    _v("the server goes silent past the client's read timeout", Stall()),
+    _v("every event split across reads, one byte each", Rechunk(1)),
+)
+"""What code handling OpenAI-compatible chat completions must survive."""
+
+ANTHROPIC_EDGE_CASES: tuple[Variant, ...] = (
+    _v("the answer was cut at max_tokens", FinishReason("max_tokens")),
+    _v("the model asked for tools", FinishReason("tool_use")),
+    _v("a stop sequence ended the answer", FinishReason("stop_sequence")),
+    _v("the model refused", FinishReason("refusal")),
+    _v("the server paused a long turn", FinishReason("pause_turn")),
+    _v("the stream ends cleanly before message_delta (streams only)", Truncate(before_finish=True)),
+    _v("the connection drops mid-body", Disconnect()),
+    _v("an overloaded_error event mid-stream", ErrorEvent()),
+    _v("rate limited, with retry-after: 20", HTTPError(429, retry_after=20)),
+    _v("Anthropic is overloaded", HTTPError(529)),
+    _v("the server fails", HTTPError(500)),
+    _v("the server goes silent past the client's read timeout", Stall()),
+    _v("every event split across reads, one byte each", Rechunk(1)),
+)
+"""What code handling Anthropic messages must survive."""
+
+
+def as_variant(case: Any) -> Variant:
+    """A :class:`Variant` from a variant, one fault, or a list of faults applied together."""
+    if isinstance(case, Variant):
+        return case
+    if isinstance(case, Fault):
+        return Variant(case.id, (case,))
+    if isinstance(case, (list, tuple)) and case and all(isinstance(f, Fault) for f in case):
+        return Variant("+".join(f.id for f in case), tuple(case))
+    raise TypeError(
+        f"a variant is a Variant, a fault, or a list of faults applied together; got {case!r}. "
+        "Pass lists of variants (like replay.EDGE_CASES) as they are: they are expanded."
+    )
+
+
+def _expand(cases: Iterable[Any]) -> list[Variant]:
+    out: list[Variant] = []
+    for case in cases:
+        if isinstance(case, (list, tuple)) and case and all(isinstance(c, Variant) for c in case):
+            out.extend(case)
+        else:
+            out.append(as_variant(case))
+    return out
+
+
+def collect(cases: Sequence[Any], *, baseline: bool = False) -> list[Variant]:
+    """The variants given (lists of variants expanded), the baseline first if asked for."""
+    found = _expand(cases)
+    if not found and not baseline:
+        raise ValueError("no variants given: pass faults, lists of faults, or replay.EDGE_CASES")
+    return [BASELINE, *found] if baseline else found
+
+
+def variants(*cases: Any, baseline: bool = True) -> list[Any]:
+    """``pytest.param`` values, one per variant, for ``parametrize("replay_variant", ...)``.
+
+    Each case is a :class:`Variant`, a fault, a list of faults applied together, or a list of
+    variants (``replay.EDGE_CASES``). The unchanged recording comes first, as ``[recorded]``,
+    unless ``baseline=False``. With the pytest plugin, the ``replay_cassette`` of a test parametrized on
+    ``replay_variant`` applies the variant's faults; with ``use_cassette``, pass
+    ``faults=replay_variant.faults``.
+
+    Example usage::
+
+        @pytest.mark.parametrize("replay_variant", replay.variants(replay.EDGE_CASES))
+        def test_chat(replay_variant, replay_cassette): ...
+    """
+    import pytest
+
+    return [pytest.param(v, id=v.id) for v in collect(cases, baseline=baseline)]

@@ -1,0 +1,207 @@
+"""Chunk-arrival timelines drawn with matplotlib (the optional ``plot`` extra).
+
+One panel per interaction, x in seconds since the request was sent. Lanes, top to bottom:
+the response headers (time to first byte), each chunk (one network read), each SSE event
+(a star where the finish reason arrives, labelled with it). A step line on the right axis
+counts output tokens as they arrive; the panel title gives tokens per second.
+
+Each group of marks carries an id (``headers-0``, ``chunks-0``, ``events-0``, ``finish-0``,
+``tokens-0``), so an SVG can be checked mark by mark.
+
+Example usage::
+
+    from replay.tools.plot import save_plot
+    save_plot(replay.load_cassette("cassettes/chat.yaml"), Path("chat.svg"))
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from ..errors import ReplayError
+from ..model.cassette import Cassette, Interaction
+from .timeline import Timeline, timeline
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["FORMATS", "PlotMarks", "PlotUnavailableError", "plot_cassette", "save_plot"]
+
+FORMATS = (".png", ".svg", ".pdf")
+_LANES = {"headers": 2.0, "chunks": 1.0, "events": 0.0}
+_COLORS = {
+    "headers": "#7b3294",
+    "chunks": "#2c7bb6",
+    "events": "#1a9641",
+    "finish": "#d7191c",
+    "tokens": "#fdae61",
+}
+
+
+class PlotUnavailableError(ReplayError):
+    """matplotlib is not installed (``pip install 'llm-replay[plot]'``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlotMarks:
+    """How many marks one panel shows, per lane."""
+
+    index: int
+    headers: int
+    chunks: int
+    events: int
+    finish: int
+    tokens_per_second: float | None
+
+
+def _require_matplotlib() -> None:
+    if importlib.util.find_spec("matplotlib") is None:
+        raise PlotUnavailableError(
+            "plotting needs matplotlib, which is not installed. Install the extra: "
+            "pip install 'llm-replay[plot]'"
+        )
+
+
+def _title(index: int, interaction: Interaction, line: Timeline) -> str:
+    split = urlsplit(interaction.request.url)
+    parts = [
+        f"#{index} {interaction.request.method} {split.path or '/'}",
+        f"status {interaction.response.status}",
+        f"ttfb {line.ttfb:.3f}s",
+        f"{len(line.chunk_times)} chunks",
+    ]
+    if line.events:
+        parts.append(f"{len(line.events)} events")
+    tokens = line.tokens
+    rate = line.tokens_per_second
+    if tokens is not None:
+        parts.append(f"{tokens} tokens" + (f" at {rate:.1f} tok/s" if rate is not None else ""))
+    finishes = [e.finish for e in line.finish if e.finish]
+    if finishes:
+        parts.append("finish " + ", ".join(dict.fromkeys(finishes)))
+    return "   ".join(parts)
+
+
+def plot_cassette(
+    cassette: Cassette, *, indices: Sequence[int] | None = None, title: str | None = None
+) -> tuple[Figure, list[PlotMarks]]:
+    """A figure with one timeline panel per chosen interaction (all by default)."""
+    _require_matplotlib()
+    from matplotlib.figure import Figure
+
+    chosen = list(range(len(cassette.interactions))) if indices is None else list(indices)
+    for i in chosen:
+        if not 0 <= i < len(cassette.interactions):
+            raise ReplayError(
+                f"interaction #{i} does not exist (the cassette has {len(cassette.interactions)}: "
+                f"#0 to #{len(cassette.interactions) - 1})"
+            )
+    if not chosen:
+        raise ReplayError("the cassette has no interactions to plot")
+    fig = Figure(figsize=(11, 0.7 + 2.3 * len(chosen)), layout="constrained")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    axes = fig.subplots(len(chosen), 1, squeeze=False)[:, 0]
+    marks: list[PlotMarks] = []
+    for ax, i in zip(axes, chosen, strict=True):
+        interaction = cassette.interactions[i]
+        line = timeline(interaction.response)
+        end = max(line.duration, line.ttfb) or 1.0
+        ax.set_xlim(0, end * 1.04)
+        ax.set_ylim(-0.7, 2.6)
+        ax.set_yticks(list(_LANES.values()), list(_LANES))
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_title(_title(i, interaction, line), fontsize=9, loc="left")
+        ax.set_xlabel("seconds since the request was sent", fontsize=8)
+        ax.tick_params(labelsize=8)
+
+        (head,) = ax.plot([line.ttfb], [_LANES["headers"]], "v", color=_COLORS["headers"], markersize=9)
+        head.set_gid(f"headers-{i}")
+        ax.axvline(line.ttfb, color=_COLORS["headers"], alpha=0.35, linewidth=1)
+        ax.annotate(
+            f"headers {line.ttfb:.3f}s",
+            (line.ttfb, _LANES["headers"]),
+            xytext=(6, 4),
+            textcoords="offset points",
+            fontsize=7,
+            color=_COLORS["headers"],
+        )
+        (chunks,) = ax.plot(
+            list(line.chunk_times),
+            [_LANES["chunks"]] * len(line.chunk_times),
+            "|",
+            color=_COLORS["chunks"],
+            markersize=14,
+            markeredgewidth=1.2,
+        )
+        chunks.set_gid(f"chunks-{i}")
+        plain = [e for e in line.events if e.finish is None]
+        (events,) = ax.plot(
+            [e.t for e in plain],
+            [_LANES["events"]] * len(plain),
+            "o",
+            color=_COLORS["events"],
+            markersize=4,
+            alpha=0.8,
+        )
+        events.set_gid(f"events-{i}")
+        finish = line.finish
+        (stars,) = ax.plot(
+            [e.t for e in finish],
+            [_LANES["events"]] * len(finish),
+            "*",
+            color=_COLORS["finish"],
+            markersize=12,
+        )
+        stars.set_gid(f"finish-{i}")
+        for e in finish:
+            ax.annotate(
+                f"finish: {e.finish}",
+                (e.t, _LANES["events"]),
+                xytext=(-4, -14),
+                textcoords="offset points",
+                fontsize=7,
+                color=_COLORS["finish"],
+                ha="right",
+            )
+        token_events = line.token_events
+        if token_events:
+            twin = ax.twinx()
+            xs = [0.0, *(e.t for e in token_events)]
+            ys = list(range(len(xs)))
+            (steps,) = twin.step(xs, ys, where="post", color=_COLORS["tokens"], linewidth=1.3, alpha=0.9)
+            steps.set_gid(f"tokens-{i}")
+            twin.set_ylim(0, max(ys) * 1.15)
+            twin.set_ylabel("content events", fontsize=8, color=_COLORS["tokens"])
+            twin.tick_params(labelsize=7, colors=_COLORS["tokens"])
+            # Keep the marks above the step line: draw the main axes last, without its background.
+            ax.set_zorder(twin.get_zorder() + 1)
+            ax.patch.set_visible(False)
+        marks.append(
+            PlotMarks(
+                index=i,
+                headers=1,
+                chunks=len(line.chunk_times),
+                events=len(line.events),
+                finish=len(finish),
+                tokens_per_second=line.tokens_per_second,
+            )
+        )
+    return fig, marks
+
+
+def save_plot(
+    cassette: Cassette, out: Path, *, indices: Sequence[int] | None = None, title: str | None = None
+) -> list[PlotMarks]:
+    """Draw the timelines and write them to ``out`` (``.png``, ``.svg`` or ``.pdf``)."""
+    if out.suffix.lower() not in FORMATS:
+        raise ReplayError(f"{out}: unknown image format {out.suffix!r}; use one of {', '.join(FORMATS)}")
+    fig, marks = plot_cassette(cassette, indices=indices, title=title)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110, metadata={"Date": None} if out.suffix.lower() == ".svg" else None)
+    return marks

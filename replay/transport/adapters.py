@@ -1,0 +1,230 @@
+"""One adapter per HTTP client library: httpx2 (openai, anthropic, mistralai) and httpx 0.28
+(together, groq, cohere, ...). Their transport and byte-stream interfaces have the same shape,
+so the record/replay logic is written once and each adapter only supplies the library's classes:
+the byte-stream base classes our streams must subclass (clients check ``isinstance``), the
+``Response`` type, and the exceptions a real connection raises.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from ..model.cassette import Headers, Request
+from .streams import ChunkPlayer, RecordingTap
+
+__all__ = ["HttpLib", "LiveRequest", "available_libs", "encode_headers", "lib_for_transport"]
+
+LIBRARY_NAMES = ("httpx2", "httpx")
+
+# Recorded stream endings <-> the client library's exception classes.
+_END_KINDS = {
+    "remote_protocol_error": "RemoteProtocolError",
+    "read_error": "ReadError",
+    "read_timeout": "ReadTimeout",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLib:
+    """The parts of one client library that record and replay need."""
+
+    name: str
+    module: ModuleType
+    replay_stream: type
+    recording_stream: type
+
+    @property
+    def transports(self) -> tuple[type, type]:
+        return self.module.HTTPTransport, self.module.AsyncHTTPTransport
+
+    def request_model(self, request: Any, body: bytes) -> Request:
+        return Request.model_construct(
+            method=request.method,
+            url=str(request.url),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+            body=body,
+        )
+
+    def make_response(self, status: int, headers: Headers | list[tuple[bytes, bytes]], stream: Any) -> Any:
+        return self.module.Response(
+            status_code=status,
+            headers=headers,
+            stream=stream,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": _reason(self.module, status)},
+        )
+
+    def transport_error(self, kind: str, message: str, request: Any) -> Exception:
+        cls = getattr(self.module, _END_KINDS.get(kind, "ReadError"))
+        err: Exception = cls(message or _DEFAULT_MESSAGES.get(kind, kind), request=request)
+        return err
+
+    def error_kind(self, exc: BaseException) -> str | None:
+        """The recorded ending for a transport exception, or None if it is not one."""
+        for kind, cls_name in _END_KINDS.items():
+            if isinstance(exc, getattr(self.module, cls_name)):
+                return kind
+        if isinstance(exc, self.module.TransportError):
+            return "read_error"
+        return None
+
+
+class LiveRequest:
+    """A request the client library is sending, as replay sees it.
+
+    Matching needs only the method, URL, body and content type, and a replayed request is
+    usually found from those alone; the full :class:`~replay.model.cassette.Request` (every header
+    decoded) is built only when recording, a fault or an error message needs it.
+    """
+
+    __slots__ = ("_lib", "_model", "body", "raw")
+
+    def __init__(self, lib: HttpLib, raw: Any, body: bytes) -> None:
+        self._lib = lib
+        self._model: Request | None = None
+        self.raw = raw
+        self.body = body
+
+    @property
+    def lib(self) -> HttpLib:
+        """The client library the request came from."""
+        return self._lib
+
+    @property
+    def key(self) -> tuple[str, str, bytes, str | None]:
+        """What matching's memo is keyed on: method, URL, body and content type."""
+        raw = self.raw
+        return (raw.method, str(raw.url), self.body, raw.headers.get("content-type"))
+
+    @property
+    def model(self) -> Request:
+        if self._model is None:
+            self._model = self._lib.request_model(self.raw, self.body)
+        return self._model
+
+
+def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
+    """Headers as the client library keeps them (bytes): cheaper for it to take than text."""
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+
+
+_REASONS: dict[tuple[int, int], bytes] = {}
+
+
+def _reason(module: ModuleType, status: int) -> bytes:
+    key = (id(module), status)
+    reason = _REASONS.get(key)
+    if reason is None:
+        text = module.codes.get_reason_phrase(status) or ""
+        reason = _REASONS[key] = text.encode("ascii", "replace")
+    return reason
+
+
+_DEFAULT_MESSAGES = {
+    "remote_protocol_error": "peer closed connection without sending complete message body",
+    "read_error": "[Errno 104] Connection reset by peer",
+    "read_timeout": "The read operation timed out",
+}
+
+
+def _build(name: str, module: ModuleType) -> HttpLib:
+    # The library checks isinstance(response.stream, SyncByteStream/AsyncByteStream), so our
+    # streams must subclass its own base classes; they are built once per library.
+    sync_base: Any = module.SyncByteStream
+    async_base: Any = module.AsyncByteStream
+
+    class ReplayStream(sync_base, async_base):  # type: ignore[misc]
+        """A replayed body: the library's stream interface over a :class:`ChunkPlayer`."""
+
+        __slots__ = ("_player",)
+
+        def __init__(self, player: ChunkPlayer) -> None:
+            self._player = player
+
+        def __iter__(self) -> Iterator[bytes]:
+            return self._player.iter_sync()
+
+        def __aiter__(self) -> AsyncIterator[bytes]:
+            return self._player.iter_async()
+
+        def close(self) -> None:
+            self._player.close()
+
+        async def aclose(self) -> None:
+            self._player.close()
+
+    class RecordingStream(sync_base, async_base):  # type: ignore[misc]
+        """A live body passed through a :class:`RecordingTap`."""
+
+        __slots__ = ("_tap",)
+
+        def __init__(self, tap: RecordingTap) -> None:
+            self._tap = tap
+
+        def __iter__(self) -> Iterator[bytes]:
+            return self._tap.iter_sync()
+
+        def __aiter__(self) -> AsyncIterator[bytes]:
+            return self._tap.iter_async()
+
+        def close(self) -> None:
+            self._tap.close()
+
+        async def aclose(self) -> None:
+            await self._tap.aclose()
+
+    ReplayStream.__qualname__ = f"ReplayStream[{name}]"
+    RecordingStream.__qualname__ = f"RecordingStream[{name}]"
+    return HttpLib(name=name, module=module, replay_stream=ReplayStream, recording_stream=RecordingStream)
+
+
+_CACHE: dict[str, HttpLib] = {}
+_MISSING: set[str] = set()
+
+
+def _module(name: str) -> ModuleType | None:
+    module = sys.modules.get(name)
+    if module is not None or name in _MISSING:
+        return module
+    try:
+        # find_spec first: an absent library must not cost an import attempt each time.
+        if importlib.util.find_spec(name) is not None:
+            return importlib.import_module(name)
+    except (ImportError, ValueError):  # a broken or deliberately blocked install
+        pass
+    _MISSING.add(name)
+    return None
+
+
+def available_libs() -> list[HttpLib]:
+    """The installed client libraries (imported on first use), without duplicates.
+
+    httpx2's ``alias_httpx()`` makes ``import httpx`` return httpx2; such an alias counts once.
+    The adapter is rebuilt if the module object changed (a re-import makes new classes, and
+    patching the old ones would silently let requests through).
+    """
+    libs: list[HttpLib] = []
+    seen: set[int] = set()
+    for name in LIBRARY_NAMES:
+        module = _module(name)
+        if module is None:
+            continue
+        lib = _CACHE.get(name)
+        if lib is None or lib.module is not module:
+            lib = _CACHE[name] = _build(name, module)
+        if id(module) not in seen:
+            seen.add(id(module))
+            libs.append(lib)
+    return libs
+
+
+def lib_for_transport(transport: object) -> HttpLib:
+    for lib in available_libs():
+        if isinstance(transport, lib.transports):
+            return lib
+    raise TypeError(f"{type(transport).__name__} is not an httpx or httpx2 transport")

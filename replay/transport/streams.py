@@ -1,0 +1,306 @@
+"""Response bodies as timed chunk streams, independent of the HTTP client library.
+
+- :class:`ResponsePlan` is what a replayed response will do: status, headers, time to headers,
+  the chunks with their offsets, and how the body ends (cleanly, or with the error recorded).
+- :class:`ChunkPlayer` delivers a plan's chunks on a :class:`~replay.timing.clock.Schedule`, one chunk
+  per read, sync or async, never joining or splitting them.
+- :class:`RecordingTap` passes a live body through chunk by chunk, unchanged and undelayed,
+  noting each chunk's arrival time for the cassette.
+
+The client-library adapters (:mod:`replay.transport.adapters`) wrap these in the library's own
+``SyncByteStream``/``AsyncByteStream`` classes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..errors import ReplayError
+from ..model.cassette import Chunk, Chunks, Headers, Interaction, Request, Response, StreamEnd
+from ..timing.clock import REAL, Schedule
+
+__all__ = [
+    "ChunkPlayer",
+    "ErrorMapping",
+    "LiveRequestView",
+    "PendingRecording",
+    "RecordingTap",
+    "ResponsePlan",
+    "TimedChunk",
+]
+
+
+class ErrorMapping(Protocol):
+    """How a client library's exceptions map to recorded stream endings (an adapter is one)."""
+
+    def transport_error(self, kind: str, message: str, request: Any) -> Exception:
+        """The library's exception for a recorded ending ``kind``."""
+        ...
+
+    def error_kind(self, exc: BaseException) -> str | None:
+        """The recorded ending for a transport exception, or None if it is not one."""
+        ...
+
+
+class LiveRequestView(Protocol):
+    """A request being recorded; its full model is built only when the recording is saved."""
+
+    @property
+    def model(self) -> Request: ...
+
+
+class TimedChunk(Protocol):
+    """What a plan delivers per read: a recorded :class:`~replay.model.cassette.Chunk`, or a lighter
+    value with the same two fields (faults that re-split a body make thousands of them)."""
+
+    @property
+    def t(self) -> float: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+
+@dataclass(slots=True)
+class ResponsePlan:
+    """What one replayed response does, after faults have rewritten it."""
+
+    status: int
+    headers: Headers
+    head_t: float
+    chunks: Sequence[TimedChunk]
+    end: StreamEnd | None = None
+    source: str = ""  # "cassette.yaml #3", for error messages
+    # Set when the response head itself never arrives (a wait past the read timeout): the
+    # client gets this error at head_t instead of a response.
+    head_end: StreamEnd | None = None
+
+    @classmethod
+    def from_response(cls, response: Response, source: str = "") -> ResponsePlan:
+        return cls(
+            status=response.status,
+            headers=response.headers,
+            head_t=response.t,
+            chunks=response.chunks,
+            end=response.end,
+            source=source,
+        )
+
+
+class ChunkPlayer:
+    """Plays a plan's chunks on a schedule; raises the recorded ending, if any, after them."""
+
+    __slots__ = ("_closed", "_lib", "_plan", "_request", "_schedule")
+
+    def __init__(self, plan: ResponsePlan, schedule: Schedule, lib: ErrorMapping, request: Any) -> None:
+        self._plan = plan
+        self._schedule = schedule
+        self._lib = lib
+        self._request = request
+        self._closed = False
+
+    def _pairs(self) -> Iterator[tuple[float, bytes]]:
+        chunks = self._plan.chunks
+        if isinstance(chunks, Chunks):
+            return chunks.pairs()  # a recorded body, sliced chunk by chunk as it is played
+        return ((c.t, c.data) for c in chunks)
+
+    def iter_sync(self) -> Iterator[bytes]:
+        wait = self._schedule.wait
+        for t, data in self._pairs():
+            wait(t)
+            if self._closed:
+                return
+            yield data
+        if self._plan.end is not None:
+            if self._plan.end.t is not None:
+                wait(self._plan.end.t)
+            raise self._end_error(self._plan.end)
+
+    async def iter_async(self) -> AsyncIterator[bytes]:
+        wait = self._schedule.wait_async
+        for t, data in self._pairs():
+            await wait(t)
+            if self._closed:
+                return
+            yield data
+        if self._plan.end is not None:
+            if self._plan.end.t is not None:
+                await wait(self._plan.end.t)
+            raise self._end_error(self._plan.end)
+
+    def close(self) -> None:
+        self._closed = True
+
+    def _end_error(self, end: StreamEnd) -> BaseException:
+        if end.kind == "closed_early":
+            return ReplayError(
+                f"{self._plan.source}: the application read past the end of this recording. When it "
+                "was recorded, the application closed the stream early, so the rest of the body was "
+                "never received. Re-record the cassette if the code now reads further."
+            )
+        return self._lib.transport_error(end.kind, end.message, self._request)
+
+
+# -- recording -------------------------------------------------------------------------------
+
+
+# SSE event names that end a provider's stream (Anthropic, Cohere v2, OpenAI Responses).
+_TERMINAL_EVENTS = frozenset(
+    {"message_stop", "message-end", "response.completed", "response.incomplete", "response.failed", "error"}
+)
+
+
+@dataclass(slots=True)
+class PendingRecording:
+    """An interaction being recorded: request, response head, and raw chunks as they arrive."""
+
+    request: Request | LiveRequestView  # a live request becomes a Request when the recording is saved
+    status: int
+    headers: Headers
+    sent_at: float  # REAL.perf_counter() when the request was handed to the real transport
+    head_t: float
+    raw: list[tuple[float, bytes]] = field(default_factory=list)
+    end: StreamEnd | None = None
+    done: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, data: bytes) -> float:
+        t = REAL.perf_counter() - self.sent_at
+        self.raw.append((t, data))
+        return t
+
+    def looks_complete(self) -> bool:
+        """Whether a body the application closed before EOF had in fact been fully received.
+
+        The SDKs stop reading at the stream's terminal event (``[DONE]``, ``message_stop``...)
+        and close, leaving only the empty end-of-body marker unread. Such a stream is recorded
+        as complete; one cut short anywhere else is marked ``closed_early``.
+        """
+        from ..model.cassette import header_value
+        from ..model.sse import iter_events
+
+        if header_value(self.headers, "content-encoding"):
+            return False
+        length = header_value(self.headers, "content-length")
+        received = sum(len(d) for _, d in self.raw)
+        if length is not None and length.isdigit():
+            return received == int(length)
+        ctype = (header_value(self.headers, "content-type") or "").split(";")[0].strip().lower()
+        if ctype != "text/event-stream" or not self.raw:
+            return False
+        events = list(iter_events(d for _, d in self.raw))
+        return bool(events) and (events[-1].is_done or events[-1].event in _TERMINAL_EVENTS)
+
+    def finish(self, end: StreamEnd | None = None) -> None:
+        with self._lock:
+            if self.done:
+                return
+            self.done = True
+            self.end = end
+
+    def to_interaction(self) -> Interaction:
+        from ..model.decoding import decode_recorded
+
+        chunks, headers, decoded_from = decode_recorded(self.raw, self.headers)
+        head_t = round(self.head_t, 6)
+        timed = [Chunk(t=max(head_t, round(t, 6)), data=data) for t, data in chunks]
+        # Rounding must not reorder: keep times non-decreasing.
+        for i in range(1, len(timed)):
+            if timed[i].t < timed[i - 1].t:
+                timed[i] = Chunk(t=timed[i - 1].t, data=timed[i].data)
+        end = self.end
+        if end is not None and end.t is not None:
+            end = end.model_copy(update={"t": round(end.t, 6)})
+        response = Response(
+            status=self.status,
+            t=head_t,
+            headers=headers,
+            chunks=timed,
+            end=end,
+            decoded_from=decoded_from,
+        )
+        from ..model.cassette import Cassette
+
+        request = self.request if isinstance(self.request, Request) else self.request.model
+        return Interaction(request=request, response=response, recorded_at=Cassette.now())
+
+
+class RecordingTap:
+    """Passes a live body through untouched, timing each chunk into a :class:`PendingRecording`."""
+
+    __slots__ = ("_exhausted", "_inner", "_lib", "_on_chunk", "_pending")
+
+    def __init__(
+        self,
+        inner: Any,
+        pending: PendingRecording,
+        lib: ErrorMapping,
+        on_chunk: Callable[[float], None] | None = None,
+    ) -> None:
+        self._inner = inner
+        self._pending = pending
+        self._lib = lib
+        self._on_chunk = on_chunk
+        self._exhausted = False
+
+    def iter_sync(self) -> Iterator[bytes]:
+        inner: Iterable[bytes] = self._inner
+        add = self._pending.add
+        on_chunk = self._on_chunk
+        try:
+            for chunk in inner:
+                t = add(chunk)
+                if on_chunk is not None:
+                    on_chunk(t)
+                yield chunk
+        except Exception as exc:
+            self._fail(exc)
+            raise
+        self._exhausted = True
+        self._pending.finish()
+
+    async def iter_async(self) -> AsyncIterator[bytes]:
+        inner: AsyncIterable[bytes] = self._inner
+        add = self._pending.add
+        on_chunk = self._on_chunk
+        try:
+            async for chunk in inner:
+                t = add(chunk)
+                if on_chunk is not None:
+                    on_chunk(t)
+                yield chunk
+        except Exception as exc:
+            self._fail(exc)
+            raise
+        self._exhausted = True
+        self._pending.finish()
+
+    def _fail(self, exc: Exception) -> None:
+        kind = self._lib.error_kind(exc)
+        t = REAL.perf_counter() - self._pending.sent_at
+        if kind is None:
+            # Not a transport failure (e.g. the app raised inside the loop): the body was cut
+            # short by the application, not by the server.
+            self._pending.finish(StreamEnd(kind="closed_early", message="", t=t))
+        else:
+            self._pending.finish(StreamEnd.model_validate({"kind": kind, "message": str(exc), "t": t}))
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._closed_by_app()
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            self._closed_by_app()
+
+    def _closed_by_app(self) -> None:
+        if not self._exhausted and not self._pending.done:
+            pending = self._pending
+            pending.finish(None if pending.looks_complete() else StreamEnd(kind="closed_early"))

@@ -1,0 +1,332 @@
+"""vcrpy's cassette semantics with llm-replay's interception: the engine of the pytest-recording
+drop-in (:mod:`replay_pytest.recording_compat`).
+
+The cassette object is vcrpy's own ``vcr.cassette.Cassette``, so matching (vcrpy's default
+method, scheme, host, port, path, query; the first not-yet-played match in file order), record
+modes, ``allow_playback_repeats``, ``before_record_request/response``, ``filter_headers``,
+``ignore_hosts`` and the rest behave exactly as in vcrpy. What changes is how traffic reaches it:
+
+- httpx2 and httpx go through llm-replay's transport patch (below ``Client.send``): replayed
+  bodies stream chunk by chunk (SSE split at events, gzip replayed as stored with
+  ``content-encoding`` intact); recorded bodies pass through as they arrive, and a stream the test
+  abandons is read to its end on close so the cassette holds the whole response, as vcrpy's does.
+- ``requests``/``urllib3``/``http.client`` and the other libraries vcrpy knows go through vcrpy's
+  own stubs, on the same cassette.
+- Files are read by :class:`SafePersister`: the safe YAML loader (no Python tags, no aliases),
+  native llm-replay files as well as vcrpy ones, extra cassettes merged in; writes are atomic and
+  never contain secret headers.
+
+Timing: replayed chunks are paced by a timing policy, ``instant`` by default (as vcrpy). Bodies
+recorded by this bridge carry their chunk times in vcrpy's response mapping (key ``llm_replay``,
+ignored by vcrpy), so ``virtual`` or ``real`` timing can replay them as recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from ..errors import NoMatchingInteraction
+from ..model.cassette import Chunk, StreamEnd
+from ..timing.clock import REAL, Schedule, TimingPolicy
+from ..transport.adapters import HttpLib, LiveRequest
+from ..transport.interceptor import Recording
+from ..transport.streams import PendingRecording, RecordingTap, ResponsePlan
+from .format import (
+    DEFAULT_SYNTHETIC_TIMING,
+    TIMING_KEY,
+    SyntheticTiming,
+    interaction_from_vcr,
+)
+from .persister import SafePersister
+
+__all__ = ["SafePersister", "VcrBridge", "VcrCassetteMiss", "vcr_cassette"]
+
+
+try:
+    from vcr.errors import CannotOverwriteExistingCassetteException as _VcrMiss
+except ImportError:  # pragma: no cover - vcrpy is a dependency
+    _VcrMiss = Exception
+
+
+class VcrCassetteMiss(NoMatchingInteraction, _VcrMiss):  # type: ignore[misc]
+    """A request the cassette cannot answer: vcrpy's ``CannotOverwriteExistingCassetteException``
+    (so suites that catch it keep working) and llm-replay's :class:`NoMatchingInteraction`."""
+
+    def __init__(self, cassette: Any, failed_request: Any, hint: str) -> None:
+        _VcrMiss.__init__(self, cassette=cassette, failed_request=failed_request)
+        self.args = (f"{self.args[0]}\n{hint}",)
+
+
+# -- one response, vcrpy's mapping <-> a timed plan --------------------------------------------
+
+
+def _plan(response: dict[str, Any], source: str, synthetic: SyntheticTiming) -> ResponsePlan:
+    from vcr.filters import decode_response
+
+    raw = response
+    if "status_code" in raw:
+        # vcrpy < 5 stored httpx bodies decoded beside the original headers; vcrpy's own httpx
+        # stub strips the encoding on replay, and so do we.
+        raw = decode_response(
+            {
+                "status": {"code": raw["status_code"]},
+                "headers": raw.get("headers") or {},
+                "body": {"string": raw.get("content") or b""},
+                **({TIMING_KEY: raw[TIMING_KEY]} if TIMING_KEY in raw else {}),
+            }
+        )
+    interaction = interaction_from_vcr(
+        {"request": {"method": "GET", "uri": "http://replay.invalid/"}, "response": raw},
+        synthetic_timing=synthetic,
+        keep_secrets=True,
+        decode=False,
+    )
+    return ResponsePlan.from_response(interaction.response, source)
+
+
+def _response_mapping(pending: PendingRecording, phrase: str) -> dict[str, Any]:
+    grouped: dict[str, list[str]] = {}
+    for name, value in pending.headers:
+        grouped.setdefault(name, []).append(value)
+    chunks = [Chunk(t=max(pending.head_t, t), data=d) for t, d in pending.raw]
+    meta: dict[str, Any] = {
+        "t": round(pending.head_t, 6),
+        "chunks": " ".join(f"{round(c.t, 6)}/{len(c.data)}" for c in chunks),
+    }
+    if pending.end is not None:
+        meta["end"] = pending.end.model_dump(exclude_none=True)
+    return {
+        "status": {"code": pending.status, "message": phrase},
+        "headers": grouped,
+        "body": {"string": b"".join(d for _, d in pending.raw)},
+        TIMING_KEY: meta,
+    }
+
+
+class _DrainingTap(RecordingTap):
+    """A recording tap that reads the rest of the body when the application closes early.
+
+    vcrpy records whole responses; a test that stops reading a stream midway still gets a
+    cassette that replays the full response. The rest is read by resuming the very iterator the
+    application abandoned. Completion (or failure) appends the interaction to the cassette.
+    """
+
+    __slots__ = ("_agen", "_done", "_gen")
+
+    def __init__(self, inner: Any, pending: PendingRecording, lib: HttpLib, done: Callable[[], None]) -> None:
+        super().__init__(inner, pending, lib)
+        self._done = done
+        self._gen: Iterator[bytes] | None = None
+        self._agen: AsyncIterator[bytes] | None = None
+
+    def iter_sync(self) -> Iterator[bytes]:
+        self._gen = self._sync()
+        return self._gen
+
+    def iter_async(self) -> AsyncIterator[bytes]:
+        self._agen = self._async()
+        return self._agen
+
+    def _sync(self) -> Iterator[bytes]:
+        try:
+            yield from RecordingTap.iter_sync(self)
+        finally:
+            if self._pending.done:
+                self._done()
+
+    async def _async(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in RecordingTap.iter_async(self):
+                yield chunk
+        finally:
+            if self._pending.done:
+                self._done()
+
+    def close(self) -> None:
+        if not self._pending.done:
+            with contextlib.suppress(Exception):
+                for _ in self._gen if self._gen is not None else self.iter_sync():
+                    pass
+        try:
+            self._inner.close()
+        finally:
+            self._finish_closed()
+
+    async def aclose(self) -> None:
+        if not self._pending.done:
+            with contextlib.suppress(Exception):
+                async for _ in self._agen if self._agen is not None else self.iter_async():
+                    pass
+        try:
+            await self._inner.aclose()
+        finally:
+            self._finish_closed()
+
+    def _finish_closed(self) -> None:
+        if not self._pending.done:
+            self._pending.finish(StreamEnd(kind="closed_early"))
+        self._done()
+
+
+@dataclass(frozen=True, slots=True)
+class _VcrRecording:
+    bridge: VcrBridge
+    lib: HttpLib
+    vreq: Any
+
+    def wrap(self, response: Any, sent_at: float) -> Any:
+        return self.bridge._record(self.lib, self.vreq, response, sent_at)
+
+
+class VcrBridge:
+    """Answers httpx2/httpx requests from a vcrpy ``Cassette`` (see the module docstring).
+
+    Pushed onto llm-replay's interception stack by :func:`vcr_cassette`.
+    """
+
+    def __init__(
+        self,
+        cassette: Any,
+        *,
+        timing: TimingPolicy,
+        synthetic_timing: SyntheticTiming = DEFAULT_SYNTHETIC_TIMING,
+        record_hint: str | None = None,
+    ) -> None:
+        self.cassette = cassette
+        self.timing = timing
+        self.synthetic_timing = synthetic_timing
+        self.record_hint = record_hint
+        self._lock = threading.Lock()
+        self._open: list[tuple[Any, PendingRecording, list[bool]]] = []
+
+    # -- deciding -------------------------------------------------------------------------
+
+    def _vcr_request(self, lib: HttpLib, request: Any, body: bytes) -> Any:
+        from vcr.request import Request as VcrRequest
+
+        headers = {k: v for k, v in request.headers.items()}
+        return VcrRequest(request.method, str(request.url), body or None, headers)
+
+    def _replay_plan(self, vreq: Any) -> ResponsePlan | None:
+        cassette = self.cassette
+        if cassette.can_play_response_for(vreq):
+            response = cassette.play_response(vreq)
+            return _plan(response, f"{cassette._path}", self.synthetic_timing)
+        if cassette.write_protected and cassette.filter_request(vreq):
+            hint = self.record_hint or "Record it with --record-mode=once (new cassette) or new_episodes."
+            raise VcrCassetteMiss(cassette, vreq, hint)
+        return None
+
+    # -- the Interceptor protocol (see replay.transport.interceptor) -----------------------
+
+    def handle(self, request: LiveRequest) -> ResponsePlan | Recording:
+        vreq = self._vcr_request(request.lib, request.raw, request.body)
+        plan = self._replay_plan(vreq)
+        if plan is not None:
+            plan.headers = list(plan.headers)
+            return plan
+        return _VcrRecording(self, request.lib, vreq)
+
+    def schedule(self) -> Schedule:
+        return self.timing.schedule()
+
+    def _record(self, lib: HttpLib, vreq: Any, response: Any, sent_at: float) -> Any:
+        pending = PendingRecording(
+            request=None,  # type: ignore[arg-type]  # the vcrpy request stands in for it
+            status=response.status_code,
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
+            sent_at=sent_at,
+            head_t=REAL.perf_counter() - sent_at,
+        )
+        appended = [False]
+        phrase = str(getattr(response, "reason_phrase", "") or "")
+
+        def done() -> None:
+            with self._lock:
+                if appended[0]:
+                    return
+                appended[0] = True
+            self.cassette.append(vreq, _response_mapping(pending, phrase))
+
+        with self._lock:
+            self._open.append((done, pending, appended))
+        response.stream = lib.recording_stream(_DrainingTap(response.stream, pending, lib, done))
+        return response
+
+    def finish(self) -> None:
+        """Append what arrived of bodies the application never finished nor closed."""
+        with self._lock:
+            left = [(done, pending) for done, pending, appended in self._open if not appended[0]]
+            self._open.clear()
+        for done, pending in left:
+            pending.finish(StreamEnd(kind="closed_early"))
+            done()
+
+
+class vcr_cassette:
+    """Open a vcrpy cassette context (requests, urllib3, ... via vcrpy) with a :class:`VcrBridge`
+    for httpx2/httpx. ``context`` is what ``VCR.use_cassette(...)`` returned.
+
+    Example usage::
+
+        vcr = VCR(record_mode="none"); vcr.register_persister(SafePersister())
+        with vcr_cassette(vcr.use_cassette("c.yaml", skip_patchers=("httpx", "httpx2")), timing) as c:
+            ...
+    """
+
+    def __init__(
+        self,
+        context: Any,
+        timing: TimingPolicy,
+        *,
+        synthetic_timing: SyntheticTiming = DEFAULT_SYNTHETIC_TIMING,
+        record_hint: str | None = None,
+    ) -> None:
+        self._context = context
+        self._timing = timing
+        self._synthetic = synthetic_timing
+        self._hint = record_hint
+        self._bridge: VcrBridge | None = None
+
+    def __enter__(self) -> Any:
+        from ..transport.patch import pop_interceptor, push_interceptor
+
+        cassette = self._context.__enter__()
+        bridge = VcrBridge(
+            cassette, timing=self._timing, synthetic_timing=self._synthetic, record_hint=self._hint
+        )
+        try:
+            push_interceptor(bridge)
+            try:
+                self._timing.activate()
+            except BaseException:
+                pop_interceptor(bridge)
+                raise
+        except BaseException:
+            self._context.__exit__(None, None, None)
+            raise
+        self._bridge = bridge
+        return cassette
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        from ..transport.patch import pop_interceptor
+
+        bridge = self._bridge
+        self._bridge = None
+        try:
+            if bridge is not None:
+                pop_interceptor(bridge)
+                self._timing.deactivate()
+                bridge.finish()
+        finally:
+            self._context.__exit__(exc_type, exc, tb)

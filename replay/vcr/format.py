@@ -1,0 +1,384 @@
+"""vcrpy cassettes, read and written: import into the native model, export back for vcrpy.
+
+A vcrpy cassette stores each response body as one string, without timing. On import:
+
+- The body is decoded per ``Content-Encoding`` (``!!binary`` gzip included), as the core stores
+  every body decoded; ``decoded_from`` records it, ``content-length`` is fixed, and replay through
+  ``use_cassette`` hands the client the decoded bytes. (The pytest-recording drop-in,
+  :mod:`replay.vcr.bridge`, replays vcrpy files as stored instead, encoding intact.)
+- An event-stream body is split into chunks where its SSE events end
+  (:func:`replay.model.sse.split_at_events`) and timed by a :class:`SyntheticTiming` schedule; any other
+  body is one chunk. Such responses carry ``synthetic_timing=True``, which ``llm-replay inspect``
+  shows.
+- Secret headers (``authorization``, ``api-key``, ``x-api-key``: value replaced; ``cookie`` and
+  ``set-cookie``: dropped) are removed, so saving or converting never writes them.
+
+On export, bodies are written as vcrpy writes them (through vcrpy's own serializers), and the
+native timing rides along in one extra response key, ``llm_replay``, which vcrpy keeps and
+ignores. Importing such a file restores the recorded chunk boundaries and times, so native ->
+vcrpy -> native keeps bodies byte-identical and timing exact.
+
+Example usage::
+
+    cassette = replay.load_cassette("cassettes/old_vcrpy.yaml")   # detected automatically
+    text = replay.vcr.format.dump_vcr(cassette)                           # vcrpy YAML again
+"""
+
+from __future__ import annotations
+
+import http
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from ..errors import CassetteFormatError
+from ..model.cassette import Cassette, Chunk, Headers, Interaction, Request, Response, StreamEnd
+from ..model.decoding import decode_recorded
+from ..model.headers import COOKIE_HEADERS, CREDENTIAL_HEADERS, PLACEHOLDER
+from ..model.sse import split_at_events
+
+__all__ = [
+    "DEFAULT_SYNTHETIC_TIMING",
+    "TIMING_KEY",
+    "SyntheticTiming",
+    "body_bytes",
+    "dump_vcr",
+    "interaction_from_vcr",
+    "is_vcr_data",
+    "parse_vcr",
+    "redact_headers",
+    "response_to_vcr",
+    "to_vcr_pairs",
+]
+
+TIMING_KEY = "llm_replay"
+VcrSerializer = Literal["yaml", "json"]
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticTiming:
+    """The schedule given to bodies recorded without timing (vcrpy stores one string).
+
+    The response headers and the first chunk arrive ``ttfb`` seconds after the request; each
+    further SSE event arrives ``gap`` seconds after the previous one. A body that is not an event
+    stream is one chunk at ``ttfb``.
+
+    Example usage::
+
+        replay.load_cassette("old.yaml", synthetic_timing=SyntheticTiming(ttfb=0.5, gap=0.05))
+    """
+
+    ttfb: float = 0.2
+    gap: float = 0.02
+
+    def __post_init__(self) -> None:
+        for name in ("ttfb", "gap"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ValueError(
+                    f"SyntheticTiming.{name} must be a finite number of seconds >= 0, got {value!r}"
+                )
+
+    def chunk_times(self, n: int) -> list[float]:
+        return [round(self.ttfb + i * self.gap, 6) for i in range(n)]
+
+
+DEFAULT_SYNTHETIC_TIMING = SyntheticTiming()
+
+# Header values that never reach disk (DESIGN: secrets): see replay.model.headers.
+REDACTED = PLACEHOLDER
+
+
+def redact_headers(headers: Headers) -> Headers:
+    """Headers with secret values replaced and cookies removed."""
+    out: Headers = []
+    for name, value in headers:
+        lname = name.lower()
+        if lname in COOKIE_HEADERS:
+            continue
+        out.append((name, REDACTED if lname in CREDENTIAL_HEADERS else value))
+    return out
+
+
+def is_vcr_data(data: Any) -> bool:
+    """Whether parsed YAML/JSON looks like a vcrpy cassette (and not a native one)."""
+    return (
+        isinstance(data, dict)
+        and "format" not in data
+        and isinstance(data.get("interactions"), list)
+        and (data.get("version") == 1 or "version" not in data)
+    )
+
+
+# -- import ------------------------------------------------------------------------------------
+
+
+class _Bad(ValueError):
+    """A problem in one interaction; the caller adds the file and interaction to the message."""
+
+
+def body_bytes(value: Any, what: str = "a body") -> bytes:
+    """A vcrpy body (text, ``!!binary`` bytes, or null) as bytes; ValueError for anything else."""
+    if value is None:
+        return b""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    raise ValueError(f"{what} must be a string or !!binary, got {type(value).__name__}")
+
+
+def _text_or_bytes(value: Any, what: str) -> bytes:
+    try:
+        return body_bytes(value, what)
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
+
+
+def _vcr_headers(value: Any, what: str) -> Headers:
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        raise _Bad(f"{what} must be a mapping of header name to a list of values")
+    out: Headers = []
+    for name, values in value.items():
+        for item in values if isinstance(values, list) else [values]:
+            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+                raise _Bad(f"{what}: header {name!r} has a non-text value {item!r}")
+            out.append((str(name), str(item)))
+    return out
+
+
+def _request_from_vcr(raw: Any) -> Request:
+    if not isinstance(raw, dict):
+        raise _Bad("'request' must be a mapping with method, uri, headers and body")
+    unknown = set(raw) - {"method", "uri", "body", "headers"}
+    if unknown:
+        raise _Bad(f"request has unknown key(s) {sorted(unknown)}")
+    method, uri = raw.get("method"), raw.get("uri")
+    if not isinstance(method, str) or not method:
+        raise _Bad("request.method is missing")
+    if not isinstance(uri, str) or not uri:
+        raise _Bad("request.uri is missing")
+    return Request(
+        method=method.upper(),
+        url=uri,
+        headers=_vcr_headers(raw.get("headers"), "request.headers"),
+        body=_text_or_bytes(raw.get("body"), "request.body"),
+    )
+
+
+def _response_parts(raw: Any) -> tuple[int, Headers, bytes]:
+    if not isinstance(raw, dict):
+        raise _Bad("'response' must be a mapping with status, headers and body")
+    if "status_code" in raw:  # httpx responses as vcrpy < 5 wrote them
+        status: Any = raw.get("status_code")
+        body = _text_or_bytes(raw.get("content"), "response.content")
+    else:
+        status_map = raw.get("status")
+        status = status_map.get("code") if isinstance(status_map, dict) else None
+        body_map = raw.get("body")
+        if body_map is None:
+            body = b""
+        elif isinstance(body_map, dict):
+            body = _text_or_bytes(body_map.get("string"), "response.body.string")
+        else:
+            body = _text_or_bytes(body_map, "response.body")
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 999:
+        raise _Bad(f"response.status.code must be an HTTP status number, got {status!r}")
+    return status, _vcr_headers(raw.get("headers"), "response.headers"), body
+
+
+def _looks_like_sse(headers: Headers, body: bytes) -> bool:
+    for name, value in headers:
+        if name.lower() == "content-type":
+            return value.split(";")[0].strip().lower() == "text/event-stream"
+    return body.lstrip().startswith((b"data:", b"event:"))
+
+
+def _recorded_timing(meta: Any, body: bytes) -> tuple[float, list[Chunk], StreamEnd | None] | None:
+    """The chunk timing llm-replay exported beside the body, if present and still consistent."""
+    if not isinstance(meta, dict):
+        return None
+    try:
+        head_t = float(meta.get("t", 0.0))
+        chunks: list[Chunk] = []
+        pos = 0
+        for pair in str(meta.get("chunks", "")).split():
+            t_text, _, size_text = pair.partition("/")
+            size = int(size_text)
+            chunks.append(Chunk(t=float(t_text), data=body[pos : pos + size]))
+            pos += size
+        end = StreamEnd.model_validate(meta["end"]) if meta.get("end") else None
+    except (ValueError, TypeError, ArithmeticError):
+        return None
+    # The body is the truth: an edited body no longer fits the recorded boundaries.
+    if pos != len(body) or any(not math.isfinite(c.t) or c.t < head_t for c in chunks):
+        return None
+    return head_t, chunks, end
+
+
+def interaction_from_vcr(
+    raw: Any,
+    *,
+    synthetic_timing: SyntheticTiming = DEFAULT_SYNTHETIC_TIMING,
+    keep_secrets: bool = False,
+    decode: bool = True,
+) -> Interaction:
+    """One vcrpy interaction mapping (``{request, response}``) as a native :class:`Interaction`.
+
+    ``decode=False`` keeps a compressed body as stored, ``content-encoding`` intact (it is then
+    one chunk: event boundaries are not visible in compressed bytes). Raises ValueError
+    describing the problem.
+    """
+    if not isinstance(raw, dict) or "request" not in raw or "response" not in raw:
+        raise _Bad("an interaction is a mapping with 'request' and 'response'")
+    request = _request_from_vcr(raw["request"])
+    status, headers, body = _response_parts(raw["response"])
+    meta = raw["response"].get(TIMING_KEY)
+    if not keep_secrets:
+        request = request.model_copy(update={"headers": redact_headers(request.headers)})
+        headers = redact_headers(headers)
+    decoded_from: str | None = None
+    if decode:
+        decoded, headers, decoded_from = decode_recorded([(0.0, body)] if body else [], headers)
+        body = b"".join(d for _, d in decoded)
+    encoded = any(n.lower() == "content-encoding" and v.strip().lower() != "identity" for n, v in headers)
+    if isinstance(meta, dict) and meta.get("decoded_from") and not decoded_from:
+        decoded_from = str(meta["decoded_from"])
+    timed = _recorded_timing(meta, body)
+    if timed is not None:
+        head_t, chunks, end = timed
+        synthetic = bool(meta.get("synthetic", False)) if isinstance(meta, dict) else False
+    else:
+        sse = not encoded and _looks_like_sse(headers, body)
+        pieces = split_at_events(body) if sse else ([body] if body else [])
+        head_t = synthetic_timing.ttfb
+        chunks = [
+            Chunk(t=t, data=p) for t, p in zip(synthetic_timing.chunk_times(len(pieces)), pieces, strict=True)
+        ]
+        end, synthetic = None, True
+    response = Response(
+        status=status,
+        t=head_t,
+        headers=headers,
+        chunks=chunks,
+        end=end,
+        decoded_from=decoded_from,
+        synthetic_timing=synthetic,
+    )
+    recorded_at = meta.get("recorded_at") if isinstance(meta, dict) else None
+    return Interaction(request=request, response=response, recorded_at=recorded_at)
+
+
+def parse_vcr(
+    data: Any,
+    source: str = "<data>",
+    *,
+    synthetic_timing: SyntheticTiming = DEFAULT_SYNTHETIC_TIMING,
+    keep_secrets: bool = False,
+) -> Cassette:
+    """A vcrpy cassette's parsed YAML/JSON as a native :class:`Cassette`.
+
+    Example usage::
+
+        cassette = parse_vcr(yaml.safe_load(text), "old.yaml")
+    """
+    if not is_vcr_data(data):
+        raise CassetteFormatError(
+            f"{source}: not a vcrpy cassette (expected a mapping with 'interactions' and 'version: 1')."
+        )
+    interactions: list[Interaction] = []
+    for i, raw in enumerate(data["interactions"]):
+        try:
+            interactions.append(
+                interaction_from_vcr(raw, synthetic_timing=synthetic_timing, keep_secrets=keep_secrets)
+            )
+        except (ValueError, TypeError) as exc:
+            raise CassetteFormatError(
+                f"{source}: vcrpy interaction #{i} is invalid: {exc}. Fix it, or re-record the cassette."
+            ) from None
+    return Cassette(interactions=interactions)
+
+
+# -- export ------------------------------------------------------------------------------------
+
+
+def _grouped(headers: Headers) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    index: dict[str, str] = {}
+    for name, value in headers:
+        key = index.setdefault(name.lower(), name)
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def response_to_vcr(
+    response: Response, *, timing: bool = True, recorded_at: datetime | None = None
+) -> dict[str, Any]:
+    """A native response as vcrpy's response mapping (body as bytes, as vcrpy keeps it in memory)."""
+    try:
+        phrase = http.HTTPStatus(response.status).phrase
+    except ValueError:
+        phrase = ""
+    out: dict[str, Any] = {
+        "status": {"code": response.status, "message": phrase},
+        "headers": _grouped(response.headers),
+        "body": {"string": response.body},
+    }
+    if timing:
+        meta: dict[str, Any] = {
+            "t": round(response.t, 6),
+            "chunks": " ".join(f"{round(c.t, 6)}/{len(c.data)}" for c in response.chunks),
+        }
+        if response.synthetic_timing:
+            meta["synthetic"] = True
+        if response.decoded_from:
+            meta["decoded_from"] = response.decoded_from
+        if response.end is not None:
+            meta["end"] = response.end.model_dump(exclude_none=True)
+        if recorded_at is not None:
+            meta["recorded_at"] = recorded_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        out[TIMING_KEY] = meta
+    return out
+
+
+def to_vcr_pairs(interactions: Iterable[Interaction], *, timing: bool = True) -> tuple[list[Any], list[Any]]:
+    """vcrpy's in-memory form: (``vcr.request.Request`` objects, response mappings)."""
+    from vcr.request import Request as VcrRequest
+
+    requests: list[Any] = []
+    responses: list[Any] = []
+    for interaction in interactions:
+        req = interaction.request
+        # vcrpy keeps one value per request header name; repeated ones are joined as HTTP allows.
+        headers = {name: ", ".join(values) for name, values in _grouped(req.headers).items()}
+        requests.append(VcrRequest(req.method, req.url, req.body or None, headers))
+        responses.append(
+            response_to_vcr(interaction.response, timing=timing, recorded_at=interaction.recorded_at)
+        )
+    return requests, responses
+
+
+def dump_vcr(cassette: Cassette, *, serializer: VcrSerializer = "yaml", timing: bool = True) -> str:
+    """The cassette as vcrpy would write it (vcrpy's own serializer), loadable by vcrpy.
+
+    ``timing=False`` leaves out the ``llm_replay`` timing key (the file is then exactly what
+    vcrpy itself would have recorded).
+    """
+    from vcr.serialize import serialize
+    from vcr.serializers import jsonserializer, yamlserializer
+
+    requests, responses = to_vcr_pairs(cassette.interactions, timing=timing)
+    module: Any = yamlserializer if serializer == "yaml" else jsonserializer
+    if serializer not in ("yaml", "json"):
+        raise ValueError(f"Unknown vcrpy serializer {serializer!r}; expected 'yaml' or 'json'.")
+    text: str = serialize({"requests": requests, "responses": responses}, module)
+    return text
