@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from cassette_factory import BODY, stream_interaction, write_cassette
-from serve_helpers import ThreadServer, raw_request
+from serve_helpers import ThreadServer, Wire, raw_request
 
 from replay.modes import Timing
 from replay.serve import SessionSettings
@@ -55,7 +55,7 @@ def test_speed_divides_offsets_and_instant_does_not_wait(tmp_path: Path) -> None
     assert instant.times[-1] < slow[0] - LATE
 
 
-def _faulted(cassette: Path, faults: list[dict[str, object]], timeout: float = 10.0) -> tuple[object, ...]:
+def _faulted(cassette: Path, faults: list[dict[str, object]], timeout: float = 10.0) -> tuple[Wire, Wire]:
     settings = SessionSettings(faults=tuple(parse_faults(faults)))
     with ThreadServer(cassette, settings=settings) as server:
         wire = raw_request(server.url + PATH, body=BODY, timeout=timeout)
@@ -198,3 +198,28 @@ def test_control_api_token_and_bad_requests(folder: Path) -> None:
         assert control(server, "GET", "/sessions/nope", token="s3cret")[0] == 404
         # The replayed API itself needs no token.
         assert raw_request(f"{server.url}/c/a.yaml{PATH}", body=BODY).status == 200
+
+
+@pytest.mark.parametrize(
+    ("fault", "check"),
+    [
+        ({"type": "Truncate", "after_events": 2}, "two"),
+        ({"type": "Rechunk", "size": 7}, "rechunked"),
+        ({"type": "Latency", "ttfb": 0.3}, "late"),
+        ({"type": "MalformedEvent", "at_event": 1}, "malformed"),
+    ],
+    ids=["truncate", "rechunk", "latency", "malformed"],
+)
+def test_every_kind_of_fault_reaches_the_wire(cassette: Path, fault: dict[str, object], check: str) -> None:
+    wire, _ = _faulted(cassette, [fault])
+    recorded = recorded_chunks(cassette)
+    assert wire.end == "complete"
+    chunks: list[bytes] = wire.chunks
+    if check == "two":  # a clean end after two events: terminating chunk, no error
+        assert chunks == recorded[:2]
+    elif check == "rechunked":  # the framing of the fault is the framing on the wire
+        assert b"".join(chunks) == b"".join(recorded) and max(map(len, chunks)) == 7
+    elif check == "late":
+        assert wire.times[0] >= 0.3 - 0.002 and chunks == recorded
+    else:
+        assert chunks[1] != recorded[1] and chunks[0] == recorded[0]
