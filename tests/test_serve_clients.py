@@ -165,3 +165,24 @@ def test_an_upstream_that_drops_mid_body_is_recorded_and_replayed_so(tmp_path: P
     with ThreadServer(tmp_path) as server:
         replayed = raw_request(f"{server.url}/c/x.yaml{PATH}", body=body)
     assert replayed.end == "closed" and replayed.chunks == live.chunks
+
+
+def test_a_client_that_hangs_up_while_recording_keeps_what_arrived(tmp_path: Path) -> None:
+    import socket
+
+    from serve_helpers import request_bytes
+
+    body = b'{"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": true}'
+    recording = SessionSettings(record_mode=RecordMode.ONCE)
+    with LLMServer(SCRIPT) as upstream:
+        upstream.hold_last.clear()  # the last event waits: the client leaves before it
+        with ThreadServer(tmp_path, settings=recording, upstreams=(upstream.base_url,)) as proxy:
+            host, port = proxy.url.split("//")[1].split(":")
+            with socket.create_connection((host, int(port)), timeout=10) as sock:
+                sock.sendall(request_bytes("POST", f"/c/x.yaml{PATH}", "x", body))
+                assert upstream.waiting_for_release.wait(10)
+                assert sock.recv(65536)
+        upstream.hold_last.set()
+    response = replay.load_cassette(tmp_path / "x.yaml").interactions[0].response
+    assert response.end is not None and response.end.kind == "closed_early"
+    assert len(response.chunks) >= 2 and b"[DONE]" not in response.body
