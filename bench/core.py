@@ -97,6 +97,12 @@ class Row:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["target"] = self.target.text if self.target else ""
+        # The condition itself, so a reader of the JSON can re-check "passed".
+        out["target_check"] = (
+            {"column": self.target.column, "op": self.target.op, "limit": self.target.limit}
+            if self.target
+            else None
+        )
         return out
 
 

@@ -2,8 +2,9 @@
 
 Each step starts a recorder (a forkserver child that records one chat completion after another
 into the same cassette, ``new_episodes``) and stops it with SIGKILL or SIGINT, either at a random
-moment or while it is inside the atomic write. After every step the cassette must load and hold
-exactly the interactions whose saves completed, each intact (see tests/kill_harness.py).
+moment or parked at a point inside the atomic write (half written, fsynced, renamed). After
+every step the cassette must load and hold exactly the interactions whose saves completed, each
+intact (see tests/kill_harness.py).
 
     python bench/kill_during_write.py --steps 1000
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from kill_harness import kill_iterations
+from kill_harness import STOP_POINTS, kill_iterations
 from llm_server import LLMServer, Script
 
 
@@ -31,15 +32,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     quarter = args.steps // 4
+    inside = [stop for _ in range(quarter) for stop in STOP_POINTS][:quarter]
     plan = (
         [("kill", "random")] * (args.steps - 3 * quarter)
-        + [("kill", "write")] * quarter
+        + [("kill", stop) for stop in inside]
         + [("int", "random")] * quarter
-        + [("int", "write")] * quarter
+        + [("int", stop) for stop in inside]
     )
     random.Random(args.seed).shuffle(plan)
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["replay", "httpx2", "kill_harness"])
+    ctx.set_forkserver_preload(["replay", "httpx2", "kill_harness", "kill_warmup"])
     started = time.monotonic()
     with (
         tempfile.TemporaryDirectory() as folder,

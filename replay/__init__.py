@@ -23,9 +23,22 @@ from .modes import RecordMode, Timing
 
 if TYPE_CHECKING:
     from . import faults, synth
+    from .chat.codecs import API_NAMES, TranslationError
+    from .chat.translate import api_of, translate
     from .engine.api import CassetteContext, use_cassette
     from .engine.player import ActiveCassette
-    from .faults.variants import ANTHROPIC_EDGE_CASES, EDGE_CASES, Variant, variants
+    from .faults.variants import (
+        ANTHROPIC_EDGE_CASES,
+        BEDROCK_EDGE_CASES,
+        EDGE_CASES,
+        EDGE_CASES_BY_API,
+        GEMINI_EDGE_CASES,
+        OLLAMA_EDGE_CASES,
+        RESPONSES_EDGE_CASES,
+        Variant,
+        edge_cases_for,
+        variants,
+    )
     from .hygiene.changes import RecordingChanges
     from .hygiene.expiry import CassetteExpiredError, CassetteExpiredWarning
     from .hygiene.usage import UnusedInteractionsError, UsageLog
@@ -49,6 +62,12 @@ _LAZY: dict[str, str] = {
     "EDGE_CASES": "faults.variants",
     "Variant": "faults.variants",
     "variants": "faults.variants",
+    "BEDROCK_EDGE_CASES": "faults.variants",
+    "EDGE_CASES_BY_API": "faults.variants",
+    "GEMINI_EDGE_CASES": "faults.variants",
+    "OLLAMA_EDGE_CASES": "faults.variants",
+    "RESPONSES_EDGE_CASES": "faults.variants",
+    "edge_cases_for": "faults.variants",
     "RecordingChanges": "hygiene.changes",
     "CassetteExpiredError": "hygiene.expiry",
     "CassetteExpiredWarning": "hygiene.expiry",
@@ -68,6 +87,10 @@ _LAZY: dict[str, str] = {
     "diff_cassettes": "tools.diff",
     "NetworkBlockedError": "transport.netguard",
     "SyntheticTiming": "vcr.format",
+    "API_NAMES": "chat.codecs",
+    "TranslationError": "chat.codecs",
+    "api_of": "chat.translate",
+    "translate": "chat.translate",
 }
 
 
@@ -94,7 +117,9 @@ __version__ = "0.1.0"
 # Plain sorted() order (what tests pin), not ruff's constants-first order.
 __all__ = [  # noqa: RUF022
     "ANTHROPIC_EDGE_CASES",
+    "API_NAMES",
     "ActiveCassette",
+    "BEDROCK_EDGE_CASES",
     "Cassette",
     "CassetteContext",
     "CassetteDiff",
@@ -106,9 +131,13 @@ __all__ = [  # noqa: RUF022
     "CassetteWriteError",
     "Chunk",
     "EDGE_CASES",
+    "EDGE_CASES_BY_API",
+    "GEMINI_EDGE_CASES",
     "Interaction",
     "NetworkBlockedError",
     "NoMatchingInteraction",
+    "OLLAMA_EDGE_CASES",
+    "RESPONSES_EDGE_CASES",
     "RecordMode",
     "RecordingChanges",
     "ReplayError",
@@ -120,14 +149,18 @@ __all__ = [  # noqa: RUF022
     "StreamEnd",
     "SyntheticTiming",
     "Timing",
+    "TranslationError",
     "UnusedInteractionsError",
     "UsageLog",
     "Variant",
+    "api_of",
     "diff_cassettes",
+    "edge_cases_for",
     "faults",
     "load_cassette",
     "save_cassette",
     "synth",
+    "translate",
     "use_cassette",
     "variants",
 ]

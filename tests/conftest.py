@@ -21,14 +21,18 @@ SHARED = Path(os.environ.get("LLM_REPLAY_SHARED") or ROOT.parent / "shared")
 REAL_CASSETTES = SHARED / "real-cassettes"
 
 
-def require_real_cassettes() -> Path:
-    """The real-cassettes folder, or skip (fail under CI) with the reason."""
+def require_real_cassettes(*, module_level: bool = False) -> Path:
+    """The real-cassettes folder, or skip (fail under CI) with the reason.
+
+    ``module_level=True`` is for a module that needs the folder to be collected at all (its
+    parameters come from it): it skips the whole module, and the rest of the run goes on.
+    """
     if REAL_CASSETTES.is_dir():
         return REAL_CASSETTES
     reason = f"{REAL_CASSETTES} is absent (set LLM_REPLAY_SHARED to the folder holding real-cassettes/)"
     if os.environ.get("CI"):
         pytest.fail(f"CI must have the real recordings: {reason}")
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=module_level)
 
 
 @pytest.fixture

@@ -4,7 +4,9 @@ or not, reporting exactly what the application observed, exceptions included."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,9 @@ from typing import Any
 from sdk_helpers import MESSAGES, make_client
 
 import replay
-from replay.timing.clock import REAL
+from replay.timing.clock import REAL, VirtualClock
 
-__all__ = ["Seen", "ask", "record_chat", "snapshot"]
+__all__ = ["Seen", "ask", "raw_reads", "record_chat", "snapshot", "transport_cause"]
 
 
 @dataclass
@@ -35,6 +37,60 @@ class Seen:
     item_at: list[float] = field(default_factory=list)  # app clock per streamed item
     elapsed: float = 0.0  # app clock from before create() to the end
     wall: float = 0.0  # real seconds the call took
+    # Each read of the response body as the HTTP library handed it to the SDK:
+    # (app clock since before create(), bytes).
+    reads: list[tuple[float, bytes]] = field(default_factory=list)
+
+
+def transport_cause(exc: BaseException) -> type[BaseException] | None:
+    """The exception ``exc`` was raised from (``raise ... from``) or while handling, if any."""
+    under = exc.__cause__
+    if under is None and not exc.__suppress_context__:
+        under = exc.__context__
+    return None if under is None else type(under)
+
+
+def _now() -> float:
+    """The application's clock, also from inside the HTTP libraries: freezegun serves them real
+    time (they are on its ignore list), so the virtual clock is read directly when it runs."""
+    clock = VirtualClock._current
+    return clock.now() if clock is not None and clock.active else REAL.perf_counter()
+
+
+@contextlib.contextmanager
+def raw_reads(into: list[tuple[float, bytes]]) -> Iterator[None]:
+    """Record every raw body read of httpx and httpx2 responses (what the network delivered),
+    with its time on the application's clock since this block started."""
+    import httpx
+    import httpx2
+
+    t0 = _now()
+
+    originals = []
+    for lib in (httpx, httpx2):
+        sync, async_ = lib.Response.iter_raw, lib.Response.aiter_raw
+        originals.append((lib, sync, async_))
+
+        def iter_raw(self: Any, chunk_size: int | None = None, _real: Any = sync) -> Iterator[bytes]:
+            for data in _real(self, chunk_size):
+                into.append((_now() - t0, data))
+                yield data
+
+        async def aiter_raw(
+            self: Any, chunk_size: int | None = None, _real: Any = async_
+        ) -> AsyncIterator[bytes]:
+            async for data in _real(self, chunk_size):
+                into.append((_now() - t0, data))
+                yield data
+
+        lib.Response.iter_raw = iter_raw  # type: ignore[method-assign]
+        lib.Response.aiter_raw = aiter_raw  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for lib, sync, async_ in originals:
+            lib.Response.iter_raw = sync  # type: ignore[method-assign]
+            lib.Response.aiter_raw = async_  # type: ignore[method-assign]
 
 
 def _absorb_openai(seen: Seen, chunk: Any) -> None:
@@ -111,27 +167,42 @@ def ask(
     wall0 = REAL.perf_counter()  # the application's time.perf_counter may be virtual
     t0 = time.monotonic()
     try:
-        if is_async:
-            asyncio.run(_ask_async(seen, sdk, base_url, stream, kwargs, absorb, t0, client_kwargs))
-        else:
-            with make_client(sdk, base_url, is_async=False, **client_kwargs) as client:
-                result = _call(client, sdk, kwargs)
-                seen.head_at = time.monotonic() - t0
-                if stream:
-                    with result:
-                        for item in result:
-                            seen.items += 1
-                            seen.item_at.append(time.monotonic() - t0)
-                            absorb(seen, item)
-                else:
-                    _whole(seen, sdk, result)
+        with raw_reads(seen.reads):
+            _run(seen, sdk, base_url, stream, is_async, kwargs, absorb, t0, client_kwargs)
     except Exception as exc:
         seen.error = type(exc)
-        seen.cause = type(exc.__cause__) if exc.__cause__ is not None else None
+        seen.cause = transport_cause(exc)
         seen.message = str(exc)
     seen.elapsed = time.monotonic() - t0
     seen.wall = REAL.perf_counter() - wall0
     return seen
+
+
+def _run(
+    seen: Seen,
+    sdk: str,
+    base_url: str,
+    stream: bool,
+    is_async: bool,
+    kwargs: dict[str, Any],
+    absorb: Any,
+    t0: float,
+    client_kwargs: dict[str, Any],
+) -> None:
+    if is_async:
+        asyncio.run(_ask_async(seen, sdk, base_url, stream, kwargs, absorb, t0, client_kwargs))
+        return
+    with make_client(sdk, base_url, is_async=False, **client_kwargs) as client:
+        result = _call(client, sdk, kwargs)
+        seen.head_at = time.monotonic() - t0
+        if stream:
+            with result:
+                for item in result:
+                    seen.items += 1
+                    seen.item_at.append(time.monotonic() - t0)
+                    absorb(seen, item)
+        else:
+            _whole(seen, sdk, result)
 
 
 async def _ask_async(

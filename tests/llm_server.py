@@ -1,9 +1,15 @@
 """A real HTTP server on 127.0.0.1 that speaks the OpenAI-compatible chat API and Anthropic's
-messages API, streaming SSE with chosen delays, for recording tests and benchmarks.
+messages API, streaming SSE with chosen delays, for recording tests and benchmarks; and, through
+:mod:`api_routes`, Ollama (NDJSON), Gemini (SSE / JSON array), Bedrock (AWS event-stream) and
+the OpenAI Responses API (typed SSE).
 
 It writes each SSE event as its own HTTP/1.1 chunk and flushes it, sleeping between events, so a
 client sees one network read per event at the scripted times. ``hold_last`` makes the server
 wait for the test before sending the final event, which proves a recorder does not buffer.
+
+The server keeps its own send schedule of the last streamed response (``head_sent_at``,
+``sent``: seconds from the arrival of the request line to just before the bytes were written,
+on the real clock), so tests can check recorded times against what happened on the wire.
 """
 
 from __future__ import annotations
@@ -17,6 +23,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from api_routes import route
+
+from replay.timing.clock import REAL
 
 __all__ = ["LLMServer", "Script"]
 
@@ -53,7 +63,11 @@ class LLMServer:
     def __init__(self, script: Script | None = None) -> None:
         self.script = script or Script()
         self.requests: list[dict[str, Any]] = []
-        self.sent: list[tuple[float, bytes]] = []  # (monotonic time, event bytes), last request
+        # The last streamed response, in seconds since the request line arrived (real clock):
+        # when the head was about to be sent, and (time, bytes) as each event was about to be.
+        self.received_at = 0.0  # REAL.perf_counter() when the last request line arrived
+        self.head_sent_at: float | None = None
+        self.sent: list[tuple[float, bytes]] = []
         self.hold_last = threading.Event()
         self.hold_last.set()  # set = do not hold
         self.waiting_for_release = threading.Event()
@@ -114,6 +128,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return None
 
+    def parse_request(self) -> bool:
+        # The request line has just arrived: the start of the server's schedule. (The body can
+        # come tens of ms later, held by the client's Nagle algorithm.)
+        self.owner.received_at = REAL.perf_counter()
+        return super().parse_request()
+
     # -- plumbing ---------------------------------------------------------------------------
 
     def _read_json(self) -> dict[str, Any]:
@@ -128,7 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = {}
         return body if isinstance(body, dict) else {}
 
-    def _send_json(self, status: int, payload: Any, *, pretty: bool = True) -> None:
+    def _send_json(
+        self, status: int, payload: Any, *, pretty: bool = True, content_type: str = "application/json"
+    ) -> None:
         script = self.owner.script
         time.sleep(script.head_delay)
         data = (json.dumps(payload, indent=2) if pretty else json.dumps(payload)).encode()
@@ -136,7 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
         if use_gzip:
             data = gzip.compress(data, mtime=0)
         self.send_response(status)
-        self.send_header("content-type", "application/json")
+        self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(data)))
         self.send_header("x-request-id", f"req_{len(self.owner.requests)}")
         if use_gzip:
@@ -145,16 +167,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         self.wfile.flush()
 
-    def _send_stream(self, events: Iterator[bytes]) -> None:
+    def _send_stream(
+        self, events: Iterator[bytes], content_type: str = "text/event-stream; charset=utf-8"
+    ) -> None:
         script = self.owner.script
         owner = self.owner
         owner.sent = []
+        owner.head_sent_at = None
         time.sleep(script.head_delay)
         self.send_response(200)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("content-type", content_type)
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
         self.send_header("x-request-id", f"req_{len(owner.requests)}")
+        # Taken before the bytes leave, so that it is never later than their arrival.
+        owner.head_sent_at = REAL.perf_counter() - owner.received_at
         self.end_headers()
         self.wfile.flush()
         all_events = list(events)
@@ -171,9 +198,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
                 return
+            owner.sent.append((REAL.perf_counter() - owner.received_at, event))
             self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
             self.wfile.flush()
-            owner.sent.append((time.monotonic(), event))
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
@@ -186,6 +213,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._chat(body)
         elif path.endswith("/messages"):
             self._messages(body)
+        elif (
+            answer := route(
+                path,
+                self.path.partition("?")[2],
+                body,
+                self.owner.script.tokens,
+                self.owner.script.finish_reason,
+            )
+        ) is not None:
+            if answer.frames is None:
+                self._send_json(answer.status, answer.payload, pretty=False, content_type=answer.content_type)
+            else:
+                self._send_stream(iter(answer.frames), answer.content_type)
         else:
             self._send_json(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
 

@@ -186,12 +186,13 @@ RULES = [
 ]
 
 
-# Two public conveniences of the model's classes reach up, each into a leaf that imports nothing
-# of the model back: Cassette.save writes through the atomic writer, and
-# Response.chat_completion() assembles the provider models.
+# Three public conveniences of the model's classes reach up, each into a leaf that imports
+# nothing of the model back: Cassette.save writes through the atomic writer, and
+# Response.chat_completion() / Response.assembled() assemble the provider models.
 ALLOWED = {
     "replay.model.cassette -> replay.io.atomic",
     "replay.model.cassette -> replay.chat.assembly",
+    "replay.model.cassette -> replay.chat.assembled",
 }
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -198,13 +201,50 @@ def test_json_style_specs_are_validated() -> None:
         decode_body({"text": "a", "b64": "YQ=="})
 
 
-def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
+def test_save_is_atomic_and_leaves_no_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "deep" / "dir" / "c.yaml"
-    cassette = _one(Response(status=200, chunks=[Chunk(t=0.1, data=b"x")]))
-    cassette.save(path)
-    cassette.save(path)
+    small = _one(Response(status=200, chunks=[Chunk(t=0.1, data=b"x")]))
+    big = _one(Response(status=200, chunks=[Chunk(t=0.1 * i, data=b"y" * 5000) for i in range(1, 200)]))
+    small.save(path)
+    versions = {path.read_bytes()}
+    big.save(path)
+    versions.add(path.read_bytes())
+    # The file is replaced, never rewritten in place: a new inode each save, put there by one
+    # rename of a complete file written beside it (so a crash leaves the old file or the new).
+    replaced: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def spy(src: Any, dst: Any, **kwargs: Any) -> None:
+        replaced.append((os.fspath(src), os.fspath(dst)))
+        assert Path(src).read_bytes() in versions, "the file renamed into place is incomplete"
+        real_replace(src, dst, **kwargs)
+
+    monkeypatch.setattr(os, "replace", spy)
+    # A reader in another thread, reading all along, only ever sees a whole cassette.
+    stop = threading.Event()
+    seen: set[bytes] = set()
+
+    def read() -> None:
+        while not stop.is_set():
+            seen.add(path.read_bytes())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for cassette in (small, big) * 5:
+            inode = path.stat().st_ino
+            cassette.save(path)
+            assert path.stat().st_ino != inode
+    finally:
+        stop.set()
+        reader.join()
+    assert len(replaced) == 10 and all(dst == str(path) for _, dst in replaced)
+    assert all(Path(src).parent == path.parent for src, _ in replaced)
+    assert seen <= versions and seen
     assert [p.name for p in path.parent.iterdir()] == ["c.yaml"]
-    assert load_cassette(path) == cassette
+    assert path.read_bytes() == dump_cassette(big).encode()
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import replay
 
 EXPECTED = [
+    "API_NAMES",
     "ActiveCassette",
     "Cassette",
     "CassetteContext",
@@ -22,8 +23,11 @@ EXPECTED = [
     "SSEEvent",
     "StreamEnd",
     "Timing",
+    "TranslationError",
+    "api_of",
     "load_cassette",
     "save_cassette",
+    "translate",
     "use_cassette",
 ]
 

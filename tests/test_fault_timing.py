@@ -20,7 +20,7 @@ from fault_helpers import ask, record_chat
 from llm_server import LLMServer, Script
 
 import replay
-from replay.faults import FaultNotApplied, HTTPError, Latency, Stall
+from replay.faults import Disconnect, FaultNotApplied, HTTPError, Latency, Stall
 
 SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 STREAM = pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])
@@ -169,3 +169,34 @@ def test_a_stall_without_end_and_no_read_timeout_is_refused(
         seen = ask("openai", base, stream=True, is_async=False, timeout=None)
     assert seen.error is replay.ReplayError
     assert "no read timeout" in seen.message and "seconds=" in seen.message
+
+
+def _byte_due(path: Path, pos: int) -> float:
+    """When byte ``pos`` of the recorded body arrived (the chunk that carried it)."""
+    end = 0
+    for chunk in replay.load_cassette(path).interactions[0].response.chunks:
+        end += len(chunk.data)
+        if end > pos:
+            return chunk.t
+    raise AssertionError(f"the body has no byte {pos}")
+
+
+@SYNC_ASYNC
+@pytest.mark.parametrize("reset", [False, True], ids=["disconnect", "reset"])
+@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
+def test_a_disconnect_raises_when_the_next_bytes_were_due(
+    sdk: str, reset: bool, is_async: bool, recorded: tuple[str, dict[tuple[str, bool], Path]]
+) -> None:
+    base, paths = recorded
+    path = paths[sdk, True]
+    with replay.use_cassette(path, faults=[Disconnect(after_events=4, reset=reset)]):
+        seen = ask(sdk, base, stream=True, is_async=is_async)
+    assert seen.error is not None, "the disconnect raised nothing"
+    # The application's (virtual) clock when the error reached it: exactly when the first
+    # byte the network did not deliver was due, later than the head and the first event.
+    delivered = b"".join(data for _, data in seen.reads)
+    assert delivered.endswith(b"\n\n") and delivered.count(b"\n\n") >= 4
+    due = _byte_due(path, len(delivered))
+    assert due > _byte_due(path, 0) > 0
+    assert seen.elapsed == pytest.approx(due, abs=1e-6), (seen.elapsed, due)
+    assert seen.reads[-1][0] < due

@@ -2,6 +2,10 @@
 (openai and anthropic on httpx2, groq and together on httpx), against recordings of the local
 server. Each case asserts the exact exception type the application gets (and the transport
 error under it), or the exact result it parses, and that the cassette file is never touched.
+
+Where SDK releases differ, the expectation says which versions do what (keyed on the installed
+version), so a new SDK release that moves the behaviour fails here with the version in the id
+of the case rather than silently pinning one release.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,7 @@ import pytest
 import together
 from fault_helpers import Seen, ask, record_chat, snapshot
 from llm_server import LLMServer, Script
+from packaging.version import Version
 
 import replay
 from replay.faults import (
@@ -70,6 +76,16 @@ class NotApplicable:
 
 NA = NotApplicable()
 
+# anthropic 2.17.0 wraps a transport error raised while iterating a stream in its own
+# APIConnectionError / APITimeoutError (`raise ... from err`); 2.16.0 and earlier (checked
+# against the 2.13.0, 2.15.0 and 2.16.0 wheels) let the httpx2 exception reach the application.
+ANTHROPIC_WRAPS_STREAM_ERRORS = Version(metadata.version("anthropic")) >= Version("2.17.0")
+
+
+def _anthropic_stream(wrapper: type[BaseException], transport: type[BaseException]) -> Raises:
+    """What anthropic's stream iteration raises on a transport error, for the installed version."""
+    return Raises(wrapper, transport) if ANTHROPIC_WRAPS_STREAM_ERRORS else Raises(transport)
+
 
 def _head_at(ttfb: float) -> Callable[[Seen, replay.Interaction], None]:
     def check(seen: Seen, recorded: replay.Interaction) -> None:
@@ -78,6 +94,50 @@ def _head_at(ttfb: float) -> Callable[[Seen, replay.Interaction], None]:
         response = recorded.response
         after_head = 0.0 if response.is_event_stream else response.chunks[-1].t - response.t
         assert seen.head_at == pytest.approx(ttfb + after_head, abs=1e-6)
+
+    return check
+
+
+def _reads(size: int | None, eol: str | None = None) -> Callable[[Seen, replay.Interaction], None]:
+    """The network reads the SDK got: ``size`` bytes each, line endings ``eol``, same content."""
+
+    def check(seen: Seen, recorded: replay.Interaction) -> None:
+        got = b"".join(data for _, data in seen.reads)
+        want = b"".join(c.data for c in recorded.response.chunks)
+        assert b"\r" not in want
+        if eol is None:
+            assert got == want
+        else:
+            assert got.replace(eol.encode(), b"\n") == want
+            assert got.count(b"\n") == (got.count(b"\r\n") if eol == "\r\n" else 0)
+        sizes = [len(data) for _, data in seen.reads]
+        if size is None:
+            assert len(sizes) == len(recorded.response.chunks)
+        else:
+            assert sizes[:-1] == [size] * (len(sizes) - 1) and 1 <= sizes[-1] <= size, sizes
+
+    return check
+
+
+def _stalled(seconds: float) -> Callable[[Seen, replay.Interaction], None]:
+    """The reads arrive on the recorded schedule, except that from one read on all are late by
+    exactly ``seconds`` (virtual clock)."""
+
+    def check(seen: Seen, recorded: replay.Interaction) -> None:
+        chunks = recorded.response.chunks
+        assert b"".join(data for _, data in seen.reads) == b"".join(c.data for c in chunks)
+        pos, lateness = 0, []
+        for t, data in seen.reads:  # each read is compared with the recorded chunk it ends in
+            pos += len(data)
+            end = 0
+            for chunk in chunks:
+                end += len(chunk.data)
+                if end >= pos:
+                    lateness.append(t - chunk.t)
+                    break
+        late = [round(x, 6) for x in lateness]
+        assert late[0] == 0.0 and late[-1] == seconds, late
+        assert sorted(late) == late and set(late) == {0.0, seconds}, late
 
     return check
 
@@ -138,13 +198,13 @@ OPENAI_CASES: list[tuple[Fault, Any, Any]] = [
         Raises(openai.APITimeoutError, httpx2.ReadTimeout),
         Raises(openai.APITimeoutError, httpx2.ReadTimeout),
     ),
-    (Stall(after_events=2, seconds=30), Ok(), NA),
+    (Stall(after_events=2, seconds=30), Ok(check=_stalled(30)), NA),
     (MalformedEvent(), Raises(json.JSONDecodeError), Raises(json.JSONDecodeError)),
     (ErrorEvent(at_event=3), Raises(openai.APIError), NA),
     (ErrorEvent(), Raises(openai.APIError), Ok(text=None, finish=None, check=_choices_none)),
-    (Rechunk(1), Ok(), Ok()),
-    (Rechunk(5, eol="\r\n"), Ok(), NA),
-    (Rechunk(eol="\r"), Ok(), NA),
+    (Rechunk(1), Ok(check=_reads(1)), Ok(check=_reads(1))),
+    (Rechunk(5, eol="\r\n"), Ok(check=_reads(5, "\r\n")), NA),
+    (Rechunk(eol="\r"), Ok(check=_reads(None, "\r")), NA),
     (FinishReason("length"), Ok(finish="length"), Ok(finish="length")),
     (FinishReason("content_filter"), Ok(finish="content_filter"), Ok(finish="content_filter")),
     (FinishReason("end_turn"), Ok(finish="stop"), Ok(finish="stop")),  # Anthropic's name, mapped
@@ -162,22 +222,25 @@ ANTHROPIC_CASES: list[tuple[Fault, Any, Any]] = [
     (Truncate(after_events=4), Ok(text="Hello from", finish=None), NA),
     (Truncate(before_finish=True), Ok(finish=None), NA),
     (Truncate(), Ok(text="Hello from the local", finish=None), Raises(json.JSONDecodeError)),
-    # anthropic does not wrap transport errors raised while iterating a stream.
     (
         Disconnect(),
-        Raises(httpx2.RemoteProtocolError),
+        _anthropic_stream(anthropic.APIConnectionError, httpx2.RemoteProtocolError),
         Raises(anthropic.APIConnectionError, httpx2.RemoteProtocolError),
     ),
     (
         Disconnect(reset=True),
-        Raises(httpx2.ReadError),
+        _anthropic_stream(anthropic.APIConnectionError, httpx2.ReadError),
         Raises(anthropic.APIConnectionError, httpx2.ReadError),
     ),
-    (Stall(), Raises(httpx2.ReadTimeout), Raises(anthropic.APITimeoutError, httpx2.ReadTimeout)),
+    (
+        Stall(),
+        _anthropic_stream(anthropic.APITimeoutError, httpx2.ReadTimeout),
+        Raises(anthropic.APITimeoutError, httpx2.ReadTimeout),
+    ),
     (MalformedEvent(), Raises(json.JSONDecodeError), Raises(json.JSONDecodeError)),
     (ErrorEvent(), Raises(anthropic.APIStatusError), Ok(text=None, finish=None)),
-    (Rechunk(1), Ok(), Ok()),
-    (Rechunk(3, eol="\r\n"), Ok(), NA),
+    (Rechunk(1), Ok(check=_reads(1)), Ok(check=_reads(1))),
+    (Rechunk(3, eol="\r\n"), Ok(check=_reads(3, "\r\n")), NA),
     (FinishReason("length"), Ok(finish="max_tokens"), Ok(finish="max_tokens")),
     (FinishReason("refusal"), Ok(finish="refusal"), Ok(finish="refusal")),
     (Latency(ttfb=2.5), Ok(check=_head_at(2.5)), Ok(check=_head_at(2.5))),
@@ -220,7 +283,7 @@ TOGETHER_CASES: list[tuple[Fault, Any, Any]] = [
     ),
     (Stall(), Raises(httpx.ReadTimeout), Raises(together.APITimeoutError, httpx.ReadTimeout)),
     (HTTPError(500), Raises(together.InternalServerError), Raises(together.InternalServerError)),
-    (Rechunk(1), Ok(), Ok()),
+    (Rechunk(1), Ok(check=_reads(1)), Ok(check=_reads(1))),
 ]
 
 
@@ -289,7 +352,7 @@ def test_fault_matrix(
     if isinstance(expect, Raises):
         assert seen.error is expect.exc, f"{seen.error}: {seen.message}"
         if expect.cause is not None:
-            assert seen.cause is expect.cause
+            assert seen.cause is expect.cause, f"{seen.error} came from {seen.cause}"
         return
     assert seen.error is None, f"{seen.error}: {seen.message}"
     if isinstance(expect, NotApplicable):
@@ -303,3 +366,15 @@ def test_fault_matrix(
     if expect.check is not None:
         expect.check(seen, recorded)
     assert active.fault_report[0].applied == 1
+
+
+def test_the_readme_states_how_many_cases_exercise_a_fault() -> None:
+    params = list(_params())
+    exercised = sum(not isinstance(p.values[4], NotApplicable) for p in params)
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert f"Of the matrix's {len(params)} cases" in readme
+    assert f"{exercised} exercise their\nfault" in readme
+    assert f"the other {len(params) - exercised} are faults" in readme
+    pairs = [c for cases in (OPENAI_CASES, ANTHROPIC_CASES, GROQ_CASES, TOGETHER_CASES) for c in cases]
+    used = sum(not (on_stream is NA and on_json is NA) for _, on_stream, on_json in pairs)
+    assert f"By SDK x fault pair, {used} of {len(pairs)} exercise their fault" in readme

@@ -17,7 +17,7 @@ from llm_server import LLMServer
 from sdk_helpers import run_chat
 
 import replay
-from replay.hygiene.expiry import format_age, parse_max_age
+from replay.hygiene.expiry import ExpiryPolicy, format_age, parse_max_age
 from replay.hygiene.usage import UsageLog, UsageLogError
 
 SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
@@ -102,6 +102,32 @@ def test_expiry_warns_fails_and_ignores_undated(tmp_path: Path) -> None:
     fresh = write_cassette(tmp_path / "fresh.yaml", chat_stream("a"))
     _post_all(fresh, ["a"], is_async=False, max_age="1h", expiry="fail")
     assert format_age(timedelta(days=41, hours=3, minutes=5)) == "41d 3h"
+
+
+@pytest.mark.parametrize(("max_age", "limit"), [("90m", 5400), ("12h", 43200), ("30d", 30 * 86400)])
+def test_expiry_starts_exactly_at_max_age(tmp_path: Path, max_age: str, limit: float) -> None:
+    # Just below the limit replays; just above fails (a minute either side of the real clock,
+    # far beyond the test's own run time; the exact edge is checked below on a given `now`).
+    now = datetime.now(timezone.utc)
+    below = write_cassette(
+        tmp_path / "below.yaml", chat_stream("a", recorded_at=now - timedelta(seconds=limit - 60))
+    )
+    _post_all(below, ["a"], is_async=False, max_age=max_age, expiry="fail")
+    above = write_cassette(
+        tmp_path / "above.yaml", chat_stream("a", recorded_at=now - timedelta(seconds=limit + 60))
+    )
+    with pytest.raises(
+        replay.CassetteExpiredError, match=f"older than max_age={format_age(timedelta(seconds=limit))}\\."
+    ):
+        _post_all(above, [], is_async=False, max_age=max_age, expiry="fail")
+    policy = ExpiryPolicy.make(max_age, "fail")
+    assert policy is not None
+    cassette = replay.load_cassette(above)
+    recorded = cassette.interactions[0].recorded_at
+    assert recorded is not None
+    edge = recorded + timedelta(seconds=limit)
+    assert policy.expired_message(above, cassette, now=edge) is None
+    assert policy.expired_message(above, cassette, now=edge + timedelta(seconds=1)) is not None
 
 
 @SYNC_ASYNC

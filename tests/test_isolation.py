@@ -72,15 +72,18 @@ def test_an_unrecorded_request_fails_before_any_socket_is_opened(
 def test_a_missing_cassette_in_none_mode_fails_before_any_socket(
     is_async: bool, tmp_path: Path, no_network: NetworkGuard
 ) -> None:
-    # The core raises CassetteNotFoundError or NoMatchingInteraction here, depending on its
-    # version; both say the cassette does not exist and how to record it.
-    expected = (replay.CassetteNotFoundError, replay.NoMatchingInteraction)
-    with (
-        replay.use_cassette(tmp_path / "absent.yaml"),
-        pytest.raises(expected, match="does not exist"),
-    ):
-        post("httpx2", "https://api.openai.com/v1/chat/completions", is_async, json={})
-    assert no_network.attempts == []
+    # A miss (what the application asked for is not recorded), raised at the request: the
+    # message says the cassette does not exist and how to record it.
+    path = tmp_path / "absent.yaml"
+    url = "https://api.openai.com/v1/chat/completions"
+    with replay.use_cassette(path), pytest.raises(replay.NoMatchingInteraction) as err:
+        post("httpx2", url, is_async, json={})
+    assert type(err.value) is replay.NoMatchingInteraction
+    assert str(err.value).startswith(
+        f"Cassette {path} does not exist (record mode 'none'), so POST {url} cannot be replayed.\n"
+        f"Record it: use_cassette('{path}', record_mode='once')"
+    )
+    assert no_network.attempts == [] and not path.exists()
 
 
 # -- blocking other clients -----------------------------------------------------------------

@@ -89,7 +89,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "replay(path=None, *, record_mode=None, timing=None, speed=None, allow_playback_repeats=None, "
         "match_on=None, record_on_failure=None, strict=None, max_age=None, expiry=None, faults=None, "
         "filter_headers=None, filter_query=None, filter_body_fields=None, before_record_request=None, "
-        "before_record_response=None, allow_secrets=None, block_network=None, allowed_hosts=None): "
+        "before_record_response=None, allow_secrets=None, block_network=None, allowed_hosts=None, "
+        "as_api=None): "
         "record or replay this test's HTTP traffic from a cassette "
         "(default path: cassettes/<module>/<test>.yaml beside the test file).",
     )

@@ -20,6 +20,7 @@ from .anthropic_models import (
     ToolUseBlock,
     parse_anthropic_event,
 )
+from .assembled import Assembled, AssembledToolCall, assemble
 from .assembly import ChatCompletionError, assemble_anthropic, assemble_openai, completion_of
 from .openai_models import (
     ChatCompletion,
@@ -39,6 +40,8 @@ __all__ = [
     "AnthropicMessage",
     "AnthropicStreamEvent",
     "AnthropicUsage",
+    "Assembled",
+    "AssembledToolCall",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionError",
@@ -54,6 +57,7 @@ __all__ = [
     "ToolCallDelta",
     "ToolUseBlock",
     "Usage",
+    "assemble",
     "assemble_anthropic",
     "assemble_openai",
     "body_shape",

@@ -87,7 +87,7 @@ def _table(path: Path, rows: list[InteractionSummary], lines: list[Timeline]) ->
             f"{s.method} {_origin(s.url)[1] if single else s.url}",
             status,
             str(s.chunks),
-            str(s.events) if s.events else "-",
+            f"{s.events} {s.framing}" if s.events else "-",
             _seconds(s.ttfb),
             duration,
             ", ".join(s.finish_reasons) or "-",

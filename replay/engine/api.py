@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
+from ..chat.as_api import parse_as_api
 from ..faults import Fault
 from ..faults.injector import FaultInjector
 from ..hygiene.checks import after_close, after_open, plan_open
@@ -55,6 +56,7 @@ class CassetteContext:
         faults: Iterable[Fault] = (),
         scrubber: Scrubber | None = None,
         network: NetworkPolicy | None = None,
+        as_api: str | Iterable[str] | None = None,
     ) -> None:
         self.path = Path(path)
         self.synthetic_timing = synthetic_timing
@@ -71,6 +73,7 @@ class CassetteContext:
         self.faults: tuple[Fault, ...] = tuple(FaultInjector(faults).faults)  # validated now
         self.scrubber = scrubber if scrubber is not None else Scrubber()
         self.network = network if network is not None else NetworkPolicy()
+        self.as_api = parse_as_api(as_api)  # validated now, not at first request
         self._active: list[ActiveCassette] = []
 
     def open(self) -> ActiveCassette:
@@ -89,6 +92,7 @@ class CassetteContext:
             faults=self.faults,
             scrubber=self.scrubber,
             network=self.network,
+            as_api=self.as_api,
         )
         push_interceptor(active)
         try:
@@ -188,6 +192,8 @@ def use_cassette(
     allow_secrets: bool = False,
     block_network: bool = False,
     allowed_hosts: Iterable[str] | str | None = None,
+    # provider translation (replay.chat): answer calls in these APIs from recordings in another
+    as_api: str | Iterable[str] | None = None,
 ) -> CassetteContext:
     """Record or replay every httpx2/httpx request made inside the block or decorated function.
 
@@ -214,6 +220,11 @@ def use_cassette(
     contain a key is refused unless ``allow_secrets`` is true. ``block_network`` refuses any
     connection not made through httpx2/httpx while the cassette is active (``allowed_hosts``
     lists exceptions; ``"localhost"`` admits loopback).
+
+    ``as_api`` (an API name such as ``"anthropic-messages"``, or several) answers chat calls made
+    in those APIs from recordings made in another one: requests match on their conversation and
+    tools as data, and the answer is the recording translated into the caller's wire format
+    with the recorded timing (see :func:`replay.translate`).
 
     Example usage::
 
@@ -245,4 +256,5 @@ def use_cassette(
             allow_secrets=allow_secrets,
         ),
         network=NetworkPolicy.build(block_network, allowed_hosts),
+        as_api=as_api,
     )

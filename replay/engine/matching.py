@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ..chat.matchkey import ChatKey, chat_key
 from ..model.cassette import Interaction, Request, header_value
 from ..model.match_on import DEFAULT_MATCH_ON, MATCHERS, normalize_match_on
+from ..scrub.bodies import form_pairs, looks_like_form
 
 __all__ = ["DEFAULT_MATCH_ON", "MATCHERS", "Matcher", "RequestParts", "normalize_match_on", "request_parts"]
 
@@ -34,6 +36,9 @@ def _canonical_body(body: bytes) -> Any:
             return ("json", json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")))
         except (ValueError, RecursionError):
             pass
+    if looks_like_form(body):
+        # Decoded pairs: a recording re-encoded by another tool (":" vs "%3A") still matches.
+        return ("form", form_pairs(body))
     return body
 
 
@@ -49,6 +54,7 @@ class RequestParts:
     query: tuple[tuple[str, str], ...]
     raw_body: bytes
     _body: Any = field(default=None)
+    _chat: ChatKey | None = field(default=None)
     _keys: dict[tuple[str, ...], tuple[Any, ...]] = field(default_factory=dict)
 
     @property
@@ -60,6 +66,15 @@ class RequestParts:
         if self._body is None:
             self._body = _canonical_body(self.raw_body)
         return self._body
+
+    @property
+    def chat(self) -> ChatKey:
+        if self._chat is None:
+            query = f"?{'&'.join(f'{k}={v}' for k, v in self.query)}" if self.query else ""
+            self._chat = chat_key(
+                self.method, f"{self.scheme}://{self.host}{self.path}{query}", self.raw_body
+            )
+        return self._chat
 
     def get(self, name: str) -> Any:
         return getattr(self, name)
@@ -304,7 +319,20 @@ def _describe(name: str, a: Any, b: Any, live: RequestParts, rec: RequestParts) 
         return out or [f"query: {a!r} != recorded {b!r}"]
     if name in ("body", "raw_body"):
         return _body_diff(live.raw_body, rec.raw_body)
+    if name == "chat":
+        return _chat_diff(a, b)
     return [f"{name}: {a!r} != recorded {b!r}"]
+
+
+def _chat_diff(a: ChatKey, b: ChatKey) -> list[str]:
+    if a[0] != b[0]:
+        return [f"chat API: {a[0] or 'not a chat API'!r} != recorded {b[0] or 'not a chat API'!r}"]
+    out: list[str] = []
+    try:
+        _json_diff("chat", json.loads(a[1]), json.loads(b[1]), out)
+    except ValueError:
+        out.append(f"chat body: {_short(a[1])} != recorded {_short(b[1])}")
+    return out
 
 
 def _body_diff(a: bytes, b: bytes) -> list[str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..chat.as_api import AsApiView
 from ..errors import NoMatchingInteraction, ReplayError
 from ..faults import Fault
 from ..faults.draft import FaultContext
@@ -61,6 +62,7 @@ class ActiveCassette:
         faults: Sequence[Fault] = (),
         scrubber: Scrubber | None = None,
         network: NetworkPolicy | None = None,
+        as_api: Sequence[str] = (),
     ) -> None:
         self.path = path
         self.record_mode = record_mode
@@ -71,7 +73,7 @@ class ActiveCassette:
         self._match_on = match_on
         self._lock = threading.Lock()
         self._recordings: list[PendingRecording] = []
-        self._plans: dict[int, tuple[ResponsePlan, float]] = {}
+        self._plans: dict[tuple[int, int], tuple[ResponsePlan, float]] = {}
         # Safety (scrubbing, network blocking): see replay.scrub, replay.transport.netguard and
         # replay.io.persist.
         self.scrubber = scrubber if scrubber is not None else Scrubber()
@@ -92,20 +94,26 @@ class ActiveCassette:
                     self._baseline = load_cassette(path).interactions
                 except ReplayError:
                     self._baseline = None
-        self.matcher = Matcher(
-            self.cassette.interactions,
-            match_on=match_on,
-            allow_playback_repeats=allow_playback_repeats,
-            prepare=self.scrubber.prepare,
-            # A user hook may read any header; only then must every request be prepared anew.
-            memoize=self.scrubber.before_record_request is None,
-        )
+        self.as_api = AsApiView(self.cassette.interactions, as_api, str(path)) if as_api else None
+        self.matcher = self._matcher(match_on, allow_playback_repeats)
         self.saved = False
         # Cassette hygiene (set by use_cassette): strict usage, and what a re-recording replaced.
         self.strict = False
         self.previous: Cassette | None = None
         self.changes: RecordingChanges | None = None
         self.faults = FaultInjector(faults)
+
+    def _matcher(self, match_on: Sequence[str] | None, allow_playback_repeats: bool) -> Matcher:
+        # Requests made in another API are answered from translations (replay.chat.as_api):
+        # the matcher indexes the translations; play counts and messages speak of the file's own.
+        return Matcher(
+            self.as_api.interactions if self.as_api is not None else self.cassette.interactions,
+            match_on=match_on,
+            allow_playback_repeats=allow_playback_repeats,
+            prepare=self.scrubber.prepare,
+            # A user hook may read any header; only then must every request be prepared anew.
+            memoize=self.scrubber.before_record_request is None,
+        )
 
     # -- public view ----------------------------------------------------------------------
 
@@ -117,7 +125,10 @@ class ActiveCassette:
     @property
     def play_counts(self) -> list[int]:
         """How many times each loaded interaction was replayed."""
-        return self.matcher.play_counts[: len(self.cassette.interactions)]
+        counts = self.matcher.play_counts
+        if self.as_api is not None:
+            return self.as_api.file_counts(counts)
+        return counts[: len(self.cassette.interactions)]
 
     @property
     def all_played(self) -> bool:
@@ -232,12 +243,16 @@ class ActiveCassette:
         )
 
     def _source(self, index: int) -> str:
+        if self.as_api is not None:
+            index, api = self.as_api.origin(index)
+            return f"{self.path} interaction #{index}" + (f" (as {api})" if api else "")
         return f"{self.path} interaction #{index}"
 
     def _plain_plan(self, match: Match) -> tuple[ResponsePlan, float]:
         """An interaction's fault-free plan (headers encoded for the client library) and its
         longest silence, built once: replaying it again only checks that against the timeout."""
-        cached = self._plans.get(match.index)
+        key = (match.index, id(match.interaction))  # as_api: streamed and whole answers differ
+        cached = self._plans.get(key)
         if cached is None:
             response = match.interaction.response
             plan = ResponsePlan.from_response(response, self._source(match.index))
@@ -249,8 +264,13 @@ class ActiveCassette:
                 previous = t
             if response.end is not None and response.end.t is not None:
                 silence = max(silence, response.end.t - previous)
-            cached = self._plans[match.index] = (plan, silence)
+            cached = self._plans[key] = (plan, silence)
         return cached
+
+    def _answer_as(self, match: Match, live: Request) -> Match:
+        if self.as_api is None:
+            return match
+        return Match(match.index, self.as_api.answer(match.index, live), match.repeat)
 
     def _replay_plan(self, live: LiveRequest) -> ResponsePlan | None:
         """What to replay for this request after faults (None: record it)."""
@@ -267,6 +287,7 @@ class ActiveCassette:
                 match = self._decide(live, parts)
                 if match is None:
                     return None
+                match = self._answer_as(match, live.model)
                 plan, silence = self._plain_plan(match)
                 timeout = read_timeout_of(request)
                 speed = getattr(self.timing, "speed", 1.0)
@@ -276,6 +297,7 @@ class ActiveCassette:
             match = self._decide(live, parts, consume=False)
             if match is None:
                 return None
+            match = self._answer_as(match, live.model)
             ctx = FaultContext(
                 request=live.model,
                 interaction=match.interaction,

@@ -8,8 +8,18 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..chat.finish import rewrite_finish
+from ..chat.shapes import Shape
 from .base import Fault, _check_count
-from .draft import Draft, EventPayload, FaultContext, event_bytes, rewrite_json_event
+from .draft import (
+    Draft,
+    EventPayload,
+    FaultContext,
+    dumps_like,
+    event_bytes,
+    new_event_bytes,
+    rewrite_json_event,
+)
 from .providers import (
     finish_reason_for,
 )
@@ -238,33 +248,18 @@ class FinishReason(Fault):
         return f"finish={self.reason}" + (f"@choice{self.choice}" if self.choice else "")
 
     def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
-        from ..chat import AnthropicMessage, ChatCompletion, ChatCompletionChunk, parse_anthropic_event
+        from ..chat import ChatCompletionChunk, parse_anthropic_event
 
         shape = draft.shape()
         if shape is None:
             return "the body is not a chat completion"
+        if shape not in ("openai", "anthropic"):
+            return self._apply_api(draft, shape)
         reason = finish_reason_for(self.reason, shape)
         if shape == "anthropic" and self.choice != 0:
             return f"an Anthropic message has one choice, so choice={self.choice} does not exist"
         if not draft.stream:
-            body = draft.json_body()
-            if shape == "anthropic":
-                new = {**body, "stop_reason": reason}
-                AnthropicMessage.model_validate(new)
-                draft.set_json_body(new)
-                return None
-            choices = body.get("choices") or []
-            if not any(isinstance(c, dict) and c.get("index", 0) == self.choice for c in choices):
-                return f"the completion has no choice with index {self.choice}"
-            new = {
-                **body,
-                "choices": [
-                    {**c, "finish_reason": reason} if c.get("index", 0) == self.choice else c for c in choices
-                ],
-            }
-            ChatCompletion.model_validate(new)
-            draft.set_json_body(new)
-            return None
+            return self._apply_whole(draft, shape, reason)
         edits = []
         for payload in draft.payloads():
             data = payload.data
@@ -301,5 +296,56 @@ class FinishReason(Fault):
         if not edits:
             what = "stop_reason" if shape == "anthropic" else f"finish reason for choice {self.choice}"
             return f"no event of the stream carries a {what} (was the recording cut short?)"
+        draft.replace_events(edits)
+        return None
+
+    def _apply_whole(self, draft: Draft, shape: Shape, reason: str) -> str | None:
+        """A non-streamed OpenAI completion or Anthropic message, validated after the edit."""
+        from ..chat import AnthropicMessage, ChatCompletion
+
+        body = draft.json_body()
+        if shape == "anthropic":
+            new = {**body, "stop_reason": reason}
+            AnthropicMessage.model_validate(new)
+            draft.set_json_body(new)
+            return None
+        choices = body.get("choices") or []
+        if not any(isinstance(c, dict) and c.get("index", 0) == self.choice for c in choices):
+            return f"the completion has no choice with index {self.choice}"
+        new = {
+            **body,
+            "choices": [
+                {**c, "finish_reason": reason} if c.get("index", 0) == self.choice else c for c in choices
+            ],
+        }
+        ChatCompletion.model_validate(new)
+        draft.set_json_body(new)
+        return None
+
+    def _apply_api(self, draft: Draft, shape: Shape) -> str | None:
+        """Responses, Gemini, Ollama, Bedrock: the API's own field and values (see
+        :mod:`replay.chat.finish`); a Responses ``response.completed`` event is renamed
+        ``response.incomplete`` when the reason makes the response incomplete."""
+        where = f"for choice {self.choice}" if self.choice else ""
+        if not draft.stream:
+            found = rewrite_finish(shape, draft.json_body(), None, self.reason, self.choice)
+            if found is None:
+                return f"the {shape} response carries no finish reason {where}".rstrip()
+            draft.set_json_body(found[0])
+            return None
+        edits = []
+        for payload in draft.payloads():
+            event = payload.event
+            found = rewrite_finish(shape, payload.data, event.name, self.reason, self.choice)
+            if found is None:
+                continue
+            new, name = found
+            if name is not None and name != event.name:
+                raw = draft.body.data[event.start : event.end]
+                edits.append((event, new_event_bytes(event, raw, name, dumps_like(new, event.data))))
+            else:
+                edits.append(rewrite_json_event(draft, payload, new))
+        if not edits:
+            return f"no event of the {shape} stream carries a finish reason {where}(was it cut short?)"
         draft.replace_events(edits)
         return None

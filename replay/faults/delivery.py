@@ -6,6 +6,7 @@ import math
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar
 
+from ..chat.finish import rewrite_finish
 from ..errors import ReplayError
 from ..model.cassette import StreamEnd
 from .base import DELIVERY, Fault, _check_count, _check_seconds
@@ -122,7 +123,7 @@ class _Positioned(Fault):
         events = draft.data_events()
         if self.before_finish:
             for payload in draft.payloads():
-                if _has_finish(payload.data):
+                if _has_finish(payload.data, payload.event.name):
                     return payload.event.start, None
             return None, "no event of the stream carries a finish reason"
         if self.after_events is None:
@@ -137,9 +138,12 @@ class _Positioned(Fault):
         return events[self.after_events].start, None
 
 
-def _has_finish(data: Any) -> bool:
+def _has_finish(data: Any, name: str | None = None) -> bool:
     if not isinstance(data, dict):
         return False
+    for shape in ("gemini", "ollama", "bedrock", "responses"):
+        if rewrite_finish(shape, data, name, "stop") is not None:
+            return True
     if data.get("type") == "message_delta":
         delta = data.get("delta")
         return isinstance(delta, dict) and bool(delta.get("stop_reason"))
@@ -169,7 +173,13 @@ class Truncate(_Positioned):
         pos, why = self.position(draft)
         if pos is None:
             return why
+        tail = draft.array_tail() if self.after_bytes is None else b""
+        if tail:
+            # Cut right after the last delivered element, then close the array as the server did.
+            pos = max((e.end for e in draft.events() if e.end <= pos), default=pos)
         draft.set_body(draft.body.cut(pos), content=False)
+        if tail:
+            draft.insert_at(pos, tail)
         draft.end = None
         draft.fix_content_length()
         return None

@@ -6,18 +6,36 @@ memory and on disk are left alone) and ends as a :class:`~replay.transport.strea
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..chat.shapes import Shape, body_shape, is_data_event
+from ..chat.shapes import Shape, body_shape, event_json, is_data_event, is_wrapped_chunk
 from ..model.bodies import sniff_json_style
 from ..model.cassette import Headers, Interaction, Request, Response, StreamEnd
-from ..model.sse import SSEEvent, encode_event, parse_events
+from ..model.framing import (
+    Event,
+    EventStreamMessage,
+    Framing,
+    Header,
+    decode,
+    encode_event,
+    encode_message,
+    reencode,
+)
 from .timed_body import TimedBody
 
-__all__ = ["Draft", "EventPayload", "FaultContext", "dumps_like", "event_bytes", "rewrite_json_event"]
+__all__ = [
+    "Draft",
+    "EventPayload",
+    "FaultContext",
+    "dumps_like",
+    "event_bytes",
+    "new_event_bytes",
+    "rewrite_json_event",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +56,7 @@ class EventPayload:
     """A data event of the stream with its position among data events and its JSON (if any)."""
 
     index: int
-    event: SSEEvent
+    event: Event
     data: Any  # parsed JSON, or None when the data is not JSON ([DONE], garbage)
 
 
@@ -52,19 +70,20 @@ class Draft:
     stream: bool
     replaced: bool = False
     content_changed: bool = False
-    _events: list[SSEEvent] | None = field(default=None, repr=False)
+    framing: Framing | None = None
+    _events: list[Event] | None = field(default=None, repr=False)
 
     @classmethod
     def from_response(cls, response: Response) -> Draft:
-        body = response.body
-        stream = response.is_event_stream or body.lstrip().startswith((b"data:", b"event:"))
+        framing = response.framing
         return cls(
             status=response.status,
             headers=list(response.headers),
             head_t=response.t,
             _body=TimedBody.from_chunks(response.chunks),
             end=response.end,
-            stream=stream,
+            stream=framing is not None,
+            framing=framing,
         )
 
     # -- body -----------------------------------------------------------------------------
@@ -79,15 +98,15 @@ class Draft:
         if content:
             self.content_changed = True
 
-    def events(self) -> list[SSEEvent]:
-        """All SSE events of the current body (empty for a body that is not a stream)."""
-        if not self.stream:
+    def events(self) -> list[Event]:
+        """All events of the current body in its framing (empty for a body that is not a stream)."""
+        if not self.stream or self.framing is None:
             return []
         if self._events is None:
-            self._events = parse_events(self._body.data)
+            self._events = decode(self.framing, self._body.data)
         return self._events
 
-    def data_events(self) -> list[SSEEvent]:
+    def data_events(self) -> list[Event]:
         """The events that count for ``after_events``/``at_event`` (see :func:`is_data_event`)."""
         return [e for e in self.events() if is_data_event(e)]
 
@@ -96,7 +115,7 @@ class Draft:
             data: Any = None
             if not event.is_done:
                 try:
-                    data = json.loads(event.data)
+                    data = event_json(event)
                 except ValueError:
                     data = None
             yield EventPayload(i, event, data)
@@ -117,10 +136,20 @@ class Draft:
         new = dumps_like(obj, text).encode("utf-8")
         self.set_body(self._body.edit([(0, len(self._body), new)], default_t=self.head_t))
 
-    def replace_events(self, replacements: list[tuple[SSEEvent, bytes]]) -> None:
+    def replace_events(self, replacements: list[tuple[Event, bytes]]) -> None:
         """Swap whole events for new bytes (each arrives when the event it replaces completed)."""
         edits = sorted((e.start, e.end, new) for e, new in replacements)
         self.set_body(self._body.edit(edits, default_t=self.head_t))
+
+    def array_tail(self) -> bytes:
+        """What closes a streamed JSON array after its last element (``"\\n]"``), so a stream
+        cut cleanly still parses as a whole array; empty for other framings."""
+        if self.framing != "json-array":
+            return b""
+        events = self.events()
+        data = self._body.data
+        tail = data[events[-1].end :] if events else data[data.find(b"[") + 1 :]
+        return tail.replace(b",", b"") if b"]" in tail else b"]"
 
     def insert_at(self, pos: int, data: bytes) -> None:
         self.set_body(self._body.edit([(pos, pos, data)], default_t=self.head_t))
@@ -149,16 +178,52 @@ def dumps_like(obj: Any, original: str) -> str:
     return sniff_json_style(original).dumps(obj)
 
 
-def event_bytes(original: SSEEvent, raw: bytes, data: str) -> bytes:
-    """An event with new data, keeping the original's name, id and line endings."""
-    eol = "\r\n" if b"\r\n" in raw else ("\r" if b"\r" in raw else "\n")
-    name = original.event if original.event != "message" or b"event:" in raw else None
-    has_id = b"\nid:" in b"\n" + raw or b"\rid:" in raw
-    return encode_event(data, event=name, id=original.id if has_id else None, eol=eol)
+def event_bytes(original: Event, raw: bytes, data: str) -> bytes:
+    """An event with new data, in its framing: an SSE event keeps its name, id and line
+    endings; an event-stream message its headers (CRCs recomputed)."""
+    return reencode(original, raw, data)
 
 
-def rewrite_json_event(draft: Draft, payload: EventPayload, new: Any) -> tuple[SSEEvent, bytes]:
-    """The replacement bytes for an event whose JSON becomes ``new``."""
+def _wrapped(event: Event) -> dict[str, Any] | None:
+    """A Bedrock InvokeModel ``chunk``'s outer JSON (the model's JSON base64-encoded under
+    ``bytes``), or None."""
+    if not isinstance(event, EventStreamMessage):
+        return None
+    try:
+        outer = event.json()
+    except ValueError:
+        return None
+    return outer if is_wrapped_chunk(outer) else None
+
+
+def rewrite_json_event(draft: Draft, payload: EventPayload, new: Any) -> tuple[Event, bytes]:
+    """The replacement bytes for an event whose JSON becomes ``new`` (re-wrapped in a Bedrock
+    ``chunk`` when it came in one, padding kept)."""
     event = payload.event
     raw = draft.body.data[event.start : event.end]
+    outer = _wrapped(event)
+    if outer is not None:
+        inner = base64.b64decode(outer["bytes"]).decode("utf-8", "replace")
+        packed = base64.b64encode(dumps_like(new, inner).encode()).decode()
+        return event, event_bytes(event, raw, dumps_like({**outer, "bytes": packed}, event.data))
     return event, event_bytes(event, raw, dumps_like(new, event.data))
+
+
+def new_event_bytes(
+    like: Event, raw: bytes, name: str | None, data: str, *, exception: bool = False
+) -> bytes:
+    """A new event in the framing of ``like`` (whose bytes were ``raw``): SSE with ``name`` as
+    its ``event:``, an NDJSON line, an array element, or an event-stream message whose
+    ``:event-type`` (or ``:exception-type`` when ``exception``) is ``name``."""
+    if isinstance(like, EventStreamMessage):
+        kind = "exception" if exception else "event"
+        headers = [
+            Header.string(":exception-type" if exception else ":event-type", name or "message"),
+            Header.string(":content-type", "application/json"),
+            Header.string(":message-type", kind),
+        ]
+        return encode_message(headers, data.encode("utf-8"))
+    if like.framing == "sse":
+        eol = "\r\n" if b"\r\n" in raw else ("\r" if b"\r" in raw else "\n")
+        return encode_event(data, event=name, eol=eol)
+    return reencode(like, raw, data)

@@ -6,9 +6,9 @@ import json
 from dataclasses import KW_ONLY, dataclass
 from typing import ClassVar
 
-from ..model.sse import encode_event
+from ..chat.finish import error_event_payload
 from .base import Fault, _check_count
-from .draft import Draft, EventPayload, FaultContext, event_bytes
+from .draft import Draft, EventPayload, FaultContext, event_bytes, new_event_bytes
 from .providers import (
     stream_error_payload,
 )
@@ -109,8 +109,13 @@ class ErrorEvent(Fault):
         return out + (f"={self.error_type}" if self.error_type else "")
 
     def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
-        provider = _provider(draft, ctx)
-        name, payload_data = stream_error_payload(provider, self.error_type, self.message)
+        shape = draft.shape()
+        api = "bedrock" if draft.framing == "eventstream" else shape
+        own = error_event_payload(api, self.error_type, self.message)
+        if own is None:
+            name, payload_data = stream_error_payload(_provider(draft, ctx), self.error_type, self.message)
+        else:
+            name, payload_data = own
         if not draft.stream:
             if self.at_event not in (None, 0):
                 return f"the body is not an event stream, so at_event={self.at_event} does not exist"
@@ -121,10 +126,15 @@ class ErrorEvent(Fault):
             return why
         event = payload.event
         raw = draft.body.data[event.start : event.end]
-        eol = "\r\n" if b"\r\n" in raw else ("\r" if b"\r" in raw else "\n")
-        data = encode_event(json.dumps(payload_data, separators=(",", ":")), event=name, eol=eol)
+        if api == "responses" and isinstance(payload.data, dict):
+            payload_data["sequence_number"] = payload.data.get("sequence_number", payload.index)
+        text = json.dumps(payload_data, separators=(",", ":"))
+        data = new_event_bytes(event, raw, name, text, exception=draft.framing == "eventstream")
+        tail = draft.array_tail()
         draft.replace_events([(event, data)])
-        # Providers close the stream after an error event.
+        # Providers close the stream after an error event (a JSON array still closes).
         draft.set_body(draft.body.cut(event.start + len(data)))
+        if tail:
+            draft.insert_at(len(draft.body), tail)
         draft.end = None
         return None

@@ -53,8 +53,9 @@ class Rechunk(Fault):
         if not len(draft.body):
             return "the body is empty"
         if self.eol is not None:
-            if not draft.stream:
-                return "eol= applies to event streams, and this body is not one"
+            if draft.framing != "sse":
+                what = f"a {draft.framing} stream" if draft.framing else "not a stream"
+                return f"eol= applies to SSE streams (any line ending parses alike); this body is {what}"
             data = draft.body.data
             edits: list[tuple[int, int, bytes]] = []
             new = self.eol.encode()

@@ -58,8 +58,9 @@ ANTHROPIC_TO_OPENAI = {
 }
 
 
-def finish_reason_for(reason: str, shape: Literal["openai", "anthropic"]) -> str:
-    """``reason`` written the way an API of this shape spells it."""
+def finish_reason_for(reason: str, shape: str) -> str:
+    """``reason`` written the way an API of this shape spells it (OpenAI chat or Anthropic;
+    the other APIs' spellings are in :mod:`replay.chat.finish`)."""
     if shape == "anthropic":
         return OPENAI_TO_ANTHROPIC.get(reason, reason)
     return ANTHROPIC_TO_OPENAI.get(reason, reason)

@@ -29,6 +29,7 @@ from . import (
     Fault,
     FinishReason,
     HTTPError,
+    MalformedEvent,
     NullDeltaContent,
     Rechunk,
     Stall,
@@ -36,7 +37,20 @@ from . import (
     UsageOnlyChunk,
 )
 
-__all__ = ["ANTHROPIC_EDGE_CASES", "BASELINE", "EDGE_CASES", "Variant", "as_variant", "variants"]
+__all__ = [
+    "ANTHROPIC_EDGE_CASES",
+    "BASELINE",
+    "BEDROCK_EDGE_CASES",
+    "EDGE_CASES",
+    "EDGE_CASES_BY_API",
+    "GEMINI_EDGE_CASES",
+    "OLLAMA_EDGE_CASES",
+    "RESPONSES_EDGE_CASES",
+    "Variant",
+    "as_variant",
+    "edge_cases_for",
+    "variants",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +124,93 @@ ANTHROPIC_EDGE_CASES: tuple[Variant, ...] = (
     _v("every event split across reads, one byte each", Rechunk(1)),
 )
 """What code handling Anthropic messages must survive."""
+
+
+def _framed(api: str, finishes: Sequence[tuple[str, str]], error: str) -> tuple[Variant, ...]:
+    """The variants every streamed API shares, counted in its own framing's events, plus its
+    own finish reasons (written in its own field by :class:`~replay.faults.FinishReason`)."""
+    return (
+        *(_v(description, FinishReason(reason)) for reason, description in finishes),
+        _v(f"the stream ends cleanly before the {api} finish (streams only)", Truncate(before_finish=True)),
+        _v("the connection drops mid-body", Disconnect()),
+        _v(error, ErrorEvent()),
+        _v("one event's payload is cut in half", MalformedEvent()),
+        _v("rate limited, with retry-after: 20", HTTPError(429, retry_after=20)),
+        _v("the server fails", HTTPError(500)),
+        _v("the server goes silent past the client's read timeout", Stall()),
+        _v("every event split across reads, one byte each", Rechunk(1)),
+    )
+
+
+RESPONSES_EDGE_CASES = _framed(
+    "response.completed",
+    [
+        ("max_output_tokens", "response.incomplete: cut at max_output_tokens"),
+        ("content_filter", "response.incomplete: stopped by the content filter"),
+    ],
+    "an error event mid-stream",
+)
+"""What code reading the OpenAI Responses API (typed SSE events) must survive."""
+
+GEMINI_EDGE_CASES = _framed(
+    "finishReason",
+    [("MAX_TOKENS", "the answer was cut at max tokens"), ("SAFETY", "the safety filter stopped it")],
+    "an error object in the stream",
+)
+"""What code reading Gemini ``streamGenerateContent`` (SSE or a JSON array) must survive."""
+
+OLLAMA_EDGE_CASES = _framed(
+    "done",
+    [("length", "the answer was cut at num_predict")],
+    'an {"error": ...} line mid-stream',
+)
+"""What code reading Ollama's NDJSON streams must survive."""
+
+BEDROCK_EDGE_CASES = _framed(
+    "messageStop",
+    [
+        ("max_tokens", "the answer was cut at maxTokens"),
+        ("tool_use", "the model asked for tools"),
+        ("content_filtered", "the guardrail stopped the answer"),
+    ],
+    "a modelStreamErrorException message mid-stream",
+)
+"""What code reading Bedrock ConverseStream (AWS event-stream) must survive."""
+
+EDGE_CASES_BY_API: dict[str, tuple[Variant, ...]] = {
+    "openai-chat": EDGE_CASES,
+    "anthropic-messages": ANTHROPIC_EDGE_CASES,
+    "openai-responses": RESPONSES_EDGE_CASES,
+    "gemini": GEMINI_EDGE_CASES,
+    "ollama-chat": OLLAMA_EDGE_CASES,
+    "bedrock-converse": BEDROCK_EDGE_CASES,
+}
+"""The edge cases of each API (names as in ``replay.translate``), each in its own framing."""
+
+_API_OF_SHAPE = {
+    "openai": "openai-chat",
+    "anthropic": "anthropic-messages",
+    "responses": "openai-responses",
+    "gemini": "gemini",
+    "ollama": "ollama-chat",
+    "bedrock": "bedrock-converse",
+}
+
+
+def edge_cases_for(response: Any) -> tuple[Variant, ...]:
+    """The edge cases for the API a recorded response speaks (told from its body's shape).
+
+    Example usage::
+
+        recorded = replay.load_cassette(path).interactions[0].response
+        @pytest.mark.replay_variants(replay.edge_cases_for(recorded))
+    """
+    from ..chat.shapes import body_shape
+
+    shape = body_shape(response.events() if response.framing else None, response.body)
+    if shape is None:
+        raise ValueError("the response is in no API llm-replay knows; pick an EDGE_CASES list yourself")
+    return EDGE_CASES_BY_API[_API_OF_SHAPE[shape]]
 
 
 def as_variant(case: Any) -> Variant:

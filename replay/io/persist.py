@@ -29,6 +29,7 @@ from filelock import FileLock, Timeout
 from ..errors import CassetteFormatError, CassetteWriteError
 from ..model.cassette import Cassette, Interaction
 from ..scrub import Scrubber
+from .atomic import temp_writer_pid
 from .storage import load_cassette, save_cassette
 
 __all__ = ["LOCK_TIMEOUT", "cassette_lock", "interaction_key", "lock_path", "save_session"]
@@ -121,6 +122,9 @@ def save_session(
     secret would remain. On any error the file is left as it was.
     """
     with cassette_lock(path):
+        # Before this save's own temporary file exists: a writer killed inside the write then
+        # leaves only its own file behind, and the next save removes it.
+        _remove_stale_temps(path)
         current: list[Interaction] = []
         if path.exists():
             try:
@@ -145,18 +149,32 @@ def save_session(
         out = Cassette(interactions=[*(scrubber.scrub_interaction(i) for i in keep), *new])
         scrubber.check(out, path)
         save_cassette(out, path)
-        _remove_stale_temps(path)
     return out
 
 
-def _remove_stale_temps(path: Path) -> None:
-    """Delete temporary files a killed writer of this cassette left behind.
+def _process_gone(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (owned by another user)
+    return False
 
-    Only old ones: a writer that bypasses the lock (``Cassette.save``) may be mid-write.
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete temporary files that killed writers of this cassette left behind (lock held).
+
+    A writer that holds the lock cannot be mid-write now, but one that bypasses it
+    (``Cassette.save``) may be: a file is removed only if the process named in it no longer
+    exists, or (names without a process id, or a process id reused) if it is old.
     """
     now = time.time()
     with contextlib.suppress(OSError):
         for tmp in path.parent.glob(f".{path.name}.*.tmp"):
             with contextlib.suppress(OSError):
-                if now - tmp.stat().st_mtime > _STALE_TEMP_AGE:
+                pid = temp_writer_pid(tmp, path)
+                if (pid is not None and _process_gone(pid)) or now - tmp.stat().st_mtime > _STALE_TEMP_AGE:
                     tmp.unlink()

@@ -10,7 +10,7 @@ Example usage::
     cassette = replay.load_cassette("cassettes/chat.yaml")
     first = cassette.interactions[0]
     first.response.chunks          # [Chunk(t=0.41, data=b'data: {...}\\n\\n'), ...]
-    first.response.events()        # parsed SSE events
+    first.response.events()        # parsed events: SSE, NDJSON, AWS event-stream or JSON array
 """
 
 from __future__ import annotations
@@ -35,12 +35,13 @@ from pydantic import (
 )
 
 from .bodies import decode_body, encode_body, is_yaml_safe_text
-from .sse import SSEEvent, iter_events
+from .framing import Event, Framing, detect_framing, iter_decoded
 
 if TYPE_CHECKING:
     from os import PathLike
 
     from ..chat import AnthropicMessage, ChatCompletion
+    from ..chat.assembled import Assembled
 
 __all__ = [
     "FORMAT",
@@ -428,23 +429,35 @@ class Response(BaseModel):
         """Seconds from sending the request to the last byte."""
         return self._store.times[-1] if self.chunks else self.t
 
-    def events(self) -> list[SSEEvent]:
-        """The SSE events of the body (an empty list for a body that is not an event stream)."""
-        if not self.is_event_stream and not self.body.lstrip().startswith((b"data:", b"event:")):
+    @property
+    def framing(self) -> Framing | None:
+        """How the body is cut into events (``sse``, ``ndjson``, ``eventstream``, ``json-array``),
+        from the content type and the first bytes; None for a body that is not a stream."""
+        return detect_framing(self.header("content-type"), self.body)
+
+    def events(self) -> list[Event]:
+        """The events of the body, whatever its framing, each with its byte span and the ``t``
+        of the chunk that completed it (an empty list for a body that is not a stream).
+
+        An SSE body gives :class:`~replay.sse.SSEEvent` values, as it always did.
+
+        Example usage::
+
+            for event in response.events():
+                print(event.t, event.name, event.start, event.end)
+        """
+        framing = self.framing
+        if framing is None:
             return []
-        return list(iter_events(data for _, data in self._store.pairs()))
+        return list(iter_decoded(framing, self._store.pairs()))
 
-    def iter_events_timed(self) -> Iterator[tuple[float, SSEEvent]]:
-        """Each SSE event with the ``t`` of the chunk that completed it."""
-        from .sse import SSEDecoder
-
-        decoder = SSEDecoder()
-        for t, data in self._store.pairs():
-            for event in decoder.feed(data):
-                yield t, event
-        last = self._store.times[-1] if self.chunks else self.t
-        for event in decoder.finish():
-            yield last, event
+    def iter_events_timed(self) -> Iterator[tuple[float, Event]]:
+        """Each event with the ``t`` of the chunk that completed it."""
+        framing = self.framing
+        if framing is None:
+            return
+        for event in iter_decoded(framing, self._store.pairs()):
+            yield (event.t if event.t is not None else self.t), event
 
     def body_json(self) -> Any:
         """The body parsed as JSON."""
@@ -467,6 +480,19 @@ class Response(BaseModel):
         from ..chat.assembly import completion_of
 
         return completion_of(self)
+
+    def assembled(self) -> Assembled:
+        """Text, tool calls, finish reason and usage in any API llm-replay knows (OpenAI chat
+        and Responses, Anthropic, Gemini, Ollama, Bedrock), streamed in any framing or not.
+
+        Example usage::
+
+            result = cassette.interactions[0].response.assembled()
+            result.api, result.text, result.finish_reason, result.output_tokens
+        """
+        from ..chat.assembled import assemble
+
+        return assemble(self)
 
 
 def _split_sized(body: bytes, chunks: Any) -> Chunks:

@@ -4,7 +4,7 @@ all read these sets, so a header added here is redacted everywhere."""
 
 from __future__ import annotations
 
-__all__ = ["COOKIE_HEADERS", "CREDENTIAL_HEADERS", "PLACEHOLDER", "SECRET_HEADERS"]
+__all__ = ["COOKIE_HEADERS", "CREDENTIAL_HEADERS", "PLACEHOLDER", "SECRET_HEADERS", "header_text"]
 
 PLACEHOLDER = "REDACTED"
 
@@ -29,3 +29,12 @@ SECRET_HEADERS = (
         }
     )
 )
+
+
+def header_text(value: bytes) -> str:
+    """A header value recorded as bytes (botocore's, written ``!!binary`` by vcrpy) as text:
+    UTF-8, else latin-1 (HTTP's historical header charset, in which every byte maps)."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")

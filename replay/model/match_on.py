@@ -10,7 +10,8 @@ __all__ = ["DEFAULT_MATCH_ON", "MATCHERS", "normalize_match_on"]
 DEFAULT_MATCH_ON: tuple[str, ...] = ("method", "url", "body")
 # vcrpy's names are accepted too ("uri" is "url"; "raw_body" compares bytes exactly).
 _ALIASES = {"uri": "url"}
-MATCHERS = ("method", "scheme", "host", "port", "path", "query", "url", "body", "raw_body")
+# "chat": the conversation as data, across API layouts (replay.chat.matchkey; used by as_api).
+MATCHERS = ("method", "scheme", "host", "port", "path", "query", "url", "body", "raw_body", "chat")
 
 
 def normalize_match_on(match_on: Iterable[str] | None) -> tuple[str, ...]:

@@ -52,6 +52,7 @@ SECRET_QUERY_PARAMS = frozenset(
 SECRET_BODY_FIELDS: tuple[str, ...] = (
     "api_key",
     "apiKey",
+    "apikey",
     "access_token",
     "refresh_token",
     "id_token",

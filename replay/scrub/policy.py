@@ -15,8 +15,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 from ..model.cassette import header_value
+from .bodies import looks_like_form, multipart_fields
 from .edits import (
     _AUTO,
+    _MISSING,
+    _REMOVE,
     Finding,
     SecretsFoundError,
     _body_edits,
@@ -140,12 +143,15 @@ class Scrubber:
             reasons.extend((f"headers.{name.lower()}", w) for name, w in hwhy)
         body = request.body
         ctype = (header_value(request.headers, "content-type") or "").split(";")[0].strip().lower()
-        if ctype == "application/x-www-form-urlencoded" and body:
+        # Told by the bytes too, so a recording whose content type was lost or differs is
+        # scrubbed like the live request it must match.
+        if body and (ctype == "application/x-www-form-urlencoded" or looks_like_form(body)):
             form, fwhy = _scrub_pairs(body.decode("latin-1"), self._form_rules)
             reasons.extend(("body", f"form {w}") for w in fwhy)
             body = form.encode("latin-1")
         edits = _merge_edits(
             _body_edits(body, fields=self._fields, field_values=self._field_values, keys=True)
+            + self._multipart_edits(body)
         )
         if edits:
             reasons.extend(("body", e.reason) for e in edits)
@@ -155,6 +161,18 @@ class Scrubber:
         if url == request.url and headers == request.headers and body == request.body:
             return request, []
         return request.model_copy(update={"url": url, "headers": headers, "body": body}), reasons
+
+    def _multipart_edits(self, body: bytes) -> list[_Edit]:
+        """Secret-named fields of a multipart body (``name="apikey"``), value replaced."""
+        edits: list[_Edit] = []
+        for name, start, end in multipart_fields(body):
+            rule = self._form_rules.get(name.lower(), _MISSING)
+            if rule is _MISSING or rule is _REMOVE:
+                continue
+            replacement = PLACEHOLDER if rule is _AUTO else str(rule)
+            if body[start:end] != replacement.encode("latin-1", "replace"):
+                edits.append(_Edit(start, end, replacement, f"multipart field {name!r}"))
+        return edits
 
     def scrub_request(self, request: Request, *, headers_too: bool = True) -> Request:
         """The request as it is written (and compared): rules, then ``before_record_request``."""

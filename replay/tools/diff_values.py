@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from ..engine.matching import request_parts
 from ..model.cassette import Headers, Interaction, Response
-from ..model.sse import SSEEvent
+from ..model.framing import Event
 from .diff_types import _MAX_CHANGES, Change, InteractionDiff, TimingStats
 from .timeline import event_text, timeline
 
@@ -27,7 +27,7 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _short_event(event: SSEEvent, ignore: frozenset[str]) -> str:
+def _short_event(event: Event, ignore: frozenset[str]) -> str:
     ok, value = _parse_json(event.data)
     if not ok:
         return _short(event.data)
@@ -138,7 +138,7 @@ def _strip(value: Any, ignore: frozenset[str]) -> Any:
     return value
 
 
-def _event_key(event: SSEEvent, ignore: frozenset[str]) -> str:
+def _event_key(event: Event, ignore: frozenset[str]) -> str:
     ok, data = _parse_json(event.data)
     body = json.dumps(_strip(data, ignore), sort_keys=True) if ok else event.data
     return f"{event.event}\n{body}"
@@ -184,11 +184,12 @@ def _response_changes(
     if a.status != b.status:
         out.append(Change("response.status", str(a.status), str(b.status)))
     _header_changes("response.headers", a.headers, b.headers, headers, out)
-    if a.is_event_stream or b.is_event_stream:
-        if a.is_event_stream and b.is_event_stream:
+    fa, fb = a.framing, b.framing
+    if fa is not None or fb is not None:
+        if fa == fb:
             _event_changes(a, b, keys, out)
         else:
-            out.append(Change("response.content-type", a.content_type or "-", b.content_type or "-"))
+            out.append(Change("response.framing", fa or "-", fb or "-"))
     else:
         _body_changes("response.body", a.body, b.body, keys, out)
     ea, eb = a.end, b.end

@@ -76,7 +76,7 @@ def _title(index: int, interaction: Interaction, line: Timeline) -> str:
         f"{len(line.chunk_times)} chunks",
     ]
     if line.events:
-        parts.append(f"{len(line.events)} events")
+        parts.append(f"{len(line.events)} {line.framing or ''} events".replace("  ", " "))
     tokens = line.tokens
     rate = line.tokens_per_second
     if tokens is not None:

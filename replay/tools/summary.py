@@ -2,16 +2,19 @@
 
 Reads OpenAI-compatible chat/completions bodies (streamed or not, ``choices[].finish_reason``,
 ``usage`` wherever it comes, Groq's ``x_groq.usage``), Anthropic messages (``stop_reason``,
-``usage`` split over ``message_start`` and ``message_delta``) and Cohere v2 (``finish_reason`` on
-``message-end``). Anything else summarises as timing only.
+``usage`` split over ``message_start`` and ``message_delta``), Cohere v2 (``finish_reason`` on
+``message-end``), the OpenAI Responses API (``status`` / ``incomplete_details.reason``), Gemini
+(``finishReason``, ``usageMetadata``), Ollama (``done_reason``, ``prompt_eval_count`` /
+``eval_count``) and Bedrock (``stopReason``, ``usage.inputTokens``), in any stream framing.
+Anything else summarises as timing only.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..chat.shapes import event_json
 from ..model.cassette import Interaction
 
 __all__ = ["InteractionSummary", "summarize"]
@@ -35,14 +38,36 @@ class InteractionSummary:
     total_tokens: int | None = None
     synthetic_timing: bool = False
     end: str | None = None
+    framing: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+_OTHER_USAGE = (
+    ("usageMetadata", "promptTokenCount", "candidatesTokenCount", "totalTokenCount"),  # Gemini
+    (None, "prompt_eval_count", "eval_count", None),  # Ollama's final line
+    ("usage", "inputTokens", "outputTokens", "totalTokens"),  # Bedrock
+)
+
+
+def _other_usage(obj: dict[str, Any], out: dict[str, int]) -> None:
+    for holder, prompt, completion, total in _OTHER_USAGE:
+        source = obj.get(holder) if holder else obj
+        if not isinstance(source, dict):
+            continue
+        for key, target in ((prompt, "prompt"), (completion, "completion"), (total, "total")):
+            value = source.get(key) if key else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                out[target] = value
+
+
 def _usage_from(obj: Any, out: dict[str, int]) -> None:
     if not isinstance(obj, dict):
         return
+    _other_usage(obj, out)
+    if isinstance(obj.get("response"), dict):  # a Responses API stream event
+        _usage_from(obj["response"], out)
     usage = obj.get("usage")
     if not isinstance(usage, dict):
         x_groq = obj.get("x_groq")
@@ -64,9 +89,26 @@ def _usage_from(obj: Any, out: dict[str, int]) -> None:
             out[target] = value
 
 
+def _other_finish(obj: dict[str, Any], out: list[str]) -> None:
+    for candidate in obj.get("candidates") or []:  # Gemini
+        if isinstance(candidate, dict) and isinstance(candidate.get("finishReason"), str):
+            out.append(candidate["finishReason"])
+    if obj.get("done") is True and isinstance(obj.get("done_reason"), str):  # Ollama
+        out.append(obj["done_reason"])
+    if isinstance(obj.get("stopReason"), str):  # Bedrock
+        out.append(obj["stopReason"])
+    inner = obj.get("response")
+    response: dict[str, Any] = inner if isinstance(inner, dict) else obj
+    if response.get("object") == "response" and response.get("status") in ("completed", "incomplete"):
+        details = response.get("incomplete_details")
+        reason = details.get("reason") if isinstance(details, dict) else None
+        out.append(reason if isinstance(reason, str) else str(response["status"]))
+
+
 def _finish_from(obj: Any, out: list[str]) -> None:
     if not isinstance(obj, dict):
         return
+    _other_finish(obj, out)
     for choice in obj.get("choices") or []:
         if isinstance(choice, dict) and isinstance(choice.get("finish_reason"), str):
             out.append(choice["finish_reason"])
@@ -88,7 +130,7 @@ def _payloads(interaction: Interaction) -> tuple[list[Any], int]:
             if event.is_done:
                 continue
             try:
-                payloads.append(json.loads(event.data))
+                payloads.append(event_json(event))
             except ValueError:
                 continue
         return payloads, len(events)
@@ -128,4 +170,5 @@ def summarize(interaction: Interaction, index: int = 0) -> InteractionSummary:
         total_tokens=usage.get("total"),
         synthetic_timing=response.synthetic_timing,
         end=response.end.kind if response.end is not None else None,
+        framing=response.framing,
     )

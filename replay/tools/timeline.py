@@ -13,11 +13,11 @@ Example usage::
 from __future__ import annotations
 
 import itertools
-import json
 import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from ..chat.shapes import event_json
 from ..model.cassette import Response
 from .summary import _finish_from, _usage_from
 
@@ -46,6 +46,7 @@ class Timeline:
     events: tuple[TimedEvent, ...]
     body_text: str  # the text of a non-streamed body
     completion_tokens: int | None
+    framing: str | None = None  # sse, ndjson, eventstream, json-array; None: not a stream
 
     @property
     def duration(self) -> float:
@@ -140,12 +141,35 @@ def event_text(payload: Any, name: str) -> str:
                 out.append(delta[key])
     elif kind == "response.output_text.delta" and isinstance(delta, str):  # OpenAI Responses
         out.append(delta)
+    elif kind == "contentBlockDelta" and isinstance(delta, dict):  # Bedrock ConverseStream
+        if isinstance(delta.get("text"), str):
+            out.append(delta["text"])
+        tool = delta.get("toolUse")
+        if isinstance(tool, dict) and isinstance(tool.get("input"), str):
+            out.append(tool["input"])
     elif kind == "content-delta" and isinstance(delta, dict):  # Cohere v2
         message = delta.get("message")
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, dict) and isinstance(content.get("text"), str):
             out.append(content["text"])
+    out.extend(_other_text(payload))
     return "".join(out)
+
+
+def _other_text(payload: dict[str, Any]) -> list[str]:
+    """Gemini's candidate parts and Ollama's ``message.content`` / ``response``."""
+    out = []
+    for candidate in (payload.get("candidates") or [])[:1]:
+        content = candidate.get("content") if isinstance(candidate, dict) else None
+        for part in (content or {}).get("parts") or [] if isinstance(content, dict) else []:
+            if isinstance(part, dict) and isinstance(part.get("text"), str) and not part.get("thought"):
+                out.append(part["text"])
+    if "done" in payload and "created_at" in payload:
+        message = payload.get("message")
+        text = message.get("content") if isinstance(message, dict) else payload.get("response")
+        if isinstance(text, str):
+            out.append(text)
+    return out
 
 
 def _body_text(payload: Any) -> str:
@@ -161,6 +185,14 @@ def _body_text(payload: Any) -> str:
     for block in payload.get("content") or []:
         if isinstance(block, dict) and isinstance(block.get("text"), str):
             out.append(block["text"])
+    out.extend(_other_text(payload))
+    output = payload.get("output")
+    message = output.get("message") if isinstance(output, dict) else None  # Bedrock Converse
+    items = [message] if isinstance(message, dict) else (output if isinstance(output, list) else [])
+    for item in items:  # Bedrock's message, or a Responses object's output items
+        for block in item.get("content") or [] if isinstance(item, dict) else []:
+            if isinstance(block, dict) and isinstance(block.get("text"), str):
+                out.append(block["text"])
     return "".join(out)
 
 
@@ -169,10 +201,10 @@ def timeline(response: Response) -> Timeline:
     events: list[TimedEvent] = []
     usage: dict[str, int] = {}
     body_text = ""
-    if response.is_event_stream or response.events():
+    if response.framing is not None:
         for t, event in response.iter_events_timed():
             try:
-                payload = json.loads(event.data)
+                payload = event_json(event)
             except ValueError:
                 payload = None
             finish: list[str] = []
@@ -204,6 +236,7 @@ def timeline(response: Response) -> Timeline:
         events=tuple(events),
         body_text=body_text,
         completion_tokens=usage.get("completion"),
+        framing=response.framing,
     )
 
 

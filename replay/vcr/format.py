@@ -6,9 +6,14 @@ A vcrpy cassette stores each response body as one string, without timing. On imp
   every body decoded; ``decoded_from`` records it, ``content-length`` is fixed, and replay through
   ``use_cassette`` hands the client the decoded bytes. (The pytest-recording drop-in,
   :mod:`replay.vcr.bridge`, replays vcrpy files as stored instead, encoding intact.)
-- An event-stream body is split into chunks where its SSE events end
-  (:func:`replay.model.sse.split_at_events`) and timed by a :class:`SyntheticTiming` schedule; any other
-  body is one chunk. Such responses carry ``synthetic_timing=True``, which ``llm-replay inspect``
+- A streamed body (SSE, NDJSON, AWS event-stream, JSON array: see :mod:`replay.model.framing`)
+  is split into chunks where its events end and timed by a :class:`SyntheticTiming` schedule;
+  any other body is one chunk.
+- Header values stored as bytes (``!!binary``, as botocore's requests are recorded) are read
+  as text, as vcrpy itself accepts them.
+- pydantic-ai's variant (bodies stored parsed under ``parsed_body``) is read too; the body is
+  rebuilt as pydantic-ai replays it (see :mod:`replay.vcr.pydantic_ai`).
+- Responses given synthetic timing carry ``synthetic_timing=True``, which ``llm-replay inspect``
   shows.
 - Secret headers (``authorization``, ``api-key``, ``x-api-key``: value replaced; ``cookie`` and
   ``set-cookie``: dropped) are removed, so saving or converting never writes them.
@@ -36,8 +41,9 @@ from typing import Any, Literal
 from ..errors import CassetteFormatError
 from ..model.cassette import Cassette, Chunk, Headers, Interaction, Request, Response, StreamEnd
 from ..model.decoding import decode_recorded
-from ..model.headers import COOKIE_HEADERS, CREDENTIAL_HEADERS, PLACEHOLDER
-from ..model.sse import split_at_events
+from ..model.framing import detect_framing, split_at
+from ..model.headers import COOKIE_HEADERS, CREDENTIAL_HEADERS, PLACEHOLDER, header_text
+from .pydantic_ai import body_from_parsed
 
 __all__ = [
     "DEFAULT_SYNTHETIC_TIMING",
@@ -150,6 +156,10 @@ def _vcr_headers(value: Any, what: str) -> Headers:
     out: Headers = []
     for name, values in value.items():
         for item in values if isinstance(values, list) else [values]:
+            if isinstance(item, bytes):
+                # botocore records some header values as bytes (vcrpy writes them !!binary).
+                out.append((str(name), header_text(item)))
+                continue
             if isinstance(item, bool) or not isinstance(item, (str, int, float)):
                 raise _Bad(f"{what}: header {name!r} has a non-text value {item!r}")
             out.append((str(name), str(item)))
@@ -159,7 +169,7 @@ def _vcr_headers(value: Any, what: str) -> Headers:
 def _request_from_vcr(raw: Any) -> Request:
     if not isinstance(raw, dict):
         raise _Bad("'request' must be a mapping with method, uri, headers and body")
-    unknown = set(raw) - {"method", "uri", "body", "headers"}
+    unknown = set(raw) - {"method", "uri", "body", "headers", "parsed_body"}
     if unknown:
         raise _Bad(f"request has unknown key(s) {sorted(unknown)}")
     method, uri = raw.get("method"), raw.get("uri")
@@ -171,7 +181,11 @@ def _request_from_vcr(raw: Any) -> Request:
         method=method.upper(),
         url=uri,
         headers=_vcr_headers(raw.get("headers"), "request.headers"),
-        body=_text_or_bytes(raw.get("body"), "request.body"),
+        body=(
+            body_from_parsed(raw["parsed_body"])
+            if raw.get("parsed_body") is not None
+            else _text_or_bytes(raw.get("body"), "request.body")
+        ),
     )
 
 
@@ -185,7 +199,9 @@ def _response_parts(raw: Any) -> tuple[int, Headers, bytes]:
         status_map = raw.get("status")
         status = status_map.get("code") if isinstance(status_map, dict) else None
         body_map = raw.get("body")
-        if body_map is None:
+        if raw.get("parsed_body") is not None:
+            body = body_from_parsed(raw["parsed_body"])
+        elif body_map is None:
             body = b""
         elif isinstance(body_map, dict):
             body = _text_or_bytes(body_map.get("string"), "response.body.string")
@@ -194,13 +210,6 @@ def _response_parts(raw: Any) -> tuple[int, Headers, bytes]:
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 999:
         raise _Bad(f"response.status.code must be an HTTP status number, got {status!r}")
     return status, _vcr_headers(raw.get("headers"), "response.headers"), body
-
-
-def _looks_like_sse(headers: Headers, body: bytes) -> bool:
-    for name, value in headers:
-        if name.lower() == "content-type":
-            return value.split(";")[0].strip().lower() == "text/event-stream"
-    return body.lstrip().startswith((b"data:", b"event:"))
 
 
 def _recorded_timing(meta: Any, body: bytes) -> tuple[float, list[Chunk], StreamEnd | None] | None:
@@ -258,8 +267,9 @@ def interaction_from_vcr(
         head_t, chunks, end = timed
         synthetic = bool(meta.get("synthetic", False)) if isinstance(meta, dict) else False
     else:
-        sse = not encoded and _looks_like_sse(headers, body)
-        pieces = split_at_events(body) if sse else ([body] if body else [])
+        ctype = next((v for n, v in headers if n.lower() == "content-type"), None)
+        framing = None if encoded else detect_framing(ctype, body)
+        pieces = split_at(framing, body) if framing is not None else ([body] if body else [])
         head_t = synthetic_timing.ttfb
         chunks = [
             Chunk(t=t, data=p) for t, p in zip(synthetic_timing.chunk_times(len(pieces)), pieces, strict=True)

@@ -21,6 +21,7 @@ from .format import (
     redact_headers,
     to_vcr_pairs,
 )
+from .pydantic_ai import from_pydantic_ai_data, is_pydantic_ai_data
 
 __all__ = ["SafePersister"]
 
@@ -51,6 +52,8 @@ def _read_pairs(path: Path) -> tuple[list[Any], list[Any]] | None:
     if not is_vcr_data(data):
         # Native files (or garbage, which load_cassette words properly) become vcrpy's form.
         return to_vcr_pairs(load_cassette(path).interactions)
+    if is_pydantic_ai_data(data):
+        data = from_pydantic_ai_data(data)
 
     class _Preloaded:
         @staticmethod

@@ -1,0 +1,375 @@
+"""Amazon Bedrock ``Converse`` (JSON) and ``ConverseStream`` (AWS event-stream), as boto3 calls them.
+
+Finish reasons (``stopReason``):
+
+=============== ============================================================ ===================
+neutral         decoded from                                                 encoded as
+=============== ============================================================ ===================
+stop            ``end_turn``                                                 ``end_turn``
+tool_calls      ``tool_use``                                                 ``tool_use``
+length          ``max_tokens``, ``model_context_window_exceeded``            ``max_tokens``
+content_filter  ``guardrail_intervened``, ``content_filtered``               ``content_filtered``
+stop_sequence   ``stop_sequence``                                            ``stop_sequence``
+other           anything else                                                ``end_turn``
+=============== ============================================================ ===================
+
+Usage: ``usage.inputTokens`` / ``outputTokens`` (the stream's last ``metadata`` event, which
+also carries ``metrics.latencyMs``, computed from the recorded timing). Each stream event is one
+event-stream message (``:event-type``, ``:content-type: application/json``, ``:message-type:
+event``) framed with :func:`replay.model.framing.encode_message` (CRCs included). Text blocks
+have no ``contentBlockStart`` (as Bedrock sends them); tool-use blocks do. Reasoning is
+``reasoningContent.text`` (its signature has no equivalent and is not written). Images are
+sent as bytes with a ``format`` taken from the media type; an image given by URL cannot be.
+
+Example usage::
+
+    neutral = CODEC.decode_response(interaction.response)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from ...model.cassette import Request, Response
+from ...model.framing import Header, encode_message, iter_decoded
+from ..neutral.model import (
+    ChatRequest,
+    ChatResponse,
+    Event,
+    Finish,
+    FinishReason,
+    Image,
+    Message,
+    Part,
+    ReasoningDelta,
+    Start,
+    StreamDone,
+    Text,
+    TextDelta,
+    Timed,
+    Tool,
+    ToolArgsDelta,
+    ToolCall,
+    ToolCallEnd,
+    ToolCallStart,
+    ToolResult,
+    UsageReport,
+    merge_messages,
+)
+from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks, dumps, json_response, to_response
+from .base import Codec, TranslationError, json_body
+
+__all__ = ["CODEC"]
+
+_FINISH_IN: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "tool_use": "tool_calls",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "guardrail_intervened": "content_filter",
+    "content_filtered": "content_filter",
+    "stop_sequence": "stop_sequence",
+}
+_FINISH_OUT: dict[FinishReason, str] = {
+    "stop": "end_turn",
+    "tool_calls": "tool_use",
+    "length": "max_tokens",
+    "content_filter": "content_filtered",
+    "stop_sequence": "stop_sequence",
+    "other": "end_turn",
+}
+CONTENT_TYPE = "application/vnd.amazon.eventstream"
+_HOST = "bedrock-runtime.us-east-1.amazonaws.com"
+
+
+# -- requests -------------------------------------------------------------------------------
+
+
+def _part(block: dict[str, Any]) -> Part | None:
+    if "text" in block:
+        return Text(block["text"])
+    if "image" in block:
+        img = block["image"]
+        return Image(media_type=f"image/{img.get('format', 'png')}", data=img.get("source", {}).get("bytes"))
+    if "toolUse" in block:
+        use = block["toolUse"]
+        return ToolCall(use.get("toolUseId", ""), use.get("name", ""), use.get("input", {}))
+    if "toolResult" in block:
+        res = block["toolResult"]
+        text = "".join(
+            c.get("text", "") if "text" in c else dumps(c.get("json")) for c in res.get("content") or []
+        )
+        return ToolResult(res.get("toolUseId", ""), text, is_error=res.get("status") == "error")
+    return None
+
+
+def decode_request(request: Request) -> ChatRequest:
+    body = json_body(request.body, f"request body of {request.method} {request.url}")
+    path = urlsplit(request.url).path
+    model = unquote(path.split("/model/", 1)[-1].rsplit("/", 1)[0]) if "/model/" in path else ""
+    messages = [
+        Message(
+            "assistant" if m.get("role") == "assistant" else "user",
+            tuple(p for p in (_part(b) for b in m.get("content") or []) if p is not None),
+        )
+        for m in body.get("messages") or []
+    ]
+    config = body.get("inferenceConfig") or {}
+    specs = [t["toolSpec"] for t in (body.get("toolConfig") or {}).get("tools") or [] if "toolSpec" in t]
+    system = body.get("system")
+    return ChatRequest(
+        model=model,
+        system="".join(s.get("text", "") for s in system) if system else None,
+        messages=merge_messages(messages),
+        tools=tuple(
+            Tool(s["name"], s.get("description", ""), (s.get("inputSchema") or {}).get("json", {}))
+            for s in specs
+        ),
+        temperature=config.get("temperature"),
+        top_p=config.get("topP"),
+        stop=tuple(config.get("stopSequences") or ()),
+        max_tokens=config.get("maxTokens"),
+        stream=path.endswith("/converse-stream"),
+    )
+
+
+def _encode_part(p: Part) -> dict[str, Any]:
+    if isinstance(p, Text):
+        return {"text": p.text}
+    if isinstance(p, Image):
+        if p.data is None:
+            raise TranslationError(
+                "Bedrock Converse takes images as bytes only; an image given by URL cannot be translated"
+            )
+        return {"image": {"format": p.media_type.rsplit("/", 1)[-1], "source": {"bytes": p.data}}}
+    if isinstance(p, ToolCall):
+        return {
+            "toolUse": {
+                "toolUseId": p.id,
+                "name": p.name,
+                "input": p.arguments if isinstance(p.arguments, dict) else {},
+            }
+        }
+    return {
+        "toolResult": {
+            "toolUseId": p.tool_call_id,
+            "content": [{"text": p.content}],
+            "status": "error" if p.is_error else "success",
+        }
+    }
+
+
+def encode_request(req: ChatRequest) -> Request:
+    body: dict[str, Any] = {
+        "messages": [
+            {"role": m.role, "content": [_encode_part(p) for p in m.parts]}
+            for m in merge_messages(req.messages)
+        ]
+    }
+    if req.system is not None:
+        body["system"] = [{"text": req.system}]
+    config: dict[str, Any] = {
+        k: v
+        for k, v in (("maxTokens", req.max_tokens), ("temperature", req.temperature), ("topP", req.top_p))
+        if v is not None
+    }
+    if req.stop:
+        config["stopSequences"] = list(req.stop)
+    if config:
+        body["inferenceConfig"] = config
+    if req.tools:
+        specs = [
+            {
+                "toolSpec": {
+                    "name": t.name,
+                    "description": t.description,
+                    "inputSchema": {"json": t.parameters},
+                }
+            }
+            for t in req.tools
+        ]
+        body["toolConfig"] = {"tools": specs}
+    op = "converse-stream" if req.stream else "converse"
+    return Request(
+        method="POST",
+        url=f"https://{_HOST}/model/{quote(req.model or 'model', safe='')}/{op}",
+        headers=[("content-type", "application/json")],
+        body=dumps(body).encode(),
+    )
+
+
+def is_stream_request(request: Request) -> bool:
+    return request.path.endswith("/converse-stream")
+
+
+# -- responses ------------------------------------------------------------------------------
+
+
+class _Decoder:
+    def __init__(self) -> None:
+        self.tool_of_block: dict[int, int] = {}
+
+    def event(self, kind: str, data: dict[str, Any]) -> list[Event]:
+        index = data.get("contentBlockIndex", 0)
+        if kind == "messageStart":
+            return [Start()]
+        if kind == "contentBlockStart" and "toolUse" in (data.get("start") or {}):
+            use = data["start"]["toolUse"]
+            self.tool_of_block[index] = tool = len(self.tool_of_block)
+            return [ToolCallStart(tool, use.get("toolUseId", ""), use.get("name", ""))]
+        if kind == "contentBlockDelta":
+            delta = data.get("delta") or {}
+            if delta.get("text"):
+                return [TextDelta(delta["text"])]
+            if (delta.get("reasoningContent") or {}).get("text"):
+                return [ReasoningDelta(delta["reasoningContent"]["text"])]
+            if (delta.get("toolUse") or {}).get("input") and index in self.tool_of_block:
+                return [ToolArgsDelta(self.tool_of_block[index], delta["toolUse"]["input"])]
+        if kind == "contentBlockStop" and index in self.tool_of_block:
+            return [ToolCallEnd(self.tool_of_block[index])]
+        if kind == "messageStop":
+            reason = data.get("stopReason", "")
+            return [Finish(_FINISH_IN.get(reason, "other"), reason)]
+        if kind == "metadata":
+            usage = data.get("usage") or {}
+            return [UsageReport(usage.get("inputTokens"), usage.get("outputTokens")), StreamDone()]
+        return []
+
+
+def decode_response(response: Response) -> ChatResponse:
+    decoder = _Decoder()
+    if response.content_type != CONTENT_TYPE:
+        body = json_body(response.body, "response body")
+        wire: list[tuple[str, dict[str, Any]]] = [("messageStart", {})]
+        for i, block in enumerate(((body.get("output") or {}).get("message") or {}).get("content") or []):
+            wire.extend(_whole_block(i, block))
+        wire += [
+            ("messageStop", {"stopReason": body.get("stopReason", "")}),
+            ("metadata", {"usage": body.get("usage")}),
+        ]
+        t = response.duration
+        events = [Timed(t, e) for kind, data in wire for e in decoder.event(kind, data)]
+        return ChatResponse(tuple(events), "", "", 0, False, response.t)
+    timed: list[Timed] = []
+    for msg in iter_decoded("eventstream", ((c.t, c.data) for c in response.chunks)):
+        if getattr(msg, "message_type", "event") != "event":
+            raise TranslationError(
+                f"the stream carries a {msg.event} exception ({msg.data[:200]}); "
+                "an error cannot be translated"
+            )
+        data = json_body(msg.data.encode(), f"event-stream message {msg.event!r} at byte {msg.start}")
+        t = msg.t if msg.t is not None else response.t
+        timed.extend(Timed(t, e) for e in decoder.event(msg.event, data))
+    return ChatResponse(tuple(timed), "", "", 0, True, response.t)
+
+
+def _whole_block(i: int, block: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    if "toolUse" in block:
+        use = block["toolUse"]
+        start = {
+            "contentBlockIndex": i,
+            "start": {"toolUse": {"toolUseId": use.get("toolUseId"), "name": use.get("name")}},
+        }
+        delta = {"contentBlockIndex": i, "delta": {"toolUse": {"input": dumps(use.get("input", {}))}}}
+        return [
+            ("contentBlockStart", start),
+            ("contentBlockDelta", delta),
+            ("contentBlockStop", {"contentBlockIndex": i}),
+        ]
+    if "reasoningContent" in block:
+        text = ((block["reasoningContent"] or {}).get("reasoningText") or {}).get("text", "")
+        return [
+            ("contentBlockDelta", {"contentBlockIndex": i, "delta": {"reasoningContent": {"text": text}}})
+        ]
+    return [("contentBlockDelta", {"contentBlockIndex": i, "delta": {"text": block.get("text", "")}})]
+
+
+def _message(kind: str, payload: dict[str, Any]) -> bytes:
+    headers = [
+        Header.string(":event-type", kind),
+        Header.string(":content-type", "application/json"),
+        Header.string(":message-type", "event"),
+    ]
+    return encode_message(headers, dumps(payload).encode())
+
+
+def _block_wire(op: BlockOpen | BlockDelta | BlockClose) -> tuple[str, dict[str, Any]] | None:
+    if isinstance(op, BlockOpen):
+        if op.kind != "tool":
+            return None
+        return "contentBlockStart", {
+            "start": {"toolUse": {"toolUseId": op.id, "name": op.name}},
+            "contentBlockIndex": op.block,
+        }
+    if isinstance(op, BlockDelta):
+        delta = {
+            "text": {"text": op.text},
+            "reasoning": {"reasoningContent": {"text": op.text}},
+            "tool": {"toolUse": {"input": op.text}},
+        }[op.kind]
+        return "contentBlockDelta", {"delta": delta, "contentBlockIndex": op.block}
+    return "contentBlockStop", {"contentBlockIndex": op.block}
+
+
+def _metadata(resp: ChatResponse) -> dict[str, Any]:
+    inp, out = resp.usage.input_tokens or 0, resp.usage.output_tokens or 0
+    return {
+        "usage": {"inputTokens": inp, "outputTokens": out, "totalTokens": inp + out},
+        "metrics": {"latencyMs": round(resp.end_t * 1000)},
+    }
+
+
+def _encode_stream(resp: ChatResponse) -> Response:
+    ops: dict[int, list[BlockOpen | BlockDelta | BlockClose]] = {}
+    for pos, op in blocks(resp):
+        ops.setdefault(pos, []).append(op)
+    timed: list[tuple[float, bytes]] = []
+    started = False
+    last = len(resp.events) - 1
+    for pos, e in enumerate(resp.events):
+        wire: list[tuple[str, dict[str, Any]]] = []
+        if not started and (isinstance(e.event, Start) or pos in ops):
+            started = True
+            wire.append(("messageStart", {"role": "assistant"}))
+        wire.extend(w for w in (_block_wire(op) for op in ops.get(pos, [])) if w is not None)
+        if isinstance(e.event, Finish):
+            wire.append(("messageStop", {"stopReason": _FINISH_OUT[e.event.reason]}))
+        if pos == last:
+            wire.append(("metadata", _metadata(resp)))
+        timed.extend((e.t, _message(kind, payload)) for kind, payload in wire)
+    response = to_response(timed, head_t=resp.head_t, content_type=CONTENT_TYPE)
+    return response.model_copy(
+        update={"headers": [*response.headers, ("x-amzn-requestid", resp.id or "replay")]}
+    )
+
+
+def _encode_whole(resp: ChatResponse) -> Response:
+    content: list[dict[str, Any]] = []
+    if resp.reasoning:
+        content.append({"reasoningContent": {"reasoningText": {"text": resp.reasoning}}})
+    if resp.text:
+        content.append({"text": resp.text})
+    for cid, name, args in resp.tool_calls():
+        content.append(
+            {"toolUse": {"toolUseId": cid, "name": name, "input": json.loads(args) if args else {}}}
+        )
+    finish = resp.finish
+    body = {
+        "output": {"message": {"role": "assistant", "content": content}},
+        "stopReason": _FINISH_OUT[finish.reason] if finish else "end_turn",
+        **_metadata(resp),
+    }
+    return json_response(body, t=resp.end_t, head_t=resp.head_t)
+
+
+CODEC = Codec(
+    "bedrock-converse",
+    lambda host, path: "/model/" in path and path.endswith(("/converse", "/converse-stream")),
+    decode_request,
+    encode_request,
+    decode_response,
+    lambda resp, stream: _encode_stream(resp) if stream else _encode_whole(resp),
+    is_stream_request,
+)

@@ -1,0 +1,361 @@
+"""Google Gemini ``generateContent`` / ``streamGenerateContent?alt=sse`` (the ``google-genai`` SDK).
+
+Finish reasons (``finishReason``):
+
+=============== ======================================================== =============
+neutral         decoded from                                             encoded as
+=============== ======================================================== =============
+stop            ``STOP`` without function calls                          ``STOP``
+tool_calls      ``STOP`` with ``functionCall`` parts                     ``STOP``
+length          ``MAX_TOKENS``                                           ``MAX_TOKENS``
+content_filter  ``SAFETY``, ``RECITATION``, ``BLOCKLIST``,               ``SAFETY``
+                ``PROHIBITED_CONTENT``, ``SPII``, ``IMAGE_SAFETY``
+stop_sequence   (no equivalent: Gemini says ``STOP``)                    ``STOP``
+other           ``OTHER``, ``MALFORMED_FUNCTION_CALL``, anything else    ``OTHER``
+=============== ======================================================== =============
+
+Usage: ``usageMetadata.promptTokenCount`` / ``candidatesTokenCount`` (repeated on each chunk;
+the last wins). Gemini streams a function call whole, so a call is written in one chunk at the
+time its arguments completed (the source's argument fragments have no equivalent), and there is
+no stream-start or end event: the first chunk carries the first content. A function call without
+an ``id`` is numbered ``call_<n>``. A tool result is sent as ``functionResponse`` with
+``response: {"result": text}``, named after the call it answers. Reasoning is a part with
+``thought: true``. Only candidate 0 is read.
+
+Example usage::
+
+    neutral = CODEC.decode_response(interaction.response)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from ...model.cassette import Request, Response
+from ..neutral.model import (
+    ChatRequest,
+    ChatResponse,
+    Event,
+    Finish,
+    FinishReason,
+    Image,
+    Message,
+    Part,
+    ReasoningDelta,
+    Start,
+    StreamDone,
+    Text,
+    TextDelta,
+    Timed,
+    Tool,
+    ToolArgsDelta,
+    ToolCall,
+    ToolCallEnd,
+    ToolCallStart,
+    ToolResult,
+    UsageReport,
+    merge_messages,
+)
+from ..neutral.wire import dumps, json_response, sse, to_response
+from .base import Codec, json_body, timed_sse_json
+
+__all__ = ["CODEC"]
+
+_FILTERED = ("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY")
+_FINISH_OUT: dict[FinishReason, str] = {
+    "stop": "STOP",
+    "tool_calls": "STOP",
+    "stop_sequence": "STOP",
+    "length": "MAX_TOKENS",
+    "content_filter": "SAFETY",
+    "other": "OTHER",
+}
+
+
+def _get(d: dict[str, Any], camel: str) -> Any:
+    """A field by its camelCase name or its snake_case twin (both are accepted on the wire)."""
+    if camel in d:
+        return d[camel]
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
+    return d.get(snake)
+
+
+def _decode_finish(raw: str, had_tools: bool) -> Finish:
+    if raw == "STOP":
+        return Finish("tool_calls" if had_tools else "stop", raw)
+    if raw == "MAX_TOKENS":
+        return Finish("length", raw)
+    return Finish("content_filter" if raw in _FILTERED else "other", raw)
+
+
+# -- requests -------------------------------------------------------------------------------
+
+
+def _part(p: dict[str, Any], index: int) -> Part | None:
+    if "text" in p and not p.get("thought"):
+        return Text(p["text"])
+    inline = _get(p, "inlineData")
+    if inline:
+        return Image(media_type=_get(inline, "mimeType") or "image/png", data=inline.get("data"))
+    file = _get(p, "fileData")
+    if file:
+        return Image(media_type=_get(file, "mimeType") or "image/png", url=_get(file, "fileUri"))
+    call = _get(p, "functionCall")
+    if call:
+        return ToolCall(call.get("id") or f"call_{index}", call.get("name", ""), call.get("args") or {})
+    answer = _get(p, "functionResponse")
+    if answer:
+        response = answer.get("response") or {}
+        text = (
+            response["result"]
+            if set(response) == {"result"} and isinstance(response["result"], str)
+            else dumps(response)
+        )
+        return ToolResult(answer.get("id") or answer.get("name", ""), text, name=answer.get("name", ""))
+    return None
+
+
+def decode_request(request: Request) -> ChatRequest:
+    body = json_body(request.body, f"request body of {request.method} {request.url}")
+    messages = []
+    calls = 0
+    for content in body.get("contents") or []:
+        parts = []
+        for p in content.get("parts") or []:
+            part = _part(p, calls)
+            calls += isinstance(part, ToolCall)
+            if part is not None:
+                parts.append(part)
+        messages.append(Message("assistant" if content.get("role") == "model" else "user", tuple(parts)))
+    system = _get(body, "systemInstruction")
+    config = _get(body, "generationConfig") or {}
+    tools = [f for t in body.get("tools") or [] for f in _get(t, "functionDeclarations") or []]
+    path = urlsplit(request.url).path
+    return ChatRequest(
+        model=path.rsplit("/", 1)[-1].split(":", 1)[0],
+        system="".join(p.get("text", "") for p in system.get("parts") or []) if system else None,
+        messages=merge_messages(messages),
+        # The SDK sends a JSON schema given as ``parameters_json_schema`` as ``parametersJsonSchema``.
+        tools=tuple(
+            Tool(
+                f["name"],
+                f.get("description", ""),
+                f.get("parameters") or _get(f, "parametersJsonSchema") or {},
+            )
+            for f in tools
+        ),
+        temperature=config.get("temperature"),
+        top_p=_get(config, "topP"),
+        stop=tuple(_get(config, "stopSequences") or ()),
+        max_tokens=_get(config, "maxOutputTokens"),
+        stream=":streamGenerateContent" in path,
+    )
+
+
+def _encode_part(p: Part, names: dict[str, str]) -> dict[str, Any]:
+    if isinstance(p, Text):
+        return {"text": p.text}
+    if isinstance(p, Image):
+        if p.url is not None:
+            return {"fileData": {"mimeType": p.media_type, "fileUri": p.url}}
+        return {"inlineData": {"mimeType": p.media_type, "data": p.data}}
+    if isinstance(p, ToolCall):
+        names[p.id] = p.name
+        return {
+            "functionCall": {
+                "id": p.id,
+                "name": p.name,
+                "args": p.arguments if isinstance(p.arguments, dict) else {},
+            }
+        }
+    name = p.name or names.get(p.tool_call_id, p.tool_call_id)
+    return {"functionResponse": {"id": p.tool_call_id, "name": name, "response": {"result": p.content}}}
+
+
+def encode_request(req: ChatRequest) -> Request:
+    names: dict[str, str] = {}
+    body: dict[str, Any] = {
+        "contents": [
+            {
+                "role": "model" if m.role == "assistant" else "user",
+                "parts": [_encode_part(p, names) for p in m.parts],
+            }
+            for m in req.messages
+        ]
+    }
+    if req.system is not None:
+        body["systemInstruction"] = {"parts": [{"text": req.system}]}
+    if req.tools:
+        decls = [
+            {"name": t.name, "description": t.description, "parameters": t.parameters} for t in req.tools
+        ]
+        body["tools"] = [{"functionDeclarations": decls}]
+    config: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("temperature", req.temperature),
+            ("topP", req.top_p),
+            ("maxOutputTokens", req.max_tokens),
+        )
+        if v is not None
+    }
+    if req.stop:
+        config["stopSequences"] = list(req.stop)
+    if config:
+        body["generationConfig"] = config
+    method = "streamGenerateContent?alt=sse" if req.stream else "generateContent"
+    return Request(
+        method="POST",
+        url=f"https://generativelanguage.googleapis.com/v1/models/{req.model or 'model'}:{method}",
+        headers=[("content-type", "application/json")],
+        body=dumps(body).encode(),
+    )
+
+
+def is_stream_request(request: Request) -> bool:
+    return ":streamGenerateContent" in request.path
+
+
+# -- responses ------------------------------------------------------------------------------
+
+
+class _Decoder:
+    def __init__(self) -> None:
+        self.tools = 0
+        self.head: dict[str, Any] = {}
+
+    def chunk(self, data: dict[str, Any]) -> list[Event]:
+        out: list[Event] = []
+        if not self.head:
+            self.head = data
+            out.append(Start())
+        candidates = data.get("candidates") or [{}]
+        cand = candidates[0]
+        for p in (cand.get("content") or {}).get("parts") or []:
+            out.extend(self._part(p))
+        reason = _get(cand, "finishReason")
+        if reason:
+            out.append(_decode_finish(reason, self.tools > 0))
+        usage = _get(data, "usageMetadata")
+        if isinstance(usage, dict):
+            out.append(UsageReport(_get(usage, "promptTokenCount"), _get(usage, "candidatesTokenCount")))
+        return out
+
+    def _part(self, p: dict[str, Any]) -> list[Event]:
+        if p.get("text"):
+            return [ReasoningDelta(p["text"]) if p.get("thought") else TextDelta(p["text"])]
+        call = _get(p, "functionCall")
+        if not call:
+            return []
+        index = self.tools
+        self.tools += 1
+        return [
+            ToolCallStart(index, call.get("id") or f"call_{index}", call.get("name", "")),
+            ToolArgsDelta(index, dumps(call.get("args") or {})),
+            ToolCallEnd(index),
+        ]
+
+
+def decode_response(response: Response) -> ChatResponse:
+    decoder = _Decoder()
+    events: list[Timed] = []
+    if response.is_event_stream:
+        for t, _, data in timed_sse_json(response):
+            if isinstance(data, dict):
+                events.extend(Timed(t, e) for e in decoder.chunk(data))
+    else:
+        body = json_body(response.body, "response body")
+        events.extend(Timed(response.duration, e) for e in decoder.chunk(body))
+    if events:
+        events.append(Timed(events[-1].t, StreamDone()))
+    head = decoder.head
+    return ChatResponse(
+        tuple(events),
+        _get(head, "responseId") or "",
+        _get(head, "modelVersion") or "",
+        0,
+        response.is_event_stream,
+        response.t,
+    )
+
+
+def _usage(resp: ChatResponse) -> dict[str, int]:
+    inp, out = resp.usage.input_tokens or 0, resp.usage.output_tokens or 0
+    return {"promptTokenCount": inp, "candidatesTokenCount": out, "totalTokenCount": inp + out}
+
+
+def _chunk(resp: ChatResponse, parts: list[dict[str, Any]], finish: str | None = None) -> dict[str, Any]:
+    cand: dict[str, Any] = {"index": 0}
+    if parts:
+        cand["content"] = {"role": "model", "parts": parts}
+    out: dict[str, Any] = {"candidates": [cand], "modelVersion": resp.model, "responseId": resp.id}
+    if finish is not None:
+        cand["finishReason"] = finish
+        out["usageMetadata"] = _usage(resp)
+    return out
+
+
+def _parts_of(
+    resp: ChatResponse, ev: Event, args: dict[int, str], ids: dict[int, tuple[str, str]]
+) -> list[dict[str, Any]]:
+    if isinstance(ev, TextDelta):
+        return [{"text": ev.text}]
+    if isinstance(ev, ReasoningDelta):
+        return [{"text": ev.text, "thought": True}]
+    if isinstance(ev, ToolCallStart):
+        ids[ev.index], args[ev.index] = (ev.id, ev.name), ""
+    elif isinstance(ev, ToolArgsDelta):
+        args[ev.index] = args.get(ev.index, "") + ev.arguments
+    elif isinstance(ev, ToolCallEnd) and ev.index in ids:
+        cid, name = ids.pop(ev.index)
+        try:
+            value = json.loads(args.pop(ev.index) or "{}")
+        except ValueError:
+            value = {}
+        return [{"functionCall": {"id": cid, "name": name, "args": value}}]
+    return []
+
+
+def _encode_stream(resp: ChatResponse) -> Response:
+    timed: list[tuple[float, bytes]] = []
+    args: dict[int, str] = {}
+    ids: dict[int, tuple[str, str]] = {}
+    for e in resp.events:
+        parts = _parts_of(resp, e.event, args, ids)
+        if parts:
+            timed.append((e.t, sse(_chunk(resp, parts))))
+        elif isinstance(e.event, Finish):
+            timed.append((e.t, sse(_chunk(resp, [], _FINISH_OUT[e.event.reason]))))
+    return to_response(timed, head_t=resp.head_t, content_type="text/event-stream")
+
+
+def _encode_whole(resp: ChatResponse) -> Response:
+    parts: list[dict[str, Any]] = []
+    args: dict[int, str] = {}
+    ids: dict[int, tuple[str, str]] = {}
+    if resp.reasoning:
+        parts.append({"text": resp.reasoning, "thought": True})
+    if resp.text:
+        parts.append({"text": resp.text})
+    for e in resp.events:
+        if isinstance(e.event, ToolCallStart | ToolArgsDelta | ToolCallEnd):
+            parts.extend(_parts_of(resp, e.event, args, ids))
+    finish = resp.finish
+    return json_response(
+        _chunk(resp, parts, _FINISH_OUT[finish.reason] if finish else "STOP"),
+        t=resp.end_t,
+        head_t=resp.head_t,
+    )
+
+
+CODEC = Codec(
+    "gemini",
+    lambda host, path: ":generateContent" in path or ":streamGenerateContent" in path,
+    decode_request,
+    encode_request,
+    decode_response,
+    lambda resp, stream: _encode_stream(resp) if stream else _encode_whole(resp),
+    is_stream_request,
+)

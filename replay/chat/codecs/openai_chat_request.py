@@ -1,0 +1,199 @@
+"""Requests of the openai chat codec (see :mod:`replay.chat.codecs.openai_chat`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ...model.cassette import Request
+from ..neutral.model import (
+    ChatRequest,
+    Image,
+    Message,
+    Part,
+    Text,
+    Tool,
+    ToolCall,
+    ToolResult,
+    merge_messages,
+)
+from ..neutral.wire import dumps
+from .base import TranslationError, json_body
+
+__all__ = ["decode_request", "encode_request", "is_stream_request"]
+
+
+# -- requests -------------------------------------------------------------------------------
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def _user_parts(content: Any) -> tuple[Part, ...]:
+    if isinstance(content, str):
+        return (Text(content),)
+    parts: list[Part] = []
+    for p in content or []:
+        if p.get("type") == "text":
+            parts.append(Text(p["text"]))
+        elif p.get("type") == "image_url":
+            url = p["image_url"]["url"] if isinstance(p["image_url"], dict) else p["image_url"]
+            parts.append(_image_from_url(url))
+    return tuple(parts)
+
+
+def _image_from_url(url: str) -> Image:
+    if url.startswith("data:") and ";base64," in url:
+        head, data = url[5:].split(";base64,", 1)
+        return Image(media_type=head, data=data)
+    return Image(url=url)
+
+
+def _args(text: str) -> Any:
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        return text  # kept as text: the model produced invalid JSON, and that is the recording
+
+
+def _message(m: dict[str, Any]) -> Message | str | None:
+    role = m.get("role")
+    if role in ("system", "developer"):
+        return _text_of(m.get("content"))
+    if role == "tool":
+        return Message("user", (ToolResult(m.get("tool_call_id", ""), _text_of(m.get("content"))),))
+    if role == "user":
+        return Message("user", _user_parts(m.get("content")))
+    if role == "assistant":
+        parts: list[Part] = []
+        text = _text_of(m.get("content"))
+        if text:
+            parts.append(Text(text))
+        for call in m.get("tool_calls") or []:
+            fn = call.get("function", {})
+            parts.append(ToolCall(call.get("id", ""), fn.get("name", ""), _args(fn.get("arguments", ""))))
+        return Message("assistant", tuple(parts))
+    return None
+
+
+def decode_request(request: Request) -> ChatRequest:
+    body = json_body(request.body, f"request body of {request.method} {request.url}")
+    system: list[str] = []
+    messages: list[Message] = []
+    for m in body.get("messages") or []:
+        out = _message(m)
+        if isinstance(out, str):
+            system.append(out)
+        elif out is not None:
+            messages.append(out)
+    stop = body.get("stop")
+    return ChatRequest(
+        model=body.get("model", ""),
+        system="\n".join(system) if system else None,
+        messages=merge_messages(messages),
+        tools=tuple(
+            Tool(
+                t["function"]["name"],
+                t["function"].get("description", ""),
+                t["function"].get("parameters", {}),
+            )
+            for t in body.get("tools") or []
+            if t.get("type") == "function"
+        ),
+        temperature=body.get("temperature"),
+        top_p=body.get("top_p"),
+        stop=(stop,) if isinstance(stop, str) else tuple(stop or ()),
+        max_tokens=body.get("max_completion_tokens", body.get("max_tokens")),
+        stream=bool(body.get("stream", False)),
+    )
+
+
+def _encode_part(p: Part) -> dict[str, Any]:
+    if isinstance(p, Text):
+        return {"type": "text", "text": p.text}
+    if isinstance(p, Image):
+        url = p.url if p.url is not None else f"data:{p.media_type};base64,{p.data}"
+        return {"type": "image_url", "image_url": {"url": url}}
+    raise TranslationError(f"{type(p).__name__} cannot be part of an OpenAI user message")
+
+
+def _encode_message(m: Message) -> list[dict[str, Any]]:
+    if m.role == "assistant":
+        out: dict[str, Any] = {
+            "role": "assistant",
+            "content": "".join(p.text for p in m.parts if isinstance(p, Text)) or None,
+        }
+        calls = [p for p in m.parts if isinstance(p, ToolCall)]
+        if calls:
+            out["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": _args_text(c.arguments)},
+                }
+                for c in calls
+            ]
+        return [out]
+    results = [
+        {"role": "tool", "tool_call_id": p.tool_call_id, "content": p.content}
+        for p in m.parts
+        if isinstance(p, ToolResult)
+    ]
+    rest = [p for p in m.parts if not isinstance(p, ToolResult)]
+    if not rest:
+        return results
+    content: Any = (
+        rest[0].text if len(rest) == 1 and isinstance(rest[0], Text) else [_encode_part(p) for p in rest]
+    )
+    return [*results, {"role": "user", "content": content}]
+
+
+def _args_text(arguments: Any) -> str:
+    return arguments if isinstance(arguments, str) else dumps(arguments)
+
+
+def encode_request(req: ChatRequest) -> Request:
+    messages: list[dict[str, Any]] = (
+        [{"role": "system", "content": req.system}] if req.system is not None else []
+    )
+    for m in req.messages:
+        messages.extend(_encode_message(m))
+    body: dict[str, Any] = {"model": req.model, "messages": messages}
+    if req.tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+            }
+            for t in req.tools
+        ]
+    for key, value in (
+        ("temperature", req.temperature),
+        ("top_p", req.top_p),
+        ("max_tokens", req.max_tokens),
+    ):
+        if value is not None:
+            body[key] = value
+    if req.stop:
+        body["stop"] = list(req.stop)
+    if req.stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return Request(
+        method="POST",
+        url="https://api.openai.com/v1/chat/completions",
+        headers=[("content-type", "application/json")],
+        body=dumps(body).encode(),
+    )
+
+
+def is_stream_request(request: Request) -> bool:
+    try:
+        return bool(json.loads(request.body).get("stream", False))
+    except (ValueError, AttributeError):
+        return False
