@@ -4,7 +4,8 @@
   (open the cassette, stream, close) and the offsets the application observed;
 - the per-test fixed cost of the virtual clock (freezegun start + stop) with openai, anthropic,
   groq and together imported, and the same for freezegun's own ``freeze_time``;
-- what one frozen ``time.monotonic()`` call costs the application.
+- what one virtual ``time.monotonic()`` call costs the application;
+- concurrent streams and loop timeouts: :mod:`bench.virtual_concurrency`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ ROW_IDS = [
     "3.clock.e2e",
     "3.clock.e2e_exact",
     "3.frozen_call",
+    "3.concurrent3.gather",
+    "3.concurrent3.threads",
+    "3.concurrent3.exact",
+    "3.wait_for.moment",
+    "3.wait_for.wall",
 ]
 UNDER_50MS = Target("value", "<", 0.050, "< 50 ms")
 UNDER_1MS = Target("value", "<=", 0.001, "<= 1 ms")
@@ -204,7 +210,7 @@ def run(ctx: Context) -> None:
     ctx.add(
         comp.row(
             "3.clock.vs_freezegun",
-            "frozen clock start+stop: llm-replay's (replay/_freeze.py) vs freezegun's freeze_time",
+            "frozen clock start+stop: llm-replay's (replay/timing/_freeze.py) vs freezegun's freeze_time",
             "fast",
             "freezegun",
             baseline_label="freezegun.freeze_time",
@@ -268,9 +274,12 @@ def run(ctx: Context) -> None:
             baseline_name="real clock",
             baseline=comp.median("real") / n,
             ratio=comp.ratio("frozen", "real"),
-            note="freezegun walks up to 5 frames to apply the ignore list",
+            note="the call site's module decides real or virtual (one frame, cached)",
         )
     )
+    from .virtual_concurrency import run_concurrency
+
+    run_concurrency(ctx)
 
 
 def _variant(call: Callable[[], object], context: Callable[[], Any]) -> Any:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from .model.cassette import Cassette, Chunk, Interaction, Request, Response, StreamEnd
     from .model.sse import SSEEvent
     from .scrub import SecretsFoundError
+    from .timing.real import real_monotonic, real_perf_counter, real_time
     from .tools.diff import CassetteDiff, diff_cassettes
     from .transport.netguard import NetworkBlockedError
     from .vcr.format import SyntheticTiming
@@ -83,6 +84,9 @@ _LAZY: dict[str, str] = {
     "StreamEnd": "model.cassette",
     "SSEEvent": "model.sse",
     "SecretsFoundError": "scrub",
+    "real_monotonic": "timing.real",
+    "real_perf_counter": "timing.real",
+    "real_time": "timing.real",
     "CassetteDiff": "tools.diff",
     "diff_cassettes": "tools.diff",
     "NetworkBlockedError": "transport.netguard",
@@ -158,6 +162,9 @@ __all__ = [  # noqa: RUF022
     "edge_cases_for",
     "faults",
     "load_cassette",
+    "real_monotonic",
+    "real_perf_counter",
+    "real_time",
     "save_cassette",
     "synth",
     "translate",

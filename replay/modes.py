@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["RecordMode", "Timing", "parse_record_mode", "parse_timing"]
+__all__ = ["RecordMode", "Timing", "parse_record_mode", "parse_timing", "record_command"]
 
 
 class RecordMode(str, Enum):
@@ -85,3 +85,15 @@ def parse_record_mode(value: object) -> RecordMode:
 def parse_timing(value: object) -> Timing:
     """Validate a timing policy given as a string or :class:`Timing`."""
     return Timing(_parse(Timing, value, "timing"))
+
+
+def record_command(record_hint: str | None, mode: RecordMode, path: object) -> str:
+    """The command that records a cassette in ``mode``, for error messages.
+
+    ``record_hint`` is a command template in which ``{mode}`` stands for the record mode (the
+    plugin passes ``pytest --replay-record-mode={mode} <test>``); a hint without the placeholder
+    is shown as given. ``str.replace``, not ``format``: test ids may hold braces.
+    """
+    if record_hint is None:
+        return f"use_cassette({str(path)!r}, record_mode={mode.value!r})"
+    return record_hint.replace("{mode}", mode.value)

@@ -56,7 +56,7 @@ def test_max_age_forms(text: object, seconds: float) -> None:
     assert parse_max_age(text) == timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("bad", ["30", "30x", "d", "", "-1d", 0, True, [1]])
+@pytest.mark.parametrize("bad", ["30x", "d", "", "-1d", 0, True, [1]])
 def test_bad_max_age_says_how_to_write_one(bad: object) -> None:
     with pytest.raises(ValueError, match="max_age"):
         parse_max_age(bad)

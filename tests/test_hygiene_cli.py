@@ -112,7 +112,7 @@ def test_prune_rejects_a_file_that_is_not_a_usage_log(
     assert cli(["prune", "-l", str(bogus), str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert f"{bogus}: not an llm-replay usage log (line 1 is not its header)" in err
-    assert "pytest --replay-usage-log FILE" in err
+    assert "pytest --replay-usage-log=FILE" in err
     assert cli(["prune", "-l", str(tmp_path / "missing.jsonl"), str(tmp_path)]) == 1
     assert "does not exist; write one with `pytest --replay-usage-log" in capsys.readouterr().err
 

@@ -74,7 +74,7 @@ def test_vcrpy_file_loads_with_gzip_binary_repeats_statuses_and_sse(tmp_path: Pa
     assert [c.t for c in stream.chunks] == [0.5, 0.6, 0.7] and stream.t == 0.5
     assert stream.synthetic_timing and [e.data for e in stream.events()][-1] == "[DONE]"
     assert stream.header("set-cookie") is None  # secrets never enter the model, so never reach disk
-    assert cassette.interactions[0].request.header("authorization") == "REDACTED"
+    assert cassette.interactions[0].request.header("authorization") == "Bearer REDACTED"  # the scheme stays
 
 
 def test_vcrpy_file_replays_in_virtual_timing_at_the_synthetic_offsets(tmp_path: Path) -> None:

@@ -3,12 +3,12 @@
 - ``--replay-strict`` (or ``strict=True`` in the marker / ``replay_config``): a test whose
   cassette holds interactions it never played fails, naming them. Without it, unplayed
   interactions are listed in the terminal summary.
-- ``--replay-usage-log FILE``: writes which interactions of which cassettes each test played
+- ``--replay-usage-log=FILE``: writes which interactions of which cassettes each test played
   (JSON Lines; workers of pytest-xdist send theirs to the controller, which writes one file).
   ``llm-replay prune`` reads it.
 - ``--replay-max-age`` / ``--replay-expiry``: the expiry policy of every cassette.
 - Re-recorded cassettes (``all``, ``rewrite``, ``expiry="record"``) get a summary of what changed.
-- ``--replay-list-cassettes FILE``: with ``--collect-only``, writes each test's cassette path
+- ``--replay-list-cassettes=FILE``: with ``--collect-only``, writes each test's cassette path
   (``llm-replay unused`` runs this).
 """
 
@@ -64,7 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store",
         default=None,
         metavar="FILE",
-        help="Write which interactions of which cassettes each test played (for `llm-replay prune`).",
+        help="Write which interactions of which cassettes each test played (for `llm-replay prune`); "
+        "give it as --replay-usage-log=FILE.",
     )
     group.addoption(
         "--replay-max-age",
@@ -187,8 +188,8 @@ class HygieneState:
                     UnusedReport(
                         cassette=key,
                         test=item.test,
-                        total=len(active.interactions),
-                        unplayed=[describe_interaction(active.interactions[i], i) for i in unplayed],
+                        total=len(active.loaded),
+                        unplayed=[describe_interaction(active.loaded[i], i) for i in unplayed],
                     )
                 )
             if active.changes is not None:
@@ -330,7 +331,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         if len(state.unused) > _SUMMARY_LIMIT:
             tr.write_line(f"... and {len(state.unused) - _SUMMARY_LIMIT} more cassettes")
         tr.write_line(
-            "Remove them with --replay-usage-log FILE and `llm-replay prune`, or fail such tests with "
+            "Remove them with --replay-usage-log=FILE and `llm-replay prune`, or fail such tests with "
             "--replay-strict."
         )
     if state.changes:

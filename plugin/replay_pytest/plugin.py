@@ -7,6 +7,7 @@ any scope), then the defaults (record mode ``none``, timing ``virtual``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ from typing import Any
 import pytest
 
 import replay
+from replay.timing import continuous_perf_counter, continuous_time
 
 from . import recording_detect
 from .hygiene import ACTIVE_CASSETTE, option_settings
 from .markers import USE_CASSETTE_KEYS as _USE_CASSETTE_KEYS
 from .markers import default_cassette_path, marker_settings
+from .pending import PENDING_KEY, is_strict_xpass
 from .variants import (
     check_faults,
     pytest_generate_tests,
@@ -30,7 +33,12 @@ __all__ = ["pytest_generate_tests", "replay_cassette", "replay_config", "replay_
 
 # Strict usage, usage logs, expiry and re-recording summaries (their options and hooks); the
 # fixtures that start `llm-replay serve` for tests spawning other processes.
-pytest_plugins = ["replay_pytest.hygiene", "replay_pytest.serve"]
+pytest_plugins = [
+    "replay_pytest.hygiene",
+    "replay_pytest.pending",
+    "replay_pytest.path_options",
+    "replay_pytest.serve",
+]
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
@@ -83,7 +91,39 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     )
 
 
+_PYTEST_CLOCKS = pytest.StashKey[list[tuple[str, Any]]]()
+
+
+def _continuous_pytest_timing(config: pytest.Config) -> None:
+    """pytest's durations read a clock that is real time plus what was replayed (never negative).
+
+    A cassette opened by a fixture spans setup, call and teardown; the application's clock is
+    virtual in between and real outside, so pytest's own readings (``_pytest.timing``, the module
+    pytest keeps for this purpose) would jump back at teardown. The continuous clocks of
+    :mod:`replay.timing` go on from the last virtual reading instead.
+    """
+    try:
+        from _pytest import timing as pytest_timing
+    except ImportError:  # pragma: no cover - pytest moved its clock module
+        return
+    saved: list[tuple[str, Any]] = []
+    for name, clock in (("perf_counter", continuous_perf_counter), ("time", continuous_time)):
+        if callable(getattr(pytest_timing, name, None)):
+            saved.append((name, getattr(pytest_timing, name)))
+            setattr(pytest_timing, name, clock)
+    config.stash[_PYTEST_CLOCKS] = saved
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from _pytest import timing as pytest_timing
+
+    saved: list[tuple[str, Any]] = config.stash.get(_PYTEST_CLOCKS, [])
+    for name, original in reversed(saved):
+        setattr(pytest_timing, name, original)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _continuous_pytest_timing(config)
     config.addinivalue_line(
         "markers",
         "replay(path=None, *, record_mode=None, timing=None, speed=None, allow_playback_repeats=None, "
@@ -157,12 +197,12 @@ def replay_cassette(
     try:
         context = replay.use_cassette(
             path,
-            record_hint=f"pytest --replay-record-mode=once {node.nodeid!s}",
+            record_hint=f"pytest --replay-record-mode={{mode}} {node.nodeid!s}",
             **settings,
         )
     except ValueError as exc:
         raise pytest.UsageError(f"{node.nodeid}: {exc}") from None
-    active = context.open()
+    active = _open_warning_at_test(context, node)
     node.stash[ACTIVE_CASSETTE] = active
     remember_cassette(node, active, replay_variant, path)
     try:
@@ -171,7 +211,30 @@ def replay_cassette(
         # The call phase's report exists by now: a failed test does not save a half recording.
         # Faults that changed nothing were reported on the call phase already (check_faults).
         reports = node.stash.get(_REPORTS, {})
-        context.close(failed=any(r.failed for r in reports.values()), check_faults=False)
+        # A strict XPASS is a passing test that pytest reports as failed: its recording is good.
+        xpass = [r for r in reports.values() if is_strict_xpass(r)]
+        context.close(failed=any(r.failed and r not in xpass for r in reports.values()), check_faults=False)
+        if xpass and active.recorded and active.saved:
+            # The call report is logged already: the teardown report carries the note.
+            node.user_properties.append(
+                (PENDING_KEY, f"{node.nodeid}: XPASS(strict) while recording; {path} was saved")
+            )
+
+
+def _open_warning_at_test(context: replay.CassetteContext, node: pytest.Item) -> replay.ActiveCassette:
+    """Open the cassette; a warning about it (an expired cassette) points at the test, not at
+    pytest's fixture machinery that called the fixture."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        active = context.open()
+    path, lineno, _ = node.reportinfo()
+    for w in caught:
+        if issubclass(w.category, replay.CassetteExpiredWarning):
+            where = (str(path), (lineno or 0) + 1)
+        else:
+            where = (w.filename, w.lineno)
+        warnings.warn_explicit(w.message, w.category, *where)
+    return active
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         required=True,
         metavar="FILE",
-        help="a log written by `pytest --replay-usage-log FILE` (repeat to combine several runs)",
+        help="a log written by `pytest --replay-usage-log=FILE` (repeat to combine several runs)",
     )
     parser.add_argument(
         "--root",

@@ -201,8 +201,10 @@ def use_cassette(
     ``all`` or ``rewrite``; ``timing`` one of ``virtual`` (default), ``real`` or ``instant``;
     ``speed`` divides recorded offsets (2.0 replays twice as fast). Requests match on
     ``match_on`` (default method, URL and body). If the block raises, new recordings are not
-    saved unless ``record_on_failure`` is true. A vcrpy cassette (detected automatically) has no
-    timing: ``synthetic_timing`` (a :class:`replay.vcr.format.SyntheticTiming`) schedules its bodies.
+    saved unless ``record_on_failure`` is true. ``record_hint`` is the command a miss error
+    tells the user to run; ``{mode}`` in it stands for the record mode that fixes that miss.
+    A vcrpy cassette (detected automatically) has no timing: ``synthetic_timing`` (a
+    :class:`replay.vcr.format.SyntheticTiming`) schedules its bodies.
 
     Hygiene: with ``strict=True`` a block that ends normally raises
     :class:`~replay.hygiene.usage.UnusedInteractionsError` if a recorded interaction was never played.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,19 @@ from ..hygiene.changes import RecordingChanges
 from ..io.persist import save_session
 from ..io.storage import load_cassette
 from ..model.cassette import Cassette, Interaction, Request
-from ..modes import RecordMode
+from ..modes import RecordMode, record_command
 from ..scrub import Scrubber
 from ..timing.clock import REAL, Schedule, TimingPolicy, VirtualTiming
+from ..timing.virtual import live_recording
 from ..transport import netguard
 from ..transport.adapters import HttpLib, LiveRequest, encode_headers
+from ..transport.drain import wait_for_drains
 from ..transport.interceptor import Recording
 from ..transport.netguard import NetworkPolicy
 from ..transport.streams import PendingRecording, RecordingTap, ResponsePlan
 from ..vcr.format import SyntheticTiming
 from .matching import Match, Matcher, RequestParts
+from .recording import NativeRecording
 
 __all__ = ["ActiveCassette"]
 
@@ -73,6 +75,7 @@ class ActiveCassette:
         self._match_on = match_on
         self._lock = threading.Lock()
         self._recordings: list[PendingRecording] = []
+        self._drains: list[Any] = []  # bodies read to their end after the app closed them
         self._plans: dict[tuple[int, int], tuple[ResponsePlan, float]] = {}
         # Safety (scrubbing, network blocking): see replay.scrub, replay.transport.netguard and
         # replay.io.persist.
@@ -102,6 +105,7 @@ class ActiveCassette:
         self.previous: Cassette | None = None
         self.changes: RecordingChanges | None = None
         self.faults = FaultInjector(faults)
+        self._answered: dict[int, int] = {}  # interaction index -> requests a fault answered
 
     def _matcher(self, match_on: Sequence[str] | None, allow_playback_repeats: bool) -> Matcher:
         # Requests made in another API are answered from translations (replay.chat.as_api):
@@ -119,7 +123,22 @@ class ActiveCassette:
 
     @property
     def interactions(self) -> list[Interaction]:
-        """The interactions loaded from the file (recordings of this session are added on save)."""
+        """The file's interactions, then those recorded in this session so far (finished
+        responses, scrubbed as they will be saved), as vcrpy's cassette grows while recording.
+
+        Example usage::
+
+            with replay.use_cassette(path, record_mode="once") as cassette:
+                client.chat.completions.create(...)
+                first_byte = cassette.interactions[-1].response.t  # recorded or replayed
+        """
+        recorded = self.recorded
+        return [*self.cassette.interactions, *recorded] if recorded else self.cassette.interactions
+
+    @property
+    def loaded(self) -> list[Interaction]:
+        """The interactions loaded from the file: what :attr:`play_counts` and :attr:`unplayed`
+        index."""
         return self.cassette.interactions
 
     @property
@@ -131,18 +150,25 @@ class ActiveCassette:
         return counts[: len(self.cassette.interactions)]
 
     @property
+    def use_counts(self) -> list[int]:
+        """How many requests each loaded interaction answered: replayed, or replaced by a fault
+        (an ``HTTPError`` that answers instead of it leaves it unplayed but has used it)."""
+        return [n + self._answered.get(i, 0) for i, n in enumerate(self.play_counts)]
+
+    @property
     def all_played(self) -> bool:
-        """True when every loaded interaction was replayed at least once."""
-        return all(self.play_counts)
+        """True when every loaded interaction was used (see :attr:`use_counts`) at least once."""
+        return all(self.use_counts)
 
     @property
     def unplayed(self) -> list[int]:
-        """Indices of loaded interactions that were never replayed."""
-        return [i for i, n in enumerate(self.play_counts) if n == 0]
+        """Indices of loaded interactions never used (see :attr:`use_counts`)."""
+        return [i for i, n in enumerate(self.use_counts) if n == 0]
 
     @property
     def recorded(self) -> list[Interaction]:
-        """Interactions recorded in this session (finished ones), in the order requests were sent."""
+        """Interactions recorded in this session so far (finished responses, scrubbed as they
+        will be saved), in the order requests were sent; :attr:`interactions` ends with them."""
         return [self.scrubber.scrub_interaction(p.to_interaction()) for p in self._recordings if p.done]
 
     # -- faults ---------------------------------------------------------------------------
@@ -178,6 +204,7 @@ class ActiveCassette:
         self.timing.deactivate()
         if self.network.block:
             netguard.unblock(self.network, str(self.path))
+        wait_for_drains(self._drains)
         for pending in self._recordings:
             if not pending.done:
                 # The application never finished or closed this body: keep what arrived.
@@ -227,19 +254,21 @@ class ActiveCassette:
         # The live URL may carry a key (?key=...): error messages end up in CI logs.
         shown = self.scrubber.prepare(request)
         what = f"{shown.method} {shown.url}"
-        hint = self.record_hint or (
-            f"use_cassette({str(self.path)!r}, record_mode='once') to record it, or "
-            "record_mode='new_episodes' to add to an existing cassette"
-        )
         if not self.existed:
+            # `once` records a cassette that does not exist yet: the one case where it works.
+            once = record_command(self.record_hint, RecordMode.ONCE, self.path)
             return NoMatchingInteraction(
                 f"Cassette {self.path} does not exist (record mode '{self.record_mode.value}'), so "
-                f"{what} cannot be replayed.\nRecord it: {hint}."
+                f"{what} cannot be replayed.\nRecord it: {once}."
             )
+        # `once` never records into an existing file: name the modes that do.
+        rewrite = record_command(self.record_hint, RecordMode.REWRITE, self.path)
+        add = record_command(self.record_hint, RecordMode.NEW_EPISODES, self.path)
         return NoMatchingInteraction(
             f"No interaction in {self.path} matches {what} (record mode '{self.record_mode.value}').\n"
             f"{self.matcher.explain_miss(request)}\n"
-            f"To fix: re-record with {hint}; or widen match_on (now: {', '.join(self.matcher.match_on)})."
+            f"To fix: re-record the cassette with {rewrite}, or add the missing request with {add}; "
+            f"or widen match_on (now: {', '.join(self.matcher.match_on)})."
         )
 
     def _source(self, index: int) -> str:
@@ -307,8 +336,11 @@ class ActiveCassette:
                 speed=getattr(self.timing, "speed", 1.0),
             )
             plan, replaced = self.faults.build(match.interaction.response, ctx)
-            if not replaced:
-                # A fault that answers instead of the recording leaves it for the next request.
+            if replaced:
+                # A fault that answers instead of the recording leaves it for the next request,
+                # but the recording was used: strict usage must not call it stale.
+                self._answered[match.index] = self._answered.get(match.index, 0) + 1
+            else:
                 self.matcher.find(parts)
             return plan
 
@@ -320,7 +352,7 @@ class ActiveCassette:
             return plan
         # The request model is built when the recording is saved, not before the request
         # leaves: recording must not delay what the application receives.
-        return _NativeRecording(self, request, self._virtual_now())
+        return NativeRecording(self, request, self._virtual_now(), live_recording(self.timing))
 
     def schedule(self) -> Schedule:
         return self.timing.schedule()
@@ -330,7 +362,13 @@ class ActiveCassette:
         return clock.now() if clock is not None else None
 
     def _wrap_recording(
-        self, lib: HttpLib, live: LiveRequest, response: Any, sent_at: float, virtual_base: float | None
+        self,
+        lib: HttpLib,
+        live: LiveRequest,
+        response: Any,
+        sent_at: float,
+        virtual_base: float | None,
+        live_done: Callable[[], None],
     ) -> Any:
         head_t = REAL.perf_counter() - sent_at
         pending = PendingRecording(
@@ -339,6 +377,7 @@ class ActiveCassette:
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
             sent_at=sent_at,
             head_t=head_t,
+            on_done=live_done,
         )
         with self._lock:
             self._recordings.append(pending)
@@ -352,17 +391,6 @@ class ActiveCassette:
             def on_chunk(t: float, _clock: Any = clock, _base: float = virtual_base) -> None:
                 _clock.advance_to(_base + t)
 
-        response.stream = lib.recording_stream(RecordingTap(response.stream, pending, lib, on_chunk))
+        tap = RecordingTap(response.stream, pending, lib, on_chunk, on_drain=self._drains.append)
+        response.stream = lib.recording_stream(tap)
         return response
-
-
-@dataclass(frozen=True, slots=True)
-class _NativeRecording:
-    session: ActiveCassette
-    request: LiveRequest
-    virtual_base: float | None
-
-    def wrap(self, response: Any, sent_at: float) -> Any:
-        return self.session._wrap_recording(
-            self.request.lib, self.request, response, sent_at, self.virtual_base
-        )

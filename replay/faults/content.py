@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any, ClassVar
 
 from ..chat.finish import rewrite_finish
 from ..chat.shapes import Shape
+from ..model.framing.event import Event
 from .base import Fault, _check_count
 from .draft import (
     Draft,
@@ -161,7 +163,9 @@ def _null_content_edit(draft: Draft, payload: EventPayload, *, first: bool) -> t
 class UsageOnlyChunk(Fault):
     """A final usage-only chunk (``choices: []``, ``usage: {...}``) before ``[DONE]``, as OpenAI
     sends with ``stream_options={"include_usage": True}``. Usage comes from the stream if it
-    carries any (a finish chunk, Groq's ``x_groq``), else it is estimated from the text.
+    carries any (a finish chunk, Groq's ``x_groq``), else it is estimated from the text. The
+    usage is moved, not copied: the chunk that carried it gets ``usage: null`` (as OpenAI's
+    other chunks have), so an app that sums usage over the stream counts it once.
 
     Example usage::
 
@@ -192,8 +196,31 @@ class UsageOnlyChunk(Fault):
         pos = done.start if done is not None else len(draft.body)
         last = draft.data_events()[-1]
         raw = draft.body.data[last.start : last.end]
-        draft.insert_at(pos, event_bytes(last, raw, json.dumps(chunk, separators=(",", ":"))))
+        added = event_bytes(last, raw, json.dumps(chunk, separators=(",", ":")))
+        # Moved, not copied: an app that sums usage over chunks must count it once.
+        draft.replace_events([*_usage_removed(draft, payloads), (_empty_at(last, pos), added)])
         return None
+
+
+def _usage_removed(draft: Draft, payloads: list[EventPayload]) -> list[tuple[Event, bytes]]:
+    """The events that carried usage, with ``usage: null`` (as OpenAI's other chunks have) and
+    without Groq's ``x_groq.usage``."""
+    edits = []
+    for p in payloads:
+        new = dict(p.data)
+        if isinstance(new.get("usage"), dict):
+            new["usage"] = None
+        x_groq = new.get("x_groq")
+        if isinstance(x_groq, dict) and "usage" in x_groq:
+            new["x_groq"] = {k: v for k, v in x_groq.items() if k != "usage"}
+        if new != p.data:
+            edits.append(rewrite_json_event(draft, p, new))
+    return edits
+
+
+def _empty_at(like: Event, pos: int) -> Event:
+    """A zero-length event at ``pos``: replacing it inserts bytes there."""
+    return dataclasses.replace(like, start=pos, end=pos)
 
 
 def _usage_of(payloads: list[EventPayload], ctx: FaultContext) -> dict[str, int]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import CassetteError, ReplayWarning
 from ..model.cassette import Cassette
+from ..modes import RecordMode, record_command
 from ..timing.clock import REAL
 
 __all__ = [
@@ -56,6 +57,7 @@ class Expiry(str, Enum):
 
 _UNITS = {"w": 7 * 86400.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([wdhms])", re.IGNORECASE)
+_SECONDS = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 
 
 def parse_max_age(value: object) -> timedelta:
@@ -64,6 +66,8 @@ def parse_max_age(value: object) -> timedelta:
         seconds = value.total_seconds()
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
+    elif isinstance(value, str) and _SECONDS.fullmatch(value.strip()):
+        seconds = float(value)  # "60", "1.0": the error below offers "a number of seconds"
     elif isinstance(value, str):
         text = value.strip()
         pos = 0
@@ -164,7 +168,7 @@ class ExpiryPolicy:
     @staticmethod
     def fix_hint(record_hint: str | None) -> str:
         if record_hint:
-            how = record_hint.replace("--replay-record-mode=once", "--replay-record-mode=rewrite")
+            how = record_command(record_hint, RecordMode.REWRITE, None)
         else:
             how = "use_cassette(..., record_mode='rewrite')"
         return (

@@ -97,17 +97,17 @@ def unused_message(active: ActiveCassette, limit: int = 10) -> str | None:
     unplayed = active.unplayed
     if not unplayed:
         return None
-    total = len(active.interactions)
+    total = len(active.loaded)
     n = len(unplayed)
     lines = [
         f"Cassette {active.path}: {n} of {total} interaction{'s' if total != 1 else ''} "
         f"{'was' if n == 1 else 'were'} never played (strict usage):"
     ]
-    lines.extend(f"  {describe_interaction(active.interactions[i], i)}" for i in unplayed[:limit])
+    lines.extend(f"  {describe_interaction(active.loaded[i], i)}" for i in unplayed[:limit])
     if n > limit:
         lines.append(f"  ... and {n - limit} more")
     lines.append(
-        "To fix: remove them (run the tests with --replay-usage-log FILE, then `llm-replay prune "
+        "To fix: remove them (run the tests with --replay-usage-log=FILE, then `llm-replay prune "
         f"--usage-log FILE {active.path}`), re-record the cassette with record mode 'rewrite', "
         "or turn strict usage off for this cassette (strict=False)."
     )
@@ -223,7 +223,7 @@ def use_from_active(
     outcome: Literal["passed", "failed", "skipped"],
 ) -> CassetteUse:
     """The log record of a closed cassette."""
-    counts = active.play_counts
+    counts = active.use_counts
     return CassetteUse(
         cassette=cassette_key(active.path, rootdir),
         test=test,
@@ -237,7 +237,7 @@ def use_from_active(
                 fingerprint=interaction_fingerprint(interaction),
                 request=f"{interaction.request.method} {interaction.request.url}",
             )
-            for i, interaction in enumerate(active.interactions)
+            for i, interaction in enumerate(active.loaded)
         ),
         recorded=len(active.recorded),
     )
@@ -285,7 +285,7 @@ class UsageLog:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise UsageLogError(
-                f"Usage log {path} does not exist; write one with `pytest --replay-usage-log {path}`."
+                f"Usage log {path} does not exist; write one with `pytest --replay-usage-log={path}`."
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageLogError(f"{path}: cannot read the usage log: {exc}") from None
@@ -298,7 +298,7 @@ class UsageLog:
         except ValidationError:
             raise UsageLogError(
                 f"{path}: not an llm-replay usage log (line {n} is not its header); "
-                "write one with `pytest --replay-usage-log FILE`."
+                "write one with `pytest --replay-usage-log=FILE`."
             ) from None
         uses: list[CassetteUse] = []
         for n, line in lines[1:]:

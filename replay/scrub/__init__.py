@@ -10,8 +10,10 @@ both sides of matching (a live request with a real key still matches its scrubbe
   SDKs that expect the header still find it;
 - URL credentials (``https://user:pass@host``) and query parameters such as ``key=``,
   ``api_key=``, ``access_token=``, ``sig=``;
-- values that look like provider keys (``sk-...``, ``sk-ant-...``, ``gsk_...``, ``AIza...``,
-  ``xai-...``, ``hf_...``, JWTs, ``Bearer <token>``...) anywhere in request URLs, headers and
+- values that look like provider keys (``sk-...``, ``sk-ant-...``, ``sk-or-v1-...``, ``gsk_...``,
+  ``tgp_v1_...``, ``AIza...``, ``xai-...``, ``hf_...``, ``r8_...``, ``fw_...``, ``pplx-...``,
+  AWS ``AKIA``/``ASIA`` key ids, SigV4 signatures and session tokens, JWTs, ``Bearer <token>``...)
+  anywhere in request URLs, headers and
   bodies, and in response headers;
 - JSON fields named ``api_key``, ``client_secret``, ``password``... in request bodies.
 

@@ -136,6 +136,9 @@ def _scrub_pairs(text: str, rules: dict[str, Any]) -> tuple[str, list[str]]:
         except UnicodeDecodeError:
             lname = raw_name.lower()
         rule = rules.get(lname, _MISSING)
+        if rule is _MISSING and sep:
+            part, labels = _redact_encoded_value(raw_name, raw_value)
+            reasons.extend(labels)
         if rule is _MISSING or not sep:
             out.append(part)
             continue
@@ -148,6 +151,19 @@ def _scrub_pairs(text: str, rules: dict[str, Any]) -> tuple[str, list[str]]:
             reasons.append(f"parameter {lname!r}")
         out.append(f"{raw_name}={new_value}")
     return "&".join(out), reasons
+
+
+def _redact_encoded_value(raw_name: str, raw_value: str) -> tuple[str, list[str]]:
+    """``name=value`` with keys in the decoded value redacted: percent-encoding splits a key
+    (``%2B`` inside a base64 token, ``Credential%3DAKIA...``) where the raw text hides it."""
+    try:
+        value = unquote_plus(raw_value, errors="strict")
+    except UnicodeDecodeError:
+        return f"{raw_name}={raw_value}", []
+    redacted, labels = _redact_keys(value)
+    if not labels:
+        return f"{raw_name}={raw_value}", []
+    return f"{raw_name}={quote_plus(redacted, safe='')}", labels
 
 
 def _scrub_url(url: str, query_rules: dict[str, Any]) -> tuple[str, list[str]]:

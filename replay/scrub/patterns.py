@@ -47,6 +47,10 @@ SECRET_QUERY_PARAMS = frozenset(
         "signature",
         "x-api-key",
         "x-goog-api-key",
+        # SigV4 presigned URLs (S3, Bedrock): the credential, its signature and session token
+        "x-amz-credential",
+        "x-amz-signature",
+        "x-amz-security-token",
     }
 )
 SECRET_BODY_FIELDS: tuple[str, ...] = (
@@ -76,7 +80,12 @@ _TOKEN = "[A-Za-z0-9_-]"
 _ALNUM = "[A-Za-z0-9]"
 KEY_PATTERNS: tuple[_KeyPattern, ...] = (
     _KeyPattern("an Anthropic API key", r"sk-ant-(?:[a-z]+\d*-)?", _TOKEN, _TOKEN + "{20,}"),
+    # OpenRouter before OpenAI: both start with sk-. sk-or-v1- + 64 hex digits.
+    _KeyPattern("an OpenRouter API key", r"sk-or-v1-", _ALNUM, _ALNUM + "{32,}"),
     _KeyPattern("an OpenAI API key", r"sk-(?:proj-|svcacct-|admin-|None-)?", _TOKEN, _TOKEN + "{20,}"),
+    # tgp_v1_ + 43 base64url characters (32 random bytes).
+    _KeyPattern("a Together API key", r"tgp_v1_", _TOKEN, _TOKEN + "{32,}"),
+    _KeyPattern("a Fireworks API key", r"fw_", _ALNUM, _ALNUM + "{20,}"),
     _KeyPattern("a Groq API key", r"gsk_", _ALNUM, _ALNUM + "{20,}"),
     _KeyPattern("a Google API key", r"AIza", _TOKEN, _TOKEN + "{35}"),
     _KeyPattern("a Google OAuth token", r"ya29\.", _TOKEN, _TOKEN + "{20,}"),
@@ -86,6 +95,13 @@ KEY_PATTERNS: tuple[_KeyPattern, ...] = (
     _KeyPattern("a Perplexity API key", r"pplx-", _ALNUM, _ALNUM + "{20,}"),
     _KeyPattern("a GitHub token", r"(?:gh[pousr]_|github_pat_)", "[A-Za-z0-9_]", "[A-Za-z0-9_]{30,}"),
     _KeyPattern("an AWS access key id", r"(?:AKIA|ASIA)", "[0-9A-Z]", "[0-9A-Z]{16}"),
+    # A SigV4 signature (Authorization header, X-Amz-Signature=, copied into a body).
+    _KeyPattern("an AWS SigV4 signature", r"Signature=", "[0-9a-f]", "[0-9a-f]{64}"),
+    # STS session tokens (X-Amz-Security-Token) are base64 of a structure that always starts
+    # with the same bytes: "IQoJb3JpZ2luX2Vj..." (current), "FwoGZXIvYXdzE..." (older).
+    _KeyPattern(
+        "an AWS session token", r"(?:IQoJb3JpZ2luX2|FwoGZXIvYXdzE)", "[A-Za-z0-9+/=]", "[A-Za-z0-9+/=]{100,}"
+    ),
     _KeyPattern("a Slack token", r"xox[abprs]-", "[A-Za-z0-9-]", "[A-Za-z0-9-]{10,}"),
     _KeyPattern("a Stripe key", r"(?:sk|rk)_(?:live|test)_", _ALNUM, _ALNUM + "{20,}"),
     _KeyPattern(
@@ -140,6 +156,11 @@ _LITERALS = (
     "github_pat_",
     "AKIA",
     "ASIA",
+    "tgp_v1_",
+    "fw_",
+    "Signature=",
+    "IQoJb3JpZ2luX2",
+    "FwoGZXIvYXdzE",
     "xox",
     "eyJ",
 )

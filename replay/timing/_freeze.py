@@ -33,8 +33,10 @@ import sys
 import time
 import uuid
 import warnings
-from types import ModuleType
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
+
+from .bindings import BindingIndex, restore
 
 __all__ = ["AVAILABLE", "FastFreezer", "Freezer", "make_freezer"]
 
@@ -88,58 +90,9 @@ except (ImportError, AttributeError):  # pragma: no cover - a freezegun release 
 
 _FAKE_FOR = {id(real): fake for _, real, fake in _PAIRS}
 _REAL_FOR = {id(fake): real for _, real, fake in _PAIRS}
-
-
-class _BindingIndex:
-    """Where loaded modules hold real time functions/classes, kept current incrementally."""
-
-    def __init__(self, ignore: tuple[str, ...]) -> None:
-        self.ignore = ignore
-        self._seen: set[str] = set()
-        # name -> (module, namespace size when scanned, attribute names bound to a real)
-        self._watched: dict[str, tuple[ModuleType, int, list[str]]] = {}
-
-    def skip(self, name: str, module: Any) -> bool:
-        return (
-            module is None
-            or name == _fz.__name__
-            or name.startswith(self.ignore)
-            or name.endswith(".six.moves")
-            or not hasattr(module, "__name__")
-            or module.__name__ in ("datetime", "time")
-        )
-
-    def _scan(self, name: str, module: ModuleType) -> None:
-        try:
-            namespace = vars(module)
-        except TypeError:
-            return
-        names = [k for k, v in list(namespace.items()) if id(v) in _FAKE_FOR]
-        self._watched[name] = (module, len(namespace), names)
-
-    def refresh(self) -> None:
-        modules = sys.modules
-        new = modules.keys() - self._seen
-        if new:
-            self._seen.update(new)
-            for name in new:
-                module = modules.get(name)
-                if not self.skip(name, module):
-                    self._scan(name, module)  # type: ignore[arg-type]
-        for name, (module, size, _) in list(self._watched.items()):
-            current = modules.get(name)
-            if current is not module:
-                del self._watched[name]
-                if current is not None and not self.skip(name, current):
-                    self._scan(name, current)
-            elif len(module.__dict__) != size:
-                self._scan(name, module)
-
-    def bindings(self) -> list[tuple[ModuleType, str]]:
-        return [(module, attr) for module, _, names in self._watched.values() for attr in names]
-
-
-_INDEXES: dict[tuple[str, ...], _BindingIndex] = {}
+_NAME_FOR = {id(real): (name or real.__name__) for name, real, _ in _PAIRS}
+_INDEXES: dict[tuple[tuple[str, ...], frozenset[int]], BindingIndex] = {}
+_TEMPLATES: dict[tuple[datetime.datetime | None, tuple[str, ...]], tuple[Any, Any, tuple[str, ...]]] = {}
 _LOOP_CLASS: list[type] = []
 
 
@@ -154,8 +107,29 @@ def _event_loop_class() -> type:
     return _LOOP_CLASS[1]
 
 
+_MAPS: dict[tuple[tuple[str, int, int], ...], tuple[dict[int, Any], dict[int, str]]] = {}
+
+
+def _fake_maps(functions: Mapping[str, tuple[Any, Any]]) -> tuple[dict[int, Any], dict[int, str]]:
+    """(id(real) -> fake, id(real) -> name) with ``functions`` in place of freezegun's fakes."""
+    key = tuple((name, id(real), id(fake)) for name, (real, fake) in functions.items())
+    maps = _MAPS.get(key)
+    if maps is None:
+        fake_for, reals = dict(_FAKE_FOR), dict(_NAME_FOR)
+        for name, (real, fake) in functions.items():
+            fake_for[id(real)] = fake
+            reals[id(real)] = name
+        maps = _MAPS[key] = (fake_for, reals)
+    return maps
+
+
 class FastFreezer:
     """``freeze_time(when, tick=False, real_asyncio=True, ignore=...)`` with a cached scan.
+
+    ``functions`` (name in ``time`` -> (real, fake)) replace freezegun's fakes of those names,
+    and ``source`` (a callable returning the naive UTC datetime) replaces its factory: then
+    freezegun's per-call ignore rule, which scans a few frames and so depends on stack depth,
+    is not used at all (the virtual timeline's fakes decide by call site).
 
     Example usage::
 
@@ -165,38 +139,70 @@ class FastFreezer:
         freezer.stop()
     """
 
-    def __init__(self, when: datetime.datetime, *, ignore: tuple[str, ...]) -> None:
-        template = _fz.freeze_time(when, tick=False, real_asyncio=True, ignore=list(ignore))
-        self.time_to_freeze = template.time_to_freeze
-        self.tz_offset = template.tz_offset
-        self.ignore: tuple[str, ...] = template.ignore
+    def __init__(
+        self,
+        when: datetime.datetime,
+        *,
+        ignore: tuple[str, ...],
+        functions: Mapping[str, tuple[Any, Any]] | None = None,
+        source: Callable[[], datetime.datetime] | None = None,
+        tz_offset: datetime.timedelta | None = None,
+    ) -> None:
+        key = (when if source is None else None, ignore)
+        template = _TEMPLATES.get(key)
+        if template is None:
+            # Parsing ``when`` and merging freezegun's default ignore list cost more than the
+            # rest of a start: with a source (``when`` unused) it is done once per ignore list.
+            built = _fz.freeze_time(when, tick=False, real_asyncio=True, ignore=list(ignore))
+            template = (built.time_to_freeze, built.tz_offset, built.ignore)
+            if source is not None:
+                _TEMPLATES[key] = template
+        self.time_to_freeze: Any = template[0]
+        default_offset: datetime.timedelta = template[1]
+        self.ignore: tuple[str, ...] = template[2]
+        self.tz_offset = default_offset if tz_offset is None else tz_offset
+        self.functions = dict(functions or {})
+        self.source = source
         self._undo: list[tuple[Any, str, Any]] = []
+        self._sites: list[tuple[Any, Any]] = []
+        self._outer_undo: list[tuple[str, Any]] = []
         self._owner = False
-        self._index: _BindingIndex | None = None
-        self._modules_at_start: set[str] = set()
+        self._index: BindingIndex | None = None
+        self._modules_at_start = 0
+        self._fake_for, self._reals = _fake_maps(self.functions)
 
     def start(self) -> Any:
-        factory = _fz.FrozenDateTimeFactory(self.time_to_freeze)
+        factory: Any = (
+            self.source if self.source is not None else _fz.FrozenDateTimeFactory(self.time_to_freeze)
+        )
         outer = len(_fz.freeze_factories) > 0
-        _fz.freeze_factories.append(factory)
+        _fz.freeze_factories.append(factory)  # a source is called as freezegun calls its factories
         _fz.tz_offsets.append(self.tz_offset)
-        _fz.ignore_lists.append(self.ignore)
+        _fz.ignore_lists.append(() if self.source is not None else self.ignore)
         _fz.tick_flags.append(False)
         if outer:
+            # A freezegun clock of the user's own already patched everything: keep its fakes
+            # (they read our factory), but a sleep must still wait on our clock.
+            if "sleep" in self.functions:
+                self._outer_undo.append(("sleep", time.sleep))
+                time.sleep = self.functions["sleep"][1]
             return factory
         self._owner = True
-        index = _INDEXES.get(self.ignore)
+        key = (self.ignore, frozenset(self._reals))
+        index = _INDEXES.get(key)
         if index is None:
-            index = _INDEXES[self.ignore] = _BindingIndex(self.ignore)
+            index = _INDEXES[key] = BindingIndex(self.ignore, self._reals)
         index.refresh()
         self._index = index
-        self._modules_at_start = set(sys.modules.keys())
+        self._modules_at_start = len(sys.modules)  # the index has seen every one of them
 
         datetime.datetime = _fz.FakeDatetime  # type: ignore[misc]
         datetime.date = _fz.FakeDate  # type: ignore[misc]
         for name, _real, fake in _PAIRS:
             if name:
                 setattr(time, name, fake)
+        for name, (_real, fake) in self.functions.items():
+            setattr(time, name, fake)
         if _fz.uuid_generate_time_attr:
             setattr(uuid, _fz.uuid_generate_time_attr, None)
         uuid._UuidCreate = None  # type: ignore[attr-defined]
@@ -204,18 +210,14 @@ class FastFreezer:
         copyreg.dispatch_table[_fz.real_datetime] = _fz.pickle_fake_datetime
         copyreg.dispatch_table[_fz.real_date] = _fz.pickle_fake_date
 
-        undo = self._undo
-        for module, attr in index.bindings():
-            value = module.__dict__.get(attr)
-            fake = _FAKE_FOR.get(id(value))
-            if fake is not None:
-                setattr(module, attr, fake)
-                undo.append((module, attr, value))
-        # Event loops keep real time (freezegun's real_asyncio): asyncio.sleep must not hang.
-        loop_cls = _event_loop_class()
-        undo.append((loop_cls, "time", loop_cls.__dict__.get("time")))
-        real_monotonic = _fz.real_monotonic
-        loop_cls.time = lambda self: real_monotonic()  # type: ignore[attr-defined]
+        index.patch(self._fake_for, self._sites)
+        if self.source is None:
+            # Event loops keep real time (freezegun's real_asyncio): asyncio.sleep must not hang.
+            # (Driven by a source, the timeline runs the loops: replay/timing/loop.py.)
+            loop_cls = _event_loop_class()
+            self._undo.append((loop_cls, "time", loop_cls.__dict__.get("time")))
+            real_monotonic = _fz.real_monotonic
+            loop_cls.time = lambda self: real_monotonic()  # type: ignore[attr-defined]
         return factory
 
     def stop(self) -> None:
@@ -223,6 +225,9 @@ class FastFreezer:
         _fz.ignore_lists.pop()
         _fz.tick_flags.pop()
         _fz.tz_offsets.pop()
+        for name, original in reversed(self._outer_undo):
+            setattr(time, name, original)
+        self._outer_undo.clear()
         if not self._owner:
             return
         self._owner = False
@@ -230,33 +235,46 @@ class FastFreezer:
         datetime.date = _fz.real_date  # type: ignore[misc]
         copyreg.dispatch_table.pop(_fz.real_datetime)
         copyreg.dispatch_table.pop(_fz.real_date)
+        restore(self._sites)
         for obj, attr, original in reversed(self._undo):
             if original is None and isinstance(obj, type):
                 delattr(obj, attr)
             else:
                 setattr(obj, attr, original)
         self._undo.clear()
-        # Modules imported while frozen bound the fakes; give them the real functions back.
-        index = self._index
-        new = sys.modules.keys() - self._modules_at_start
-        if new and index is not None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                for name in new:
-                    module = sys.modules.get(name)
-                    if index.skip(name, module):
-                        continue
-                    for attr, value in list(vars(module).items()):
-                        real = _REAL_FOR.get(id(value))
-                        if real is not None:
-                            setattr(module, attr, real)
+        self._give_back_reals()
         for name, real, _fake in _PAIRS:
             if name:
                 setattr(time, name, real)
+        for name, (real, _fake) in self.functions.items():
+            setattr(time, name, real)
         if _fz.uuid_generate_time_attr:
             setattr(uuid, _fz.uuid_generate_time_attr, _fz.real_uuid_generate_time)
         uuid._UuidCreate = _fz.real_uuid_create  # type: ignore[attr-defined]
         uuid._last_timestamp = None  # type: ignore[attr-defined]
+
+    def _give_back_reals(self) -> None:
+        """Modules imported while frozen bound the fakes; give them the real functions back."""
+        index = self._index
+        # Nothing imported meanwhile (the common case) costs a len(); a module removed and
+        # another imported in its place is the blind spot (the new one keeps the fakes, which
+        # read the real clock once no timeline is active).
+        if index is None or len(sys.modules) <= self._modules_at_start:
+            return
+        new = index.unseen()
+        if not new:
+            return
+        real_for = {**_REAL_FOR, **{id(fake): real for real, fake in self.functions.values()}}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name in new:
+                module = sys.modules.get(name)
+                if index.skip(name, module):
+                    continue
+                for attr, value in list(vars(module).items()):
+                    real = real_for.get(id(value))
+                    if real is not None:
+                        setattr(module, attr, real)
 
 
 def make_freezer(when: datetime.datetime, ignore: tuple[str, ...]) -> Freezer:

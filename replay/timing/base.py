@@ -3,31 +3,16 @@ and the instant and real-time policies."""
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import sys
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..modes import Timing
+from .real import REAL
 
 __all__ = ["REAL", "TIMER_SLACK", "InstantTiming", "RealTiming", "Schedule", "TimingPolicy"]
-
-
-class _RealClock:
-    """The real time functions, captured before anyone patches them."""
-
-    def __init__(self) -> None:
-        self.perf_counter: Callable[[], float] = time.perf_counter
-        self.monotonic: Callable[[], float] = time.monotonic
-        self.time: Callable[[], float] = time.time
-        self.sleep: Callable[[float], None] = time.sleep
-        self.asyncio_sleep: Callable[..., Awaitable[Any]] = asyncio.sleep
-
-
-REAL = _RealClock()
 
 
 class Schedule(Protocol):
@@ -39,6 +24,10 @@ class Schedule(Protocol):
 
     def now(self) -> float:
         """Seconds since the request, as the application's clock sees it."""
+        ...
+
+    def release(self) -> None:
+        """The response is done (read, closed or failed): idempotent."""
         ...
 
 
@@ -68,6 +57,9 @@ class _InstantSchedule:
 
     def now(self) -> float:
         return 0.0
+
+    def release(self) -> None:
+        return None
 
 
 _INSTANT = _InstantSchedule()
@@ -165,6 +157,9 @@ class _RealSchedule:
 
     def now(self) -> float:
         return (REAL.perf_counter() - self.base) * self.speed
+
+    def release(self) -> None:
+        return None
 
 
 class RealTiming:

@@ -1,27 +1,26 @@
 """Clocks and timing policies: when a replayed chunk reaches the application.
 
-- :class:`VirtualTiming` drives freezegun's clock. Each chunk is delivered with the frozen
-  clock set to exactly ``request sent + t / speed``; no wall time passes. While it is active,
-  ``time.sleep``, ``asyncio.sleep`` and ``anyio.sleep`` called by the thread that opened the
-  cassette advance the virtual clock instead of waiting (the SDKs' retry back-off included).
-  asyncio and anyio event loops keep real time (freezegun's ``real_asyncio``), so they never
-  hang on a frozen clock.
+- :class:`VirtualTiming` (:mod:`replay.timing.virtual`) runs the process's virtual timeline:
+  each chunk is delivered at exactly ``request sent + t / speed`` on one clock shared by every
+  thread and event loop; the clock jumps to the earliest pending deadline when everything that
+  takes part is blocked, so no wall time passes and concurrent streams are not serialised.
 - :class:`RealTiming` waits on the real clock for absolute deadlines (sleep, then spin for the
   last stretch), so errors never accumulate from chunk to chunk.
 - :class:`InstantTiming` does not wait.
 
-freezegun rewrites module globals bound to the real ``time`` functions, including ours; the real
-functions are therefore kept as attributes of :data:`REAL`, an object it does not touch.
+The real ``time`` functions are kept as attributes of :data:`REAL` (:mod:`replay.timing.real`),
+an object the virtual clock does not touch.
 """
 
 from __future__ import annotations
 
 from ..modes import Timing, parse_timing
 from .base import REAL, InstantTiming, RealTiming, Schedule, TimingPolicy
-from .virtual import VirtualClock, VirtualTiming
+from .virtual import VIRTUAL_IGNORE, VirtualClock, VirtualTiming
 
 __all__ = [
     "REAL",
+    "VIRTUAL_IGNORE",
     "InstantTiming",
     "RealTiming",
     "Schedule",

@@ -25,9 +25,10 @@ from urllib.parse import urlsplit
 
 from ..errors import ReplayError
 from ..model.cassette import Cassette, Interaction
-from .timeline import Timeline, timeline
+from .timeline import TimedEvent, Timeline, timeline
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["FORMATS", "PlotMarks", "PlotUnavailableError", "plot_cassette", "save_plot"]
@@ -113,7 +114,8 @@ def plot_cassette(
         line = timeline(interaction.response)
         end = max(line.duration, line.ttfb) or 1.0
         ax.set_xlim(0, end * 1.04)
-        ax.set_ylim(-0.7, 2.6)
+        lanes_below = max(0, len({e.choice for e in line.finish if e.choice is not None}) - 1)
+        ax.set_ylim(-0.7 - _CHOICE_STEP * lanes_below, 2.6)
         ax.set_yticks(list(_LANES.values()), list(_LANES))
         ax.grid(axis="x", alpha=0.3)
         ax.set_title(_title(i, interaction, line), fontsize=9, loc="left")
@@ -151,37 +153,9 @@ def plot_cassette(
         )
         events.set_gid(f"events-{i}")
         finish = line.finish
-        (stars,) = ax.plot(
-            [e.t for e in finish],
-            [_LANES["events"]] * len(finish),
-            "*",
-            color=_COLORS["finish"],
-            markersize=12,
-        )
-        stars.set_gid(f"finish-{i}")
-        for e in finish:
-            ax.annotate(
-                f"finish: {e.finish}",
-                (e.t, _LANES["events"]),
-                xytext=(-4, -14),
-                textcoords="offset points",
-                fontsize=7,
-                color=_COLORS["finish"],
-                ha="right",
-            )
-        token_events = line.token_events
-        if token_events:
-            twin = ax.twinx()
-            xs = [0.0, *(e.t for e in token_events)]
-            ys = list(range(len(xs)))
-            (steps,) = twin.step(xs, ys, where="post", color=_COLORS["tokens"], linewidth=1.3, alpha=0.9)
-            steps.set_gid(f"tokens-{i}")
-            twin.set_ylim(0, max(ys) * 1.15)
-            twin.set_ylabel("content events", fontsize=8, color=_COLORS["tokens"])
-            twin.tick_params(labelsize=7, colors=_COLORS["tokens"])
-            # Keep the marks above the step line: draw the main axes last, without its background.
-            ax.set_zorder(twin.get_zorder() + 1)
-            ax.patch.set_visible(False)
+        choices = sorted({e.choice for e in line.events if e.choice is not None})
+        _draw_finish(ax, i, finish, choices)
+        _draw_tokens(ax, i, line.token_events, choices)
         marks.append(
             PlotMarks(
                 index=i,
@@ -193,6 +167,64 @@ def plot_cassette(
             )
         )
     return fig, marks
+
+
+_CHOICE_STEP = 0.35  # how far below the events lane each further choice's finish mark sits
+_CHOICE_COLORS = ("#fdae61", "#abd9e9", "#a6611a", "#80cdc1")
+
+
+def _draw_finish(ax: Axes, i: int, finish: list[TimedEvent], choices: list[int]) -> None:
+    """A star where each finish reason arrives; with several choices (``n>1``), one row per
+    choice, labelled with its index, so marks that arrive together do not overlap."""
+    multi = len(choices) > 1
+
+    def row(e: TimedEvent) -> int:
+        return choices.index(e.choice) if multi and e.choice in choices else 0
+
+    ys = [_LANES["events"] - _CHOICE_STEP * row(e) for e in finish]
+    (stars,) = ax.plot([e.t for e in finish], ys, "*", color=_COLORS["finish"], markersize=12)
+    stars.set_gid(f"finish-{i}")
+    for e, y in zip(finish, ys, strict=True):
+        label = f"finish[{e.choice}]: {e.finish}" if multi else f"finish: {e.finish}"
+        ax.annotate(
+            label,
+            (e.t, y),
+            xytext=(-8, -4),
+            textcoords="offset points",
+            fontsize=7,
+            color=_COLORS["finish"],
+            ha="right",
+        )
+
+
+def _draw_tokens(ax: Axes, i: int, token_events: list[TimedEvent], choices: list[int]) -> None:
+    """The content-event staircase on a right axis; one staircase per choice for ``n>1``."""
+    if not token_events:
+        return
+    multi = len(choices) > 1
+    groups = (
+        [(c, [e for e in token_events if e.choice == c]) for c in choices]
+        if multi
+        else [(None, token_events)]
+    )
+    twin = ax.twinx()
+    top = 1
+    for k, (choice, events) in enumerate(groups):
+        xs = [0.0, *(e.t for e in events)]
+        ys = list(range(len(xs)))
+        top = max(top, ys[-1])
+        color = _CHOICE_COLORS[k % len(_CHOICE_COLORS)] if multi else _COLORS["tokens"]
+        label = f"choice {choice}" if multi else None
+        (steps,) = twin.step(xs, ys, where="post", color=color, linewidth=1.3, alpha=0.9, label=label)
+        steps.set_gid(f"tokens-{i}" if not multi else f"tokens-{i}-choice-{choice}")
+    twin.set_ylim(0, top * 1.15)
+    twin.set_ylabel("content events", fontsize=8, color=_COLORS["tokens"])
+    twin.tick_params(labelsize=7, colors=_COLORS["tokens"])
+    if multi:
+        twin.legend(loc="upper left", fontsize=7, frameon=False)
+    # Keep the marks above the step line: draw the main axes last, without its background.
+    ax.set_zorder(twin.get_zorder() + 1)
+    ax.patch.set_visible(False)
 
 
 def save_plot(

@@ -34,6 +34,7 @@ class TimedEvent:
     text: str = ""  # the generated text (or tool-call arguments) this event carries
     finish: str | None = None
     is_done: bool = False
+    choice: int | None = None  # the choice (OpenAI ``choices[].index``) it belongs to, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +173,14 @@ def _other_text(payload: dict[str, Any]) -> list[str]:
     return out
 
 
+def _choice_of(payload: Any) -> int | None:
+    """The index of the choice an OpenAI-style chunk carries (``n>1`` streams interleave them)."""
+    choices = payload.get("choices") if isinstance(payload, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    index = first.get("index") if isinstance(first, dict) else None
+    return index if isinstance(index, int) and not isinstance(index, bool) else None
+
+
 def _body_text(payload: Any) -> str:
     if not isinstance(payload, dict):
         return ""
@@ -220,6 +229,7 @@ def timeline(response: Response) -> Timeline:
                     text=event_text(payload, event.event),
                     finish=finish[0] if finish else None,
                     is_done=event.is_done,
+                    choice=_choice_of(payload),
                 )
             )
     else:

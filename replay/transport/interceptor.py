@@ -58,6 +58,7 @@ class Interceptor(Protocol):
 
 def _replayed(lib: HttpLib, plan: ResponsePlan, schedule: Schedule, raw: Any) -> Any:
     if plan.head_end is not None:
+        schedule.release()
         raise lib.transport_error(plan.head_end.kind, plan.head_end.message, raw)
     player = ChunkPlayer(plan, schedule, lib, raw)
     return lib.make_response(plan.status, plan.headers, lib.replay_stream(player))

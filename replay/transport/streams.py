@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from ..errors import ReplayError
 from ..model.cassette import Chunk, Chunks, Headers, Interaction, Request, Response, StreamEnd
 from ..timing.clock import REAL, Schedule
+from .drain import drain_async, drain_budget, drain_sync, yield_to
 
 __all__ = [
     "ChunkPlayer",
@@ -107,32 +108,41 @@ class ChunkPlayer:
             return chunks.pairs()  # a recorded body, sliced chunk by chunk as it is played
         return ((c.t, c.data) for c in chunks)
 
+    # The schedule is released however the body ends (read, closed, failed), so the virtual
+    # timeline stops waiting for this response's reader.
     def iter_sync(self) -> Iterator[bytes]:
         wait = self._schedule.wait
-        for t, data in self._pairs():
-            wait(t)
-            if self._closed:
-                return
-            yield data
-        if self._plan.end is not None:
-            if self._plan.end.t is not None:
-                wait(self._plan.end.t)
-            raise self._end_error(self._plan.end)
+        try:
+            for t, data in self._pairs():
+                wait(t)
+                if self._closed:
+                    return
+                yield data
+            if self._plan.end is not None:
+                if self._plan.end.t is not None:
+                    wait(self._plan.end.t)
+                raise self._end_error(self._plan.end)
+        finally:
+            self._schedule.release()
 
     async def iter_async(self) -> AsyncIterator[bytes]:
         wait = self._schedule.wait_async
-        for t, data in self._pairs():
-            await wait(t)
-            if self._closed:
-                return
-            yield data
-        if self._plan.end is not None:
-            if self._plan.end.t is not None:
-                await wait(self._plan.end.t)
-            raise self._end_error(self._plan.end)
+        try:
+            for t, data in self._pairs():
+                await wait(t)
+                if self._closed:
+                    return
+                yield data
+            if self._plan.end is not None:
+                if self._plan.end.t is not None:
+                    await wait(self._plan.end.t)
+                raise self._end_error(self._plan.end)
+        finally:
+            self._schedule.release()
 
     def close(self) -> None:
         self._closed = True
+        self._schedule.release()
 
     def _end_error(self, end: StreamEnd) -> BaseException:
         if end.kind == "closed_early":
@@ -165,6 +175,7 @@ class PendingRecording:
     raw: list[tuple[float, bytes]] = field(default_factory=list)
     end: StreamEnd | None = None
     done: bool = False
+    on_done: Callable[[], None] | None = None  # the virtual timeline stops following real time
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, data: bytes) -> float:
@@ -200,6 +211,8 @@ class PendingRecording:
                 return
             self.done = True
             self.end = end
+        if self.on_done is not None:
+            self.on_done()
 
     def to_interaction(self) -> Interaction:
         from ..model.decoding import decode_recorded
@@ -231,7 +244,7 @@ class PendingRecording:
 class RecordingTap:
     """Passes a live body through untouched, timing each chunk into a :class:`PendingRecording`."""
 
-    __slots__ = ("_exhausted", "_inner", "_lib", "_on_chunk", "_pending")
+    __slots__ = ("_exhausted", "_inner", "_lib", "_on_chunk", "_on_drain", "_pending")
 
     def __init__(
         self,
@@ -239,11 +252,13 @@ class RecordingTap:
         pending: PendingRecording,
         lib: ErrorMapping,
         on_chunk: Callable[[float], None] | None = None,
+        on_drain: Callable[[Any], None] | None = None,
     ) -> None:
         self._inner = inner
         self._pending = pending
         self._lib = lib
         self._on_chunk = on_chunk
+        self._on_drain = on_drain  # told of each background drain (see replay.drain)
         self._exhausted = False
 
     def iter_sync(self) -> Iterator[bytes]:
@@ -289,16 +304,33 @@ class RecordingTap:
             self._pending.finish(StreamEnd.model_validate({"kind": kind, "message": str(exc), "t": t}))
 
     def close(self) -> None:
+        budget = self._drain_budget()
+        if budget is not None:
+            # A small body the app did not read: read it off the app's path (replay.drain).
+            self._on_drain(drain_sync(self._inner, self._pending, budget))  # type: ignore[misc]
+            return
         try:
             self._inner.close()
         finally:
             self._closed_by_app()
 
     async def aclose(self) -> None:
+        budget = self._drain_budget()
+        if budget is not None:
+            task = drain_async(self._inner, self._pending, budget)
+            if task is not None:
+                self._on_drain(task)  # type: ignore[misc]
+                await yield_to(task)
+                return
         try:
             await self._inner.aclose()
         finally:
             self._closed_by_app()
+
+    def _drain_budget(self) -> int | None:
+        if self._exhausted or self._on_drain is None or self._pending.looks_complete():
+            return None
+        return drain_budget(self._pending)
 
     def _closed_by_app(self) -> None:
         if not self._exhausted and not self._pending.done:

@@ -109,8 +109,15 @@ def redact_headers(headers: Headers) -> Headers:
         lname = name.lower()
         if lname in COOKIE_HEADERS:
             continue
-        out.append((name, REDACTED if lname in CREDENTIAL_HEADERS else value))
+        out.append((name, _redacted(value) if lname in CREDENTIAL_HEADERS else value))
     return out
+
+
+def _redacted(value: str) -> str:
+    """``Bearer REDACTED`` for ``Bearer <token>``, as the scrubber writes it: the scheme stays, so
+    native -> vcrpy -> native keeps the header the SDKs expect."""
+    scheme, space, _ = value.strip().partition(" ")
+    return f"{scheme} {REDACTED}" if space and scheme.isalpha() else REDACTED
 
 
 def is_vcr_data(data: Any) -> bool:

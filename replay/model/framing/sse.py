@@ -106,9 +106,14 @@ class SSEDecoder:
         # line arriving in many small reads costs linear time, not quadratic.
         search = self._clean
         clean = n
+        # The next CR and LF at or after ``search``; -1 once none is left. A body with no CR at
+        # all (most streams) is searched for one once, not once per line: linear, not quadratic.
+        cr = lf = -2
         while i < n:
-            cr = buf.find(b"\r", search)
-            lf = buf.find(b"\n", search)
+            if -1 < cr < search or cr == -2:
+                cr = buf.find(b"\r", search)
+            if -1 < lf < search or lf == -2:
+                lf = buf.find(b"\n", search)
             if cr == -1 and lf == -1:
                 break
             if cr == -1 or (lf != -1 and lf < cr):

@@ -1,0 +1,130 @@
+"""Reading the rest of a small body the application closed early, while recording.
+
+An SDK that gets a 429 or a 500 and retries (or raises without looking) closes the response
+without reading its body. Recorded as it was read, the interaction would have no body and end
+``closed_early``, and a later replay to an SDK that does read it (``max_retries=0``) would fail.
+A bounded body (a Content-Length, or an error status, up to :data:`DRAIN_LIMIT` bytes) is
+therefore read to its end on close, in a background thread (sync) or task (asyncio), so the
+application is never delayed: its ``close()`` returns at once (asyncio: after a few loop turns
+without a timer, :func:`yield_to`). The cassette waits for the
+drains when it closes (:func:`wait_for_drains`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..model.cassette import StreamEnd, header_value
+
+if TYPE_CHECKING:
+    from .streams import PendingRecording
+
+__all__ = [
+    "DRAIN_LIMIT",
+    "DRAIN_WAIT",
+    "drain_async",
+    "drain_budget",
+    "drain_sync",
+    "wait_for_drains",
+    "yield_to",
+]
+
+DRAIN_LIMIT = 256 * 1024  # error bodies are small; a larger one is left closed_early
+DRAIN_WAIT = 10.0  # seconds the cassette waits, at close, for a drain still reading
+
+
+def drain_budget(pending: PendingRecording) -> int | None:
+    """How many more bytes a body closed early may still be read for, or None: do not drain."""
+    if pending.done:
+        return None
+    received = sum(len(d) for _, d in pending.raw)
+    length = header_value(pending.headers, "content-length")
+    if length is not None and length.strip().isdigit():
+        rest = int(length) - received
+        return rest if 0 < rest <= DRAIN_LIMIT else None
+    # No length: only an error body is bounded in practice (a 200 may be an endless stream).
+    return DRAIN_LIMIT if pending.status >= 400 else None
+
+
+def _take(pending: PendingRecording, chunk: bytes, budget: int, got: int) -> int | None:
+    """Record ``chunk``; the new byte count, or None once the body is over budget."""
+    if pending.done:
+        return None  # the cassette closed meanwhile and kept what it had
+    pending.add(chunk)
+    got += len(chunk)
+    return got if got <= budget else None
+
+
+def drain_sync(inner: Any, pending: PendingRecording, budget: int) -> threading.Thread:
+    """Read the rest of ``inner`` into ``pending`` in a daemon thread, then close it."""
+
+    def run() -> None:
+        got: int | None = 0
+        try:
+            for chunk in inner if isinstance(inner, Iterable) else ():
+                got = _take(pending, chunk, budget, got or 0)
+                if got is None:
+                    break
+        except Exception:
+            got = None
+        finally:
+            try:
+                inner.close()
+            finally:
+                pending.finish(None if got is not None else StreamEnd(kind="closed_early"))
+
+    thread = threading.Thread(target=run, name="llm-replay-drain", daemon=True)
+    thread.start()
+    return thread
+
+
+def drain_async(inner: Any, pending: PendingRecording, budget: int) -> asyncio.Task[None] | None:
+    """Read the rest of ``inner`` in a task of the running asyncio loop (None: no such loop,
+    e.g. under trio; the body then stays ``closed_early``)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+    async def run() -> None:
+        got: int | None = 0
+        try:
+            async for chunk in inner if isinstance(inner, AsyncIterable) else _nothing():
+                got = _take(pending, chunk, budget, got or 0)
+                if got is None:
+                    break
+        except Exception:
+            got = None
+        finally:
+            try:
+                await inner.aclose()
+            finally:
+                pending.finish(None if got is not None else StreamEnd(kind="closed_early"))
+
+    return loop.create_task(run(), name="llm-replay-drain")
+
+
+async def _nothing() -> Any:
+    return
+    yield  # an empty async generator
+
+
+async def yield_to(task: asyncio.Task[None], turns: int = 16) -> None:
+    """Give ``task`` a few turns of the loop (no timer, so no wall time): a body already in the
+    socket buffer, the usual case for an error sent with its head, is read before the app goes
+    on and can close the client (which would close the connection being drained)."""
+    for _ in range(turns):
+        if task.done():
+            return
+        await asyncio.sleep(0)
+
+
+def wait_for_drains(drains: list[Any]) -> None:
+    """Let drain threads finish (a task cannot be awaited from here: one still running when
+    the cassette closes leaves its recording ``closed_early``)."""
+    for drain in drains:
+        if isinstance(drain, threading.Thread):
+            drain.join(DRAIN_WAIT)
