@@ -179,6 +179,8 @@ RULES = [
         ("replay.engine", "replay.transport", "replay.faults", "replay.tools", "replay.cli"),
         "io is low",
     ),
+    ("replay.engine", ("replay.serve",), "the engine knows nothing of the server"),
+    ("replay.serve", ("replay.cli", "replay.tools"), "the server is below the CLI"),
     ("replay.errors", ("replay.",), "errors import nothing of replay"),
     ("replay.modes", ("replay.",), "modes import nothing of replay"),
 ]
@@ -194,6 +196,18 @@ ALLOWED = {
 }
 
 
+def test_the_server_reaches_the_engine_through_one_module() -> None:
+    """Only ``replay.serve.engine_link`` imports the engine's modules, so that when they move,
+    one module's imports change."""
+    outside = {
+        edge
+        for edge in _imports_of("replay.serve")
+        if not edge.startswith("replay.serve.engine_link ->")
+        and edge.split(" -> ")[1] not in ("replay.errors", "replay.modes")
+    }
+    assert outside == set()
+
+
 @pytest.mark.parametrize(("importer", "forbidden", "rule"), RULES, ids=[r[0] for r in RULES])
 def test_no_layer_reaches_upward(importer: str, forbidden: tuple[str, ...], rule: str) -> None:
     assert [o for o in _offenders(importer, forbidden) if o not in ALLOWED] == [], rule
@@ -207,7 +221,7 @@ def test_the_allowed_upward_imports_import_nothing_of_the_model_back() -> None:
 
 # Public modules: replay itself (its __all__), the fault and synth modules users import, and
 # the errors and modes every layer shares.
-PUBLIC = ("replay", "replay.faults", "replay.synth", "replay.errors", "replay.modes")
+PUBLIC = ("replay", "replay.faults", "replay.synth", "replay.errors", "replay.modes", "replay.serve")
 
 # What the plugin still takes from below the public API, each for a reason: the usage-log
 # listener protocol and expiry parsing are the plugin's own machinery (hygiene options), the
@@ -235,6 +249,7 @@ CLI_MAY_USE = (
     "replay.hygiene",
     "replay.vcr",
     "replay.timing",
+    "replay.serve",  # `llm-replay serve` is the server's command line
 )
 
 

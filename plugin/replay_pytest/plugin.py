@@ -31,8 +31,14 @@ from .variants import (
 
 __all__ = ["pytest_generate_tests", "replay_cassette", "replay_config", "replay_variant"]
 
-# Strict usage, usage logs, expiry and re-recording summaries (their options and hooks).
-pytest_plugins = ["replay_pytest.hygiene", "replay_pytest.pending", "replay_pytest.path_options"]
+# Strict usage, usage logs, expiry and re-recording summaries (their options and hooks); the
+# fixtures that start `llm-replay serve` for tests spawning other processes.
+pytest_plugins = [
+    "replay_pytest.hygiene",
+    "replay_pytest.pending",
+    "replay_pytest.path_options",
+    "replay_pytest.serve",
+]
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 

@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cmd_scrub",
         "Remove secrets from cassettes in place (native and vcrpy); --check for pre-commit.",
     ),
+    "serve": (
+        "cmd_serve",
+        "Serve cassettes over HTTP (any language, any process): prints its base URL first.",
+    ),
     "demo": (
         "cmd_demo",
         "Replay the shipped demo cassette through the openai SDK (real, then virtual timing).",
