@@ -26,10 +26,11 @@ from ..modes import RecordMode
 from ..scrub import Scrubber
 from ..timing.clock import REAL, Schedule, TimingPolicy, VirtualTiming
 from ..transport import netguard
-from ..transport.adapters import HttpLib, LiveRequest, encode_headers
+from ..transport.adapters import LiveRequest, encode_headers
+from ..transport.clientlib import ClientLib
 from ..transport.interceptor import Recording
 from ..transport.netguard import NetworkPolicy
-from ..transport.streams import PendingRecording, RecordingTap, ResponsePlan
+from ..transport.streams import PendingRecording, ResponsePlan
 from ..vcr.format import SyntheticTiming
 from .matching import Match, Matcher, RequestParts
 
@@ -308,13 +309,14 @@ class ActiveCassette:
         return clock.now() if clock is not None else None
 
     def _wrap_recording(
-        self, lib: HttpLib, live: LiveRequest, response: Any, sent_at: float, virtual_base: float | None
+        self, lib: ClientLib, live: LiveRequest, response: Any, sent_at: float, virtual_base: float | None
     ) -> Any:
         head_t = REAL.perf_counter() - sent_at
+        status, headers = lib.response_head(response)
         pending = PendingRecording(
             request=live,
-            status=response.status_code,
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
+            status=status,
+            headers=headers,
             sent_at=sent_at,
             head_t=head_t,
         )
@@ -330,8 +332,7 @@ class ActiveCassette:
             def on_chunk(t: float, _clock: Any = clock, _base: float = virtual_base) -> None:
                 _clock.advance_to(_base + t)
 
-        response.stream = lib.recording_stream(RecordingTap(response.stream, pending, lib, on_chunk))
-        return response
+        return lib.attach_recording(response, pending, on_chunk)
 
 
 @dataclass(frozen=True, slots=True)
