@@ -186,6 +186,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._chat(body)
         elif path.endswith("/messages"):
             self._messages(body)
+        elif path.startswith("/model/") and path.endswith("/converse"):
+            self._converse(body)
         else:
             self._send_json(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
 
@@ -246,6 +248,22 @@ class _Handler(BaseHTTPRequestHandler):
             yield b"data: [DONE]\n\n"
 
         self._send_stream(events())
+
+    def _converse(self, body: dict[str, Any]) -> None:
+        """Bedrock runtime's Converse API (``POST /model/{modelId}/converse``), non-streaming."""
+        script = self.owner.script
+        tokens = script.tokens
+        stop = {"stop": "end_turn", "length": "max_tokens"}.get(script.finish_reason, script.finish_reason)
+        self._send_json(
+            200,
+            {
+                "output": {"message": {"role": "assistant", "content": [{"text": "".join(tokens)}]}},
+                "stopReason": stop,
+                "usage": {"inputTokens": 10, "outputTokens": len(tokens), "totalTokens": 10 + len(tokens)},
+                "metrics": {"latencyMs": 42},
+            },
+            pretty=False,
+        )
 
     def _messages(self, body: dict[str, Any]) -> None:
         script = self.owner.script

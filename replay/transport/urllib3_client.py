@@ -101,6 +101,9 @@ class _TapFp:
         self._on_chunk = on_chunk
         self._owed = 0  # bytes of the current HTTP chunk still to come (chunked bodies)
         self._crlf_next = False
+        # urllib3 stops reading once Content-Length bytes arrived, without an EOF read.
+        length = response.headers.get("content-length")
+        self._left = int(length) if length is not None and length.isdigit() else None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -110,6 +113,10 @@ class _TapFp:
             t = self._pending.add(bytes(data))
             if self._on_chunk is not None:
                 self._on_chunk(t)
+            if self._left is not None:
+                self._left -= len(data)
+                if self._left <= 0:
+                    self._pending.finish()
         return data
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -264,6 +271,11 @@ def _full_url(pool: Any, url: str) -> str:
     return f"{pool.scheme}://{netloc}{url}"
 
 
+def _text(value: Any) -> str:
+    # botocore passes header values as bytes.
+    return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
 def _body_bytes(body: Any) -> bytes:
     if body is None:
         return b""
@@ -307,7 +319,7 @@ def install(active: Callable[[], Interceptor | None]) -> list[tuple[type, str, A
         wire = WireRequest(
             method=method.upper(),
             url=_full_url(self, url),
-            headers=[(str(k), str(v)) for k, v in (headers or {}).items()],
+            headers=[(_text(k), _text(v)) for k, v in (headers or {}).items()],
             body=data,
             read_timeout=_read_timeout(self, kw.get("timeout", _UNSET)),
         )
