@@ -25,7 +25,7 @@ from ..model.cassette import Cassette, Interaction, Request
 from ..modes import RecordMode
 from ..scrub import Scrubber
 from ..timing.clock import REAL, Schedule, TimingPolicy, VirtualTiming
-from ..transport import netguard
+from ..transport import netguard, traffic
 from ..transport.adapters import LiveRequest, encode_headers
 from ..transport.clientlib import ClientLib
 from ..transport.interceptor import Recording
@@ -107,6 +107,11 @@ class ActiveCassette:
         self.previous: Cassette | None = None
         self.changes: RecordingChanges | None = None
         self.faults = FaultInjector(faults)
+        # Nothing silent (replay.hygiene.silence): requests that reached this cassette, and
+        # connections made around the adapters while it was active.
+        self.reached = 0
+        self.unseen: list[tuple[str, str]] = []
+        self.silence_reported = False
 
     # -- public view ----------------------------------------------------------------------
 
@@ -159,12 +164,20 @@ class ActiveCassette:
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    def note_unseen(self, target: str, client: str) -> None:
+        """A connection no adapter saw was opened while this cassette was active."""
+        with self._lock:
+            if len(self.unseen) < 100:
+                self.unseen.append((target, client))
+
     def activate(self) -> None:
+        traffic.watch(self)
         self.timing.activate()
         if self.network.block:
             netguard.block(self.network, str(self.path))
 
     def deactivate(self, failed: bool) -> None:
+        traffic.unwatch(self)
         self.timing.deactivate()
         if self.network.block:
             netguard.unblock(self.network, str(self.path))
@@ -294,6 +307,7 @@ class ActiveCassette:
     # -- the Interceptor protocol (see replay.transport.interceptor) -----------------------
 
     def handle(self, request: LiveRequest) -> ResponsePlan | Recording:
+        self.reached += 1
         plan = self._replay_plan(request)
         if plan is not None:
             return plan
