@@ -60,6 +60,7 @@ def test_requests_records_and_replays_chunks_and_offsets(llm_server: LLMServer, 
 def test_requests_iter_lines_and_faults(llm_server: LLMServer, tmp_path: Path) -> None:
     url = llm_server.base_url + "/v1/chat/completions"
     path = tmp_path / "requests.yaml"
+
     def lines() -> list[bytes]:
         with requests.post(url, json=STREAM, stream=True) as r:
             return [line for line in r.iter_lines() if line]
@@ -107,7 +108,9 @@ def test_urllib3_preload_false_stream_and_read(llm_server: LLMServer, tmp_path: 
             stream()
         cassette.inject(Stall(after_events=2, times=1))
         with pytest.raises(urllib3.exceptions.ReadTimeoutError):
-            pool.urlopen("POST", url, body=body, preload_content=False, timeout=urllib3.Timeout(read=4)).read()
+            pool.urlopen(
+                "POST", url, body=body, preload_content=False, timeout=urllib3.Timeout(read=4)
+            ).read()
     pool.clear()
 
 
@@ -115,25 +118,27 @@ def test_urllib3_preload_false_stream_and_read(llm_server: LLMServer, tmp_path: 
 
 
 async def _aiohttp_run(url: str, how: str, arrivals: Arrivals | None = None, **kw: Any) -> Any:
-    async with aiohttp.ClientSession(**kw) as session:
-        async with session.post(url, json=STREAM if how != "json" else WHOLE) as r:
-            r.raise_for_status()
-            if arrivals is not None:
-                arrivals.start()
-            if how == "iter_any":
-                out = []
-                async for chunk in r.content.iter_any():
-                    out.append(chunk)
-                    if arrivals is not None:
-                        arrivals.note(chunk)
-                return out
-            if how == "iter_chunked":
-                return [c async for c in r.content.iter_chunked(16)]
-            if how == "readline":
-                return [line async for line in r.content]
-            if how == "text":
-                return await r.text()
-            return await r.json()
+    async with (
+        aiohttp.ClientSession(**kw) as session,
+        session.post(url, json=STREAM if how != "json" else WHOLE) as r,
+    ):
+        r.raise_for_status()
+        if arrivals is not None:
+            arrivals.start()
+        if how == "iter_any":
+            out = []
+            async for chunk in r.content.iter_any():
+                out.append(chunk)
+                if arrivals is not None:
+                    arrivals.note(chunk)
+            return out
+        if how == "iter_chunked":
+            return [c async for c in r.content.iter_chunked(16)]
+        if how == "readline":
+            return [line async for line in r.content]
+        if how == "text":
+            return await r.text()
+        return await r.json()
 
 
 def test_aiohttp_records_and_replays(llm_server: LLMServer, tmp_path: Path) -> None:
@@ -214,6 +219,9 @@ def test_custom_transport_is_recorded_and_mock_transport_left_alone(
 
     # The cassette replays only (record_mode none) and holds no match for this URL: if replay
     # intercepted the mock transport, the request would fail with NoMatchingInteraction.
-    with replay.use_cassette(path) as cassette, httpx.Client(transport=httpx.MockTransport(handler)) as client:
+    with (
+        replay.use_cassette(path) as cassette,
+        httpx.Client(transport=httpx.MockTransport(handler)) as client,
+    ):
         assert client.post("http://mocked.test/x", json={}).json() == {"mocked": True}
     assert len(seen) == 1 and cassette.play_counts == [0]

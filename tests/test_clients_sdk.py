@@ -19,15 +19,15 @@ from llm_server import LLMServer
 # litellm fetches its model price map at import; the network is closed here.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import boto3  # noqa: E402
-import botocore.exceptions  # noqa: E402
-import litellm  # noqa: E402
-import litellm.exceptions  # noqa: E402
-import openai  # noqa: E402
-from botocore.config import Config  # noqa: E402
+import boto3
+import botocore.exceptions
+import litellm
+import litellm.exceptions
+import openai
+from botocore.config import Config
 
-import replay  # noqa: E402
-from replay.faults import Disconnect, HTTPError, Stall  # noqa: E402
+import replay
+from replay.faults import Disconnect, HTTPError, Stall
 
 # litellm's own pydantic models and event loop handling warn on import and use; not ours to fix.
 pytestmark = [
@@ -70,7 +70,9 @@ def litellm_async(stream: bool) -> Run:
             _note(arrivals, done)
             return done.choices[0].message.content
         out = []
-        async for chunk in await litellm.acompletion(model="openai/gpt-4o", messages=MESSAGES, stream=True, **kw):
+        async for chunk in await litellm.acompletion(
+            model="openai/gpt-4o", messages=MESSAGES, stream=True, **kw
+        ):
             _note(arrivals, chunk)
             out.append(chunk.choices[0].delta.content)
         return out
@@ -85,7 +87,9 @@ def openai_aiohttp(base: str, arrivals: Arrivals | None) -> Any:
             base_url=base + "/v1", api_key="sk-test", http_client=http_client, max_retries=0, timeout=5
         ) as client:
             out = []
-            async for chunk in await client.chat.completions.create(model="m", messages=MESSAGES, stream=True):
+            async for chunk in await client.chat.completions.create(
+                model="m", messages=MESSAGES, stream=True
+            ):
                 _note(arrivals, chunk)
                 out.append(chunk.choices[0].delta.content if chunk.choices else None)
             return out
@@ -100,7 +104,9 @@ def bedrock_converse(base: str, arrivals: Arrivals | None) -> Any:
         region_name="us-east-1",
         config=Config(retries={"total_max_attempts": 1}, read_timeout=5),
     )
-    answer = client.converse(modelId="anthropic.claude-test", messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    answer = client.converse(
+        modelId="anthropic.claude-test", messages=[{"role": "user", "content": [{"text": "hi"}]}]
+    )
     _note(arrivals, answer)
     return answer["output"], answer["stopReason"]
 
@@ -159,8 +165,16 @@ def test_sdk_records_replays_and_keeps_offsets(name: str, llm_server: LLMServer,
 
 
 FAULTS = {
-    "litellm.completion-stream": (litellm.exceptions.MidStreamFallbackError, litellm.Timeout, litellm.RateLimitError),
-    "litellm.acompletion-stream": (litellm.exceptions.MidStreamFallbackError, litellm.Timeout, litellm.RateLimitError),
+    "litellm.completion-stream": (
+        litellm.exceptions.MidStreamFallbackError,
+        litellm.Timeout,
+        litellm.RateLimitError,
+    ),
+    "litellm.acompletion-stream": (
+        litellm.exceptions.MidStreamFallbackError,
+        litellm.Timeout,
+        litellm.RateLimitError,
+    ),
     "openai-DefaultAioHttpClient-stream": (
         openai.APIConnectionError,
         openai.APITimeoutError,

@@ -63,7 +63,7 @@ class AiohttpLib(WireLib):
             traces=[],
             loop=asyncio.get_running_loop(),
             session=req._session,
-            stream_writer=_NoWriter(),
+            stream_writer=_NoWriter(),  # type: ignore[arg-type]  # only output_size is read
         )
         import http
 
@@ -206,5 +206,5 @@ def install(active: Callable[[], Interceptor | None]) -> list[tuple[type, str, A
         return await original(self, method, str_or_url, **{**kw, "middlewares": (*chain, ours)})
 
     _request.__wrapped__ = original  # type: ignore[attr-defined]
-    ClientSession._request = _request  # type: ignore[method-assign]
+    setattr(ClientSession, "_request", _request)  # noqa: B010
     return [(ClientSession, "_request", original)]

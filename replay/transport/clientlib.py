@@ -27,7 +27,8 @@ __all__ = ["ClientLib", "WireLib", "WireRequest"]
 class ClientLib(Protocol):
     """One HTTP client library, as record and replay need it."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def request_key(self, request: Any, body: bytes) -> tuple[str, str, bytes, str | None]: ...
     def request_model(self, request: Any, body: bytes) -> Request: ...

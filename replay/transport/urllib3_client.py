@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import http.client
 import importlib.util
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from ..model.cassette import Headers, StreamEnd
@@ -92,7 +92,11 @@ class _TapFp:
     """The connection's body reader, passed through and timed chunk by chunk."""
 
     def __init__(
-        self, response: Any, pending: PendingRecording, lib: Urllib3Lib, on_chunk: Callable[[float], None] | None
+        self,
+        response: Any,
+        pending: PendingRecording,
+        lib: Urllib3Lib,
+        on_chunk: Callable[[float], None] | None,
     ) -> None:
         self._inner = response._fp
         self._response = response
@@ -220,18 +224,17 @@ _REPLAY_CLASS: list[type] = []
 def _replay_class() -> type:
     if _REPLAY_CLASS:
         return _REPLAY_CLASS[0]
-    from urllib3 import HTTPResponse
+    from urllib3 import HTTPHeaderDict, HTTPResponse
 
     class ReplayHTTPResponse(HTTPResponse):
         """A recorded response with urllib3's own interface and error handling."""
 
         def __init__(self, player: ChunkPlayer, plan: Any, request: WireRequest) -> None:
-            headers = [
-                (k.decode("latin-1"), v.decode("latin-1")) if isinstance(k, bytes) else (k, v)
-                for k, v in plan.headers
-            ]
+            headers = HTTPHeaderDict()
+            for k, v in plan.headers:
+                headers.add(_text(k), _text(v))
             super().__init__(
-                body=_PlayerFile(player),
+                body=_PlayerFile(player),  # type: ignore[arg-type]  # read/close is all it needs
                 headers=headers,
                 status=plan.status,
                 reason=http.client.responses.get(plan.status, ""),
@@ -247,7 +250,9 @@ def _replay_class() -> type:
         def supports_chunked_reads(self) -> bool:
             return True
 
-        def read_chunked(self, amt: int | None = None, decode_content: bool | None = None) -> Iterator[bytes]:
+        def read_chunked(
+            self, amt: int | None = None, decode_content: bool | None = None
+        ) -> Generator[bytes, None, None]:
             body: _PlayerFile = self._fp  # type: ignore[assignment]
             with self._error_catcher():
                 while (data := body.next_chunk()) is not None:
@@ -326,12 +331,15 @@ def install(active: Callable[[], Interceptor | None]) -> list[tuple[type, str, A
         preload = kw.get("preload_content", True)
         live = {**kw, "preload_content": False}
         response = serve_sync(
-            interceptor, LIB, wire, lambda: original(self, method, url, data if body is not None else None, headers, **live)
+            interceptor,
+            LIB,
+            wire,
+            lambda: original(self, method, url, data if body is not None else None, headers, **live),
         )
         if preload:
             response.read(cache_content=True, decode_content=kw.get("decode_content", True))
         return response
 
     urlopen.__wrapped__ = original  # type: ignore[attr-defined]
-    HTTPConnectionPool.urlopen = urlopen  # type: ignore[method-assign]
+    setattr(HTTPConnectionPool, "urlopen", urlopen)  # noqa: B010
     return [(HTTPConnectionPool, "urlopen", original)]
