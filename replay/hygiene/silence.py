@@ -20,7 +20,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING
 
-from ..errors import ReplayError
+from ..errors import ReplayError, ReplayWarning
 
 if TYPE_CHECKING:
     from ..engine.player import ActiveCassette
@@ -30,7 +30,7 @@ __all__ = ["CassetteUnusedError", "CassetteUnusedWarning", "report_silence", "si
 _CLIENTS = "httpx2/httpx (any transport), requests/urllib3 (botocore), aiohttp"
 
 
-class CassetteUnusedWarning(UserWarning):
+class CassetteUnusedWarning(ReplayWarning):
     """A cassette closed without any request reaching it."""
 
 
