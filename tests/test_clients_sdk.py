@@ -24,6 +24,7 @@ import botocore.exceptions
 import litellm
 import litellm.exceptions
 import openai
+import urllib3
 from botocore.config import Config
 
 import replay
@@ -111,6 +112,23 @@ def bedrock_converse(base: str, arrivals: Arrivals | None) -> Any:
     return answer["output"], answer["stopReason"]
 
 
+def bedrock_converse_stream(base: str, arrivals: Arrivals | None) -> Any:
+    client = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=base,
+        region_name="us-east-1",
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=5),
+    )
+    answer = client.converse_stream(
+        modelId="anthropic.claude-test", messages=[{"role": "user", "content": [{"text": "hi"}]}]
+    )
+    out = []
+    for event in answer["stream"]:
+        _note(arrivals, event)
+        out.append(event)
+    return out
+
+
 CLIENTS: dict[str, tuple[Run, bool]] = {
     "litellm.completion": (litellm_sync(False), False),
     "litellm.completion-stream": (litellm_sync(True), True),
@@ -118,6 +136,7 @@ CLIENTS: dict[str, tuple[Run, bool]] = {
     "litellm.acompletion-stream": (litellm_async(True), True),
     "openai-DefaultAioHttpClient-stream": (openai_aiohttp, True),
     "boto3-bedrock-converse": (bedrock_converse, False),
+    "boto3-bedrock-converse_stream": (bedrock_converse_stream, True),
 }
 
 
@@ -130,6 +149,8 @@ def _aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 def _event_times(path: Path) -> list[float]:
     """When each SSE event of the recording is complete: the offset of the chunk ending it."""
     response = replay.load_cassette(path).interactions[0].response
+    if response.content_type == "application/vnd.amazon.eventstream":
+        return [chunk.t for chunk in response.chunks]  # one event-stream message per chunk
     times = []
     for chunk in response.chunks:
         times += [chunk.t] * chunk.data.count(b"\n\n")
@@ -183,6 +204,11 @@ FAULTS = {
     "boto3-bedrock-converse": (
         botocore.exceptions.ConnectionClosedError,
         botocore.exceptions.ReadTimeoutError,
+        botocore.exceptions.ClientError,
+    ),
+    "boto3-bedrock-converse_stream": (
+        urllib3.exceptions.ProtocolError,
+        urllib3.exceptions.ReadTimeoutError,
         botocore.exceptions.ClientError,
     ),
 }
