@@ -145,7 +145,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         self.wfile.flush()
 
-    def _send_stream(self, events: Iterator[bytes], content_type: str = "text/event-stream; charset=utf-8") -> None:
+    def _send_stream(
+        self, events: Iterator[bytes], content_type: str = "text/event-stream; charset=utf-8"
+    ) -> None:
         script = self.owner.script
         owner = self.owner
         owner.sent = []
@@ -278,7 +280,11 @@ class _Handler(BaseHTTPRequestHandler):
                 yield _aws_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": token}})
             yield _aws_event("contentBlockStop", {"contentBlockIndex": 0})
             yield _aws_event("messageStop", {"stopReason": stop})
-            usage = {"inputTokens": 10, "outputTokens": len(script.tokens), "totalTokens": 10 + len(script.tokens)}
+            usage = {
+                "inputTokens": 10,
+                "outputTokens": len(script.tokens),
+                "totalTokens": 10 + len(script.tokens),
+            }
             yield _aws_event("metadata", {"usage": usage, "metrics": {"latencyMs": 42}})
 
         self._send_stream(events(), "application/vnd.amazon.eventstream")
@@ -361,7 +367,11 @@ def _aws_event(event_type: str, payload: Any) -> bytes:
     import zlib
 
     headers = b""
-    for name, value in ((":event-type", event_type), (":content-type", "application/json"), (":message-type", "event")):
+    for name, value in (
+        (":event-type", event_type),
+        (":content-type", "application/json"),
+        (":message-type", "event"),
+    ):
         raw = value.encode()
         headers += bytes([len(name)]) + name.encode() + b"\x07" + struct.pack(">H", len(raw)) + raw
     body = json.dumps(payload, separators=(",", ":")).encode()
