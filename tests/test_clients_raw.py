@@ -225,3 +225,21 @@ def test_custom_transport_is_recorded_and_mock_transport_left_alone(
     ):
         assert client.post("http://mocked.test/x", json={}).json() == {"mocked": True}
     assert len(seen) == 1 and cassette.play_counts == [0]
+
+
+def test_one_cassette_holds_several_clients(llm_server: LLMServer, tmp_path: Path) -> None:
+    url = llm_server.base_url + "/v1/chat/completions"
+    path = tmp_path / "mixed.yaml"
+
+    def all_three() -> list[Any]:
+        with httpx.Client() as client:
+            first = client.post(url, json=WHOLE).json()
+        return [first, requests.post(url, json=WHOLE).json(), asyncio.run(_aiohttp_run(url, "json"))]
+
+    with replay.use_cassette(path, record_mode="once"):
+        live = all_three()
+    assert len(replay.load_cassette(path).interactions) == 3
+    served = len(llm_server.requests)
+    with replay.use_cassette(path) as cassette:
+        assert all_three() == live
+    assert cassette.play_counts == [1, 1, 1] and len(llm_server.requests) == served
