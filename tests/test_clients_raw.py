@@ -17,7 +17,7 @@ from client_helpers import Arrivals, recorded_chunks, recorded_times
 from llm_server import LLMServer
 
 import replay
-from replay.faults import Disconnect, HTTPError, Stall
+from replay.faults import Disconnect, HTTPError, Latency, Stall
 
 STREAM = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
 WHOLE = {**STREAM, "stream": False}
@@ -74,6 +74,9 @@ def test_requests_iter_lines_and_faults(llm_server: LLMServer, tmp_path: Path) -
             _requests_stream(url)
         cassette.inject(Stall(after_events=2, times=1))
         with pytest.raises(requests.exceptions.ConnectionError, match="Read timed out"):
+            _requests_stream(url, timeout=(5, 7))
+        cassette.inject(Latency(ttfb=30, times=1))  # the head itself comes after the read timeout
+        with pytest.raises(requests.exceptions.ReadTimeout):
             _requests_stream(url, timeout=(5, 7))
         cassette.inject(HTTPError(429, retry_after=3, times=1))
         with requests.post(url, json=STREAM) as response:
@@ -171,6 +174,9 @@ def test_aiohttp_faults_are_aiohttp_exceptions(llm_server: LLMServer, tmp_path: 
         with pytest.raises(aiohttp.ClientPayloadError):
             asyncio.run(_aiohttp_run(url, "iter_any"))
         cassette.inject(Stall(after_events=2, times=1))
+        with pytest.raises(aiohttp.SocketTimeoutError):
+            asyncio.run(_aiohttp_run(url, "iter_any", timeout=aiohttp.ClientTimeout(sock_read=3)))
+        cassette.inject(Latency(ttfb=30, times=1))
         with pytest.raises(aiohttp.SocketTimeoutError):
             asyncio.run(_aiohttp_run(url, "iter_any", timeout=aiohttp.ClientTimeout(sock_read=3)))
         cassette.inject(HTTPError(429, times=1))
