@@ -18,6 +18,7 @@ from llm_server import LLMServer
 
 import replay
 from replay.faults import Disconnect, HTTPError, Latency, Stall
+from replay.hygiene.silence import CassetteUnusedWarning
 
 STREAM = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
 WHOLE = {**STREAM, "stream": False}
@@ -224,8 +225,10 @@ def test_custom_transport_is_recorded_and_mock_transport_left_alone(
         return httpx.Response(200, json={"mocked": True})
 
     # The cassette replays only (record_mode none) and holds no match for this URL: if replay
-    # intercepted the mock transport, the request would fail with NoMatchingInteraction.
+    # intercepted the mock transport, the request would fail with NoMatchingInteraction. The
+    # cassette then closes unused, and says so.
     with (
+        pytest.warns(CassetteUnusedWarning, match="none of its 1 interaction"),
         replay.use_cassette(path) as cassette,
         httpx.Client(transport=httpx.MockTransport(handler)) as client,
     ):
