@@ -9,7 +9,10 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import aiohttp  # imported before a cassette opens, as an application does
 import pytest
+import requests
+import urllib3
 from conftest import NetworkGuard
 from llm_server import LLMServer
 from sdk_helpers import MESSAGES
@@ -95,20 +98,17 @@ CHAT = {"model": "m", "messages": MESSAGES}
 
 
 def requests_post(url: str) -> Any:
-    import requests
 
     return requests.post(url, json=CHAT, timeout=5)
 
 
 def urllib3_post(url: str) -> Any:
-    import urllib3
 
     with urllib3.PoolManager(retries=False) as pool:
         return pool.request("POST", url, json=CHAT, timeout=5)
 
 
 def aiohttp_post(url: str) -> Any:
-    import aiohttp
 
     async def go() -> int:
         async with aiohttp.ClientSession() as session, session.post(url, json=CHAT) as response:

@@ -22,7 +22,7 @@ Example (what :mod:`replay.transport.patch` does while a cassette is active)::
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -188,8 +188,9 @@ def _middleware(read_timeout: float | None, decoded: bool, active: Callable[[], 
 
 
 def install(active: Callable[[], Interceptor | None]) -> list[tuple[type, str, Any]]:
-    """Wrap ``ClientSession._request`` (when aiohttp is installed); returns what to restore."""
-    if importlib.util.find_spec("aiohttp") is None:
+    """Wrap ``ClientSession._request`` if aiohttp is imported; returns what to restore (see
+    :func:`replay.transport.urllib3_client.install` for why only an imported library)."""
+    if "aiohttp.client" not in sys.modules:
         return []
     import inspect
 

@@ -18,7 +18,7 @@ Example (what :mod:`replay.transport.patch` does while a cassette is active)::
 from __future__ import annotations
 
 import http.client
-import importlib.util
+import sys
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
@@ -309,8 +309,13 @@ _UNSET = object()
 
 
 def install(active: Callable[[], Interceptor | None]) -> list[tuple[type, str, Any]]:
-    """Patch ``HTTPConnectionPool.urlopen`` (when urllib3 is installed); returns what to restore."""
-    if importlib.util.find_spec("urllib3") is None:
+    """Patch ``HTTPConnectionPool.urlopen`` if urllib3 is imported; returns what to restore.
+
+    Only an imported urllib3 is patched: opening a cassette never imports a client library the
+    application does not use (a library first imported while a cassette is active is patched
+    from the next cassette on, and its traffic meanwhile is reported, see replay.hygiene.silence).
+    """
+    if "urllib3.connectionpool" not in sys.modules:
         return []
     from urllib3.connectionpool import HTTPConnectionPool
 
