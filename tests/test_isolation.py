@@ -98,18 +98,15 @@ CHAT = {"model": "m", "messages": MESSAGES}
 
 
 def requests_post(url: str) -> Any:
-
     return requests.post(url, json=CHAT, timeout=5)
 
 
 def urllib3_post(url: str) -> Any:
-
     with urllib3.PoolManager(retries=False) as pool:
         return pool.request("POST", url, json=CHAT, timeout=5)
 
 
 def aiohttp_post(url: str) -> Any:
-
     async def go() -> int:
         async with aiohttp.ClientSession() as session, session.post(url, json=CHAT) as response:
             return response.status
