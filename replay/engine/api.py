@@ -189,7 +189,8 @@ def use_cassette(
     block_network: bool = False,
     allowed_hosts: Iterable[str] | str | None = None,
 ) -> CassetteContext:
-    """Record or replay every httpx2/httpx request made inside the block or decorated function.
+    """Record or replay every HTTP request (httpx2/httpx, requests/urllib3, aiohttp) made inside the
+    block or decorated function.
 
     ``record_mode`` is one of ``none`` (replay only; the default), ``once``, ``new_episodes``,
     ``all`` or ``rewrite``; ``timing`` one of ``virtual`` (default), ``real`` or ``instant``;
