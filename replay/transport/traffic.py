@@ -56,7 +56,7 @@ def unwatch(sink: TrafficSink) -> None:
 
 
 def _client() -> str:
-    frame = sys._getframe(2)
+    frame = sys._getframe(1)
     while frame is not None:
         top = str(frame.f_globals.get("__name__", "")).split(".")[0]
         if top and top not in _PLUMBING:
