@@ -224,12 +224,13 @@ def test_the_allowed_upward_imports_import_nothing_of_the_model_back() -> None:
 PUBLIC = ("replay", "replay.faults", "replay.synth", "replay.errors", "replay.modes", "replay.serve")
 
 # What the plugin still takes from below the public API, each for a reason: the usage-log
-# listener protocol and expiry parsing are the plugin's own machinery (hygiene options), the
-# continuous clocks are what pytest's own durations read (real time plus replayed time), and
-# the pytest-recording drop-in drives the vcrpy bridge that only it uses.
+# listener protocol, expiry parsing and the unused-cassette report are the plugin's own machinery
+# (hygiene options), the continuous clocks are what pytest's own durations read (real time plus
+# replayed time), and the pytest-recording drop-in drives the vcrpy bridge that only it uses.
 PLUGIN_INTERNALS = {
     "replay_pytest.plugin -> replay.timing",
     "replay_pytest.hygiene -> replay.hygiene.expiry",
+    "replay_pytest.hygiene -> replay.hygiene.silence",
     "replay_pytest.hygiene -> replay.hygiene.usage",
     "replay_pytest.recording_compat -> replay.timing.clock",
     "replay_pytest.recording_compat -> replay.vcr.bridge",

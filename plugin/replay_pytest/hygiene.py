@@ -25,6 +25,7 @@ import pytest
 
 import replay
 from replay.hygiene.expiry import Expiry, parse_max_age
+from replay.hygiene.silence import report_silence
 from replay.hygiene.usage import (
     CassetteUse,
     UnusedInteractionsError,
@@ -268,6 +269,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     __tracebackhide__ = True
     result = yield  # a failing test raises here: strict usage is only judged on passing bodies
     active = item.stash.get(ACTIVE_CASSETTE, None)
+    if active is not None:
+        report_silence(active)
     if active is not None and active.strict:
         message = unused_message(active)
         if message is not None:

@@ -195,7 +195,8 @@ def use_cassette(
     # provider translation (replay.chat): answer calls in these APIs from recordings in another
     as_api: str | Iterable[str] | None = None,
 ) -> CassetteContext:
-    """Record or replay every httpx2/httpx request made inside the block or decorated function.
+    """Record or replay every HTTP request (httpx2/httpx, requests/urllib3, aiohttp) made inside the
+    block or decorated function.
 
     ``record_mode`` is one of ``none`` (replay only; the default), ``once``, ``new_episodes``,
     ``all`` or ``rewrite``; ``timing`` one of ``virtual`` (default), ``real`` or ``instant``;

@@ -26,12 +26,13 @@ from ..modes import RecordMode, record_command
 from ..scrub import Scrubber
 from ..timing.clock import REAL, Schedule, TimingPolicy, VirtualTiming
 from ..timing.virtual import live_recording
-from ..transport import netguard
-from ..transport.adapters import HttpLib, LiveRequest, encode_headers
+from ..transport import netguard, traffic
+from ..transport.adapters import LiveRequest, encode_headers
+from ..transport.clientlib import ClientLib
 from ..transport.drain import wait_for_drains
 from ..transport.interceptor import Recording
 from ..transport.netguard import NetworkPolicy
-from ..transport.streams import PendingRecording, RecordingTap, ResponsePlan
+from ..transport.streams import PendingRecording, ResponsePlan
 from ..vcr.format import SyntheticTiming
 from .matching import Match, Matcher, RequestParts
 from .recording import NativeRecording
@@ -106,6 +107,11 @@ class ActiveCassette:
         self.changes: RecordingChanges | None = None
         self.faults = FaultInjector(faults)
         self._answered: dict[int, int] = {}  # interaction index -> requests a fault answered
+        # Nothing silent (replay.hygiene.silence): requests that reached this cassette, and
+        # connections made around the adapters while it was active.
+        self.reached = 0
+        self.unseen: list[tuple[str, str]] = []
+        self.silence_reported = False
 
     def _matcher(self, match_on: Sequence[str] | None, allow_playback_repeats: bool) -> Matcher:
         # Requests made in another API are answered from translations (replay.chat.as_api):
@@ -195,12 +201,20 @@ class ActiveCassette:
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    def note_unseen(self, target: str, client: str) -> None:
+        """A connection no adapter saw was opened while this cassette was active."""
+        with self._lock:
+            if len(self.unseen) < 100:
+                self.unseen.append((target, client))
+
     def activate(self) -> None:
+        traffic.watch(self)
         self.timing.activate()
         if self.network.block:
             netguard.block(self.network, str(self.path))
 
     def deactivate(self, failed: bool) -> None:
+        traffic.unwatch(self)
         self.timing.deactivate()
         if self.network.block:
             netguard.unblock(self.network, str(self.path))
@@ -347,6 +361,7 @@ class ActiveCassette:
     # -- the Interceptor protocol (see replay.transport.interceptor) -----------------------
 
     def handle(self, request: LiveRequest) -> ResponsePlan | Recording:
+        self.reached += 1
         plan = self._replay_plan(request)
         if plan is not None:
             return plan
@@ -363,7 +378,7 @@ class ActiveCassette:
 
     def _wrap_recording(
         self,
-        lib: HttpLib,
+        lib: ClientLib,
         live: LiveRequest,
         response: Any,
         sent_at: float,
@@ -371,10 +386,11 @@ class ActiveCassette:
         live_done: Callable[[], None],
     ) -> Any:
         head_t = REAL.perf_counter() - sent_at
+        status, headers = lib.response_head(response)
         pending = PendingRecording(
             request=live,
-            status=response.status_code,
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
+            status=status,
+            headers=headers,
             sent_at=sent_at,
             head_t=head_t,
             on_done=live_done,
@@ -391,6 +407,4 @@ class ActiveCassette:
             def on_chunk(t: float, _clock: Any = clock, _base: float = virtual_base) -> None:
                 _clock.advance_to(_base + t)
 
-        tap = RecordingTap(response.stream, pending, lib, on_chunk, on_drain=self._drains.append)
-        response.stream = lib.recording_stream(tap)
-        return response
+        return lib.attach_recording(response, pending, on_chunk, on_drain=self._drains.append)
