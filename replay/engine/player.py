@@ -9,7 +9,7 @@ Data flow of one request (see ``shared/DESIGN.md``)::
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,10 @@ from ..io.storage import load_cassette
 from ..model.cassette import Cassette, Interaction, Request
 from ..modes import RecordMode, record_command
 from ..scrub import Scrubber
-from ..timing.clock import REAL, Schedule, TimingPolicy, VirtualTiming
+from ..timing.clock import Schedule, TimingPolicy, VirtualTiming
 from ..timing.virtual import live_recording
 from ..transport import netguard, traffic
 from ..transport.adapters import LiveRequest, encode_headers
-from ..transport.clientlib import ClientLib
 from ..transport.drain import wait_for_drains
 from ..transport.interceptor import Recording
 from ..transport.netguard import NetworkPolicy
@@ -376,35 +375,11 @@ class ActiveCassette:
         clock = self.timing.clock if isinstance(self.timing, VirtualTiming) else None
         return clock.now() if clock is not None else None
 
-    def _wrap_recording(
-        self,
-        lib: ClientLib,
-        live: LiveRequest,
-        response: Any,
-        sent_at: float,
-        virtual_base: float | None,
-        live_done: Callable[[], None],
-    ) -> Any:
-        head_t = REAL.perf_counter() - sent_at
-        status, headers = lib.response_head(response)
-        pending = PendingRecording(
-            request=live,
-            status=status,
-            headers=headers,
-            sent_at=sent_at,
-            head_t=head_t,
-            on_done=live_done,
-        )
+    def note_recording(self, pending: PendingRecording) -> None:
+        """Keep a response being recorded for the save (see :class:`NativeRecording`)."""
         with self._lock:
             self._recordings.append(pending)
-        on_chunk: Callable[[float], None] | None = None
-        clock = self.timing.clock if isinstance(self.timing, VirtualTiming) else None
-        if clock is not None and virtual_base is not None:
-            # new_episodes under virtual timing: a recorded request runs in real time, and the
-            # virtual clock follows it so the application sees the real durations.
-            clock.advance_to(virtual_base + head_t)
 
-            def on_chunk(t: float, _clock: Any = clock, _base: float = virtual_base) -> None:
-                _clock.advance_to(_base + t)
-
-        return lib.attach_recording(response, pending, on_chunk, on_drain=self._drains.append)
+    def note_drain(self, drain: Any) -> None:
+        """Keep a background drain of a body the app closed unread (waited for at the save)."""
+        self._drains.append(drain)
