@@ -79,7 +79,9 @@ def cassette_lock(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
         ) from None
     lock = _file_lock(where)
     try:
-        lock.acquire(timeout=timeout)
+        # A short poll: threads of one process saving the same cassette queue on this lock,
+        # and filelock's default (50 ms) would add that much to each save in the queue.
+        lock.acquire(timeout=timeout, poll_interval=0.002)
     except Timeout:
         raise CassetteWriteError(
             f"Timed out after {timeout:g}s waiting to write cassette {path}: another process holds its "
