@@ -17,9 +17,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..errors import CassetteFormatError, CassetteNotFoundError
 from ..model.cassette import FORMAT, VERSION, Cassette, Interaction, dump_cassette
-from ..model.yamlio import YamlAliasError, gc_paused, load_data, uses_aliases
+from ..model.yamlio import YamlAliasError, YamlShapeError, gc_paused, load_data, uses_aliases
 from ..vcr.format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming, is_vcr_data, parse_vcr
-from .atomic import write_atomic
+from ..model.limits import MAX_FILE_BYTES
+from .atomic import read_regular, write_atomic
 
 __all__ = ["dump_cassette", "load_cassette", "parse_cassette", "save_cassette", "write_atomic"]
 
@@ -106,12 +107,16 @@ def load_cassette(
         print(cassette.interactions[0].response.status)
     """
     p = Path(path)
+    if "\x00" in str(p):
+        raise CassetteFormatError(f"{str(p)!r}: the path contains a NUL byte; name the file without it.")
     try:
-        raw = p.read_bytes()
+        raw = read_regular(p, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise CassetteNotFoundError(f"Cassette {p} does not exist.") from None
     except OSError as exc:
         raise CassetteFormatError(f"{p}: cannot read the file: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise CassetteFormatError(f"{p}: not a cassette: {exc}. Point to a regular YAML file.") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -133,6 +138,9 @@ def _yaml_data(text: str, p: Path, first_line: int = 0) -> Any:
         return load_data(text)
     except YamlAliasError as exc:
         raise CassetteFormatError(f"{p}: {exc}; refusing to load it.") from None
+    except YamlShapeError as exc:
+        where = f" at line {first_line + exc.line}" if exc.line else ""
+        raise CassetteFormatError(f"{p}: invalid cassette{where}: {exc}. Fix it or re-record the cassette.") from None
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -140,6 +148,13 @@ def _yaml_data(text: str, p: Path, first_line: int = 0) -> Any:
             where = f" at line {first_line + mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise CassetteFormatError(f"{p}: invalid YAML{where}: {problem}.") from None
+    except (ValueError, TypeError, LookupError, AttributeError, ArithmeticError, RecursionError) as exc:
+        # A tagged scalar the safe loader cannot build (!!int abc, !!bool maybe, !!timestamp
+        # nope, an int of thousands of digits): PyYAML's constructors raise these, unpositioned.
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise CassetteFormatError(
+            f"{p}: invalid YAML value: {detail}. Fix the value (or its explicit !!tag) or re-record."
+        ) from None
 
 
 def _parse_text(text: str, p: Path, synthetic_timing: SyntheticTiming | None) -> Cassette:

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from .limits import MAX_FORMAT_PARAM
+
 __all__ = ["JsonStyle", "decode_body", "encode_body", "is_yaml_safe_text", "sniff_json_style"]
 
 # Characters that YAML readers may normalise or that libyaml cannot round-trip in every
@@ -66,10 +68,13 @@ class JsonStyle:
             elif part == "newline":
                 newline = True
             elif part.startswith("indent="):
-                try:
-                    indent = int(part.removeprefix("indent="))
-                except ValueError:
-                    raise ValueError(f"bad JSON format {spec!r}: indent must be a number") from None
+                digits = part.removeprefix("indent=")
+                if not (digits.isascii() and digits.isdigit() and len(digits) <= 4) or int(digits) > MAX_FORMAT_PARAM:
+                    raise ValueError(
+                        f"bad JSON format {spec!r}: indent must be a whole number from 0 to "
+                        f"{MAX_FORMAT_PARAM}"
+                    )
+                indent = int(digits)
             else:
                 raise ValueError(
                     f"bad JSON format {spec!r}: unknown part {part!r} "

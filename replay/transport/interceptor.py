@@ -60,7 +60,18 @@ def _replayed(lib: HttpLib, plan: ResponsePlan, schedule: Schedule, raw: Any) ->
     if plan.head_end is not None:
         raise lib.transport_error(plan.head_end.kind, plan.head_end.message, raw)
     player = ChunkPlayer(plan, schedule, lib, raw)
-    return lib.make_response(plan.status, plan.headers, lib.replay_stream(player))
+    return lib.make_response(plan.status, _wire_headers(plan.headers), lib.replay_stream(player))
+
+
+def _wire_headers(headers: Any) -> Any:
+    """Header values as the clients encode them: a recorded non-ASCII value (the client decoded
+    the server's UTF-8 bytes) goes back as UTF-8 bytes, which the client decodes to the same text."""
+    if all(isinstance(v, str) and v.isascii() for _, v in headers):
+        return headers
+    return [
+        (n.encode("latin-1") if isinstance(n, str) else n, v.encode("utf-8") if isinstance(v, str) else v)
+        for n, v in headers
+    ]
 
 
 def serve_sync(interceptor: Interceptor, lib: HttpLib, raw: Any, send: Callable[[], Any]) -> Any:

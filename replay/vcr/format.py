@@ -40,6 +40,8 @@ from typing import Any, Literal
 
 from ..errors import CassetteFormatError
 from ..model.cassette import Cassette, Chunk, Headers, Interaction, Request, Response, StreamEnd
+from pydantic import ValidationError
+
 from ..model.decoding import decode_recorded
 from ..model.framing import detect_framing, split_at
 from ..model.headers import COOKIE_HEADERS, CREDENTIAL_HEADERS, PLACEHOLDER, header_text
@@ -223,9 +225,16 @@ def _recorded_timing(meta: Any, body: bytes) -> tuple[float, list[Chunk], Stream
         for pair in str(meta.get("chunks", "")).split():
             t_text, _, size_text = pair.partition("/")
             size = int(size_text)
+            if size < 0:
+                raise _Bad(f"{TIMING_KEY}.chunks: chunk size {size} is negative")
             chunks.append(Chunk(t=float(t_text), data=body[pos : pos + size]))
             pos += size
         end = StreamEnd.model_validate(meta["end"]) if meta.get("end") else None
+    except _Bad:
+        raise
+    except ValidationError as exc:
+        # Times past the limits (replay.model.limits) are refused, not silently re-timed.
+        raise _Bad(f"{TIMING_KEY}: {exc.errors()[0]['msg']}") from None
     except (ValueError, TypeError, ArithmeticError):
         return None
     # The body is the truth: an edited body no longer fits the recorded boundaries.
