@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import ReplayError
+from .messages import BAD_INPUT, one_line
 from ..io.storage import load_cassette
 from ..tools.diff import (
     DEFAULT_IGNORED_HEADERS,
@@ -122,8 +123,8 @@ def run(args: argparse.Namespace) -> int:
         a = load_cassette(args.a)
         b = load_cassette(args.b)
     except ReplayError as exc:
-        print(f"llm-replay diff: {exc}", file=sys.stderr)
-        return 2
+        print(f"llm-replay diff: {one_line(exc)}", file=sys.stderr)
+        return BAD_INPUT
     keys = () if args.no_ignore else DEFAULT_IGNORED_KEYS
     headers = () if args.no_ignore else DEFAULT_IGNORED_HEADERS
     result = diff_cassettes(

@@ -36,7 +36,7 @@ from pydantic import (
 )
 
 from .limits import MAX_CHUNK_T
-from .bodies import decode_body, encode_body, is_yaml_safe_text
+from .bodies import check_nesting, decode_body, encode_body, is_yaml_safe_text
 from .framing import Event, Framing, detect_framing, iter_decoded
 
 if TYPE_CHECKING:
@@ -375,6 +375,12 @@ class Request(BaseModel):
     def _absolute_url(cls, value: str) -> str:
         return check_url(value)
 
+    @field_validator("body")
+    @classmethod
+    def _shallow_body(cls, value: bytes) -> bytes:
+        check_nesting(value, "the request body")
+        return value
+
     def header(self, name: str) -> str | None:
         """First value of a header, case-insensitively."""
         return header_value(self.headers, name)
@@ -428,6 +434,7 @@ class Response(BaseModel):
         times = self._store.times
         if times and not (math.isfinite(max(times)) and max(times) <= MAX_CHUNK_T):
             raise ValueError(f"chunk times must be finite and at most {MAX_CHUNK_T:g} seconds")
+        check_nesting(self._store.body, "the response body")
         last = self.t
         for i, t in enumerate(self._store.times):
             if t < last:

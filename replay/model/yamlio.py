@@ -51,12 +51,17 @@ class YamlAliasError(ValueError):
     """The document uses YAML anchors or aliases, which cassettes never contain."""
 
 
-class YamlShapeError(ValueError):
-    """A document no cassette can be: a key given twice in one mapping, or nesting past
-    :data:`~replay.model.limits.MAX_JSON_DEPTH`. ``line`` is 1-based, or 0 when unknown."""
+class YamlShapeError(yaml.YAMLError, ValueError):
+    """A document no cassette can be: a key given twice in one mapping, nesting past
+    :data:`~replay.model.limits.MAX_JSON_DEPTH`, or a scalar its tag cannot build (``!!int abc``,
+    an int of thousands of digits). ``line`` is 1-based, or 0 when unknown.
+
+    A ``yaml.YAMLError``, so every reader that handles bad YAML handles these too.
+    """
 
     def __init__(self, message: str, line: int = 0) -> None:
         super().__init__(message)
+        self.problem = message
         self.line = line
 
 
@@ -132,7 +137,15 @@ def load_data(text: str) -> Any:
         raise YamlAliasError("the document uses YAML anchors/aliases, which cassettes never contain")
     with gc_paused():
         # _parse returns only the data: its node tree is freed before the collector resumes.
-        return _parse(text)
+        try:
+            return _parse(text)
+        except (YamlShapeError, YamlAliasError, yaml.YAMLError):
+            raise
+        except (ValueError, TypeError, LookupError, AttributeError, ArithmeticError, RecursionError) as exc:
+            # PyYAML's scalar constructors raise these, unpositioned, for a value its explicit
+            # tag cannot build (!!bool maybe: KeyError, !!timestamp nope: AttributeError).
+            detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise YamlShapeError(f"invalid YAML value ({detail}); fix the value or its !!tag") from None
 
 
 def _parse(text: str) -> Any:
