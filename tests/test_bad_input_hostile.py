@@ -3,7 +3,6 @@ the file, in bounded time and memory, and nothing recorded is lost."""
 
 from __future__ import annotations
 
-import base64
 import gzip
 import os
 import threading
@@ -45,7 +44,10 @@ CASES: dict[str, tuple[str, str]] = {
         "invalid YAML value",
     ),
     "5,000-digit status": (native("{status: " + "9" * 5000 + "}"), "invalid YAML value"),
-    "400-digit chunk t": (native("{status: 200, chunks: [{t: " + "9" * 400 + ", text: a}]}"), "(400 characters)"),
+    "400-digit chunk t": (
+        native("{status: 200, chunks: [{t: " + "9" * 400 + ", text: a}]}"),
+        "(400 characters)",
+    ),
     "1e12 chunk t": (native("{status: 200, chunks: [{t: 1.0e+12, text: a}]}"), f"at most {MAX_CHUNK_T:g}"),
     "1e12 head t": (native("{status: 200, t: 1.0e+12}"), "response t must be"),
     "end.t NaN": (native("{status: 200, end: {kind: read_error, t: .nan}}"), "end t must be"),
@@ -63,7 +65,10 @@ CASES: dict[str, tuple[str, str]] = {
         "CR, LF or NUL",
     ),
     "request header value with LF": (
-        native("{status: 200}", request='- request: {method: GET, url: "http://x.test/", headers: {a: "b\\nc"}}\n'),
+        native(
+            "{status: 200}",
+            request='- request: {method: GET, url: "http://x.test/", headers: {a: "b\\nc"}}\n',
+        ),
         "CR, LF or NUL",
     ),
     "duplicate key": (native("\n    status: 200\n    status: 500"), "appears twice"),
@@ -78,8 +83,14 @@ CASES: dict[str, tuple[str, str]] = {
         f"limit {MAX_JSON_DEPTH}",
     ),
     "5,000-deep JSON request body": (
-        native("{status: 200}", request="- request: {method: POST, url: 'http://x.test/', body: {text: '"
-               + '{"a":' * 5000 + "1" + "}" * 5000 + "'}}\n"),
+        native(
+            "{status: 200}",
+            request="- request: {method: POST, url: 'http://x.test/', body: {text: '"
+            + '{"a":' * 5000
+            + "1"
+            + "}" * 5000
+            + "'}}\n",
+        ),
         "the request body nests",
     ),
 }
@@ -88,12 +99,16 @@ CASES: dict[str, tuple[str, str]] = {
 def vcr(response: str, timing: str = "") -> str:
     return (
         "interactions:\n- request: {method: GET, uri: 'http://x.test/', body: null, headers: {}}\n"
-        f"  response:\n    status: {{code: 200, message: OK}}\n    headers: {{}}\n    body: {{string: {response}}}\n"
+        "  response:\n    status: {code: 200, message: OK}\n    headers: {}\n"
+        f"    body: {{string: {response}}}\n"
         f"{timing}version: 1\n"
     )
 
 
-CASES["vcrpy negative chunk size"] = (vcr("hello", "    llm_replay: {t: 0.1, chunks: '0.2/-2 0.3/7'}\n"), "negative")
+CASES["vcrpy negative chunk size"] = (
+    vcr("hello", "    llm_replay: {t: 0.1, chunks: '0.2/-2 0.3/7'}\n"),
+    "negative",
+)
 CASES["vcrpy 1e12 chunk t"] = (vcr("hello", "    llm_replay: {t: 0.1, chunks: '1e12/5'}\n"), "at most")
 
 
@@ -116,7 +131,7 @@ def test_the_cli_reports_a_hostile_file_on_one_line_with_exit_2(
 ) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(CASES[name][0])
-    argv = command.split() + [str(path)]
+    argv = [*command.split(), str(path)]
     if command == "plot":
         argv += ["-o", str(tmp_path / "x.svg")]
     elif command == "convert":
@@ -145,7 +160,9 @@ def _code_cassette(target: int) -> Cassette:
         chunks.append(Chunk(t=0.1 + i / 1000, data=data))
         size, i = size + len(data), i + 1
     response = Response(status=200, headers=[("content-type", "text/event-stream")], chunks=chunks)
-    return Cassette(interactions=[Interaction(request=Request(method="POST", url="https://x.test/v1"), response=response)])
+    return Cassette(
+        interactions=[Interaction(request=Request(method="POST", url="https://x.test/v1"), response=response)]
+    )
 
 
 def test_the_alias_check_is_linear_on_a_code_heavy_body(tmp_path: Path) -> None:
@@ -164,11 +181,16 @@ def test_a_gzip_bomb_in_a_vcrpy_cassette_is_refused(tmp_path: Path) -> None:
     bomb = gzip.compress(b"\0" * (64 << 20))  # 64 MiB in ~64 KB: a ratio of ~1000
     path = tmp_path / "bomb.yaml"
     data = {
-        "interactions": [{
-            "request": {"method": "GET", "uri": "http://x.test/", "body": None, "headers": {}},
-            "response": {"status": {"code": 200, "message": "OK"}, "headers": {"Content-Encoding": ["gzip"]},
-                         "body": {"string": bomb}},
-        }],
+        "interactions": [
+            {
+                "request": {"method": "GET", "uri": "http://x.test/", "body": None, "headers": {}},
+                "response": {
+                    "status": {"code": 200, "message": "OK"},
+                    "headers": {"Content-Encoding": ["gzip"]},
+                    "body": {"string": bomb},
+                },
+            }
+        ],
         "version": 1,
     }
     path.write_text(yaml.safe_dump(data))
@@ -234,9 +256,9 @@ def test_a_symlinked_cassette_is_updated_through_the_link(echo: str, tmp_path: P
 
 def test_a_nul_byte_in_the_path_is_refused_before_any_request(echo: str, tmp_path: Path) -> None:
     sent: list[str] = []
-    with pytest.raises(replay.CassetteWriteError, match="NUL byte"):
-        with replay.use_cassette(str(tmp_path / "a\0b.yaml"), record_mode="once"):
-            sent.append("request")
+    context = replay.use_cassette(str(tmp_path / "a\0b.yaml"), record_mode="once")
+    with pytest.raises(replay.CassetteWriteError, match="NUL byte"), context:
+        sent.append("request")
     assert sent == []
 
 
@@ -283,7 +305,9 @@ def _valid_data(kind: str) -> object:
     cassette = Cassette(
         interactions=[
             Interaction(
-                request=Request(method="POST", url="https://x.test/v1", headers=[("a", "b")], body=b'{"m": 1}'),
+                request=Request(
+                    method="POST", url="https://x.test/v1", headers=[("a", "b")], body=b'{"m": 1}'
+                ),
                 response=Response(
                     status=200,
                     t=0.1,
@@ -326,7 +350,9 @@ WRONG = st.one_of(
 @pytest.mark.parametrize("kind", ["native", "vcrpy"])
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_any_wrong_value_in_any_field_gives_the_library_error(kind: str, data: st.DataObject, tmp_path: Path) -> None:
+def test_any_wrong_value_in_any_field_gives_the_library_error(
+    kind: str, data: st.DataObject, tmp_path: Path
+) -> None:
     import copy
 
     doc = _valid_data(kind)
@@ -346,8 +372,25 @@ def test_any_wrong_value_in_any_field_gives_the_library_error(kind: str, data: s
 
 
 HOSTILE_VALUES: list[object] = [
-    None, True, -1, 10**400, 1e300, float("nan"), float("inf"), "", "x", "http://[::1", "a\r\nb", "a:b",
-    "\u20ac", "0.2/-2", b"\x00\xff", [], [1], {}, {"a": 1},
+    None,
+    True,
+    -1,
+    10**400,
+    1e300,
+    float("nan"),
+    float("inf"),
+    "",
+    "x",
+    "http://[::1",
+    "a\r\nb",
+    "a:b",
+    "\u20ac",
+    "0.2/-2",
+    b"\x00\xff",
+    [],
+    [1],
+    {},
+    {"a": 1},
 ]
 
 

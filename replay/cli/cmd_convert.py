@@ -21,13 +21,13 @@ from pathlib import Path
 
 from .. import API_NAMES, api_of, translate
 from ..errors import CassetteError, CassetteFormatError, CassetteNotFoundError, ReplayError
-from .messages import BAD_INPUT, one_line
 from ..io.storage import dump_cassette, load_cassette, write_atomic
 from ..model.cassette import Cassette
 from ..model.yamlio import load_data
 from ..scrub import Scrubber
 from ..vcr.format import SyntheticTiming, dump_vcr, is_vcr_data
 from ..vcr.pydantic_ai import dump_pydantic_ai, is_pydantic_ai_data
+from .messages import BAD_INPUT, one_line
 
 __all__ = ["add_arguments", "convert_file", "run"]
 

@@ -16,7 +16,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import ReplayError
-from .messages import BAD_INPUT, one_line
 from ..io.storage import load_cassette
 from ..tools.diff import (
     DEFAULT_IGNORED_HEADERS,
@@ -25,6 +24,7 @@ from ..tools.diff import (
     TimingStats,
     diff_cassettes,
 )
+from .messages import BAD_INPUT, one_line
 
 __all__ = ["add_arguments", "run"]
 

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 from ..errors import ReplayError
-from .messages import BAD_INPUT, one_line
 from ..scrub import Scrubber
 from ..scrub.files import FileResult, scrub_path
+from .messages import BAD_INPUT, one_line
 
 __all__ = ["add_arguments", "run"]
 

@@ -16,8 +16,8 @@ from ..faults import Fault
 from ..faults.injector import FaultInjector
 from ..hygiene.checks import after_close, after_open, plan_open
 from ..hygiene.expiry import ExpiryPolicy
-from ..model.cassette import Request, Response
 from ..io.atomic import check_path
+from ..model.cassette import Request, Response
 from ..modes import RecordMode, Timing, parse_record_mode, parse_timing
 from ..scrub import Scrubber
 from ..timing.clock import make_timing

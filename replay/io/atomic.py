@@ -67,9 +67,7 @@ def check_path(path: Path) -> None:
     except OSError:
         return  # absent (created on save), or unreadable: the load or the save says why
     if not stat.S_ISREG(mode):
-        raise CassetteWriteError(
-            f"Cassette path {text} is {_kind(mode)}, not a regular file. {fix}"
-        )
+        raise CassetteWriteError(f"Cassette path {text} is {_kind(mode)}, not a regular file. {fix}")
 
 
 def _kind(mode: int) -> str:

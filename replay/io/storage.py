@@ -17,9 +17,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..errors import CassetteFormatError, CassetteNotFoundError
 from ..model.cassette import FORMAT, VERSION, Cassette, Interaction, dump_cassette
+from ..model.limits import MAX_FILE_BYTES
 from ..model.yamlio import YamlAliasError, YamlShapeError, gc_paused, load_data, uses_aliases
 from ..vcr.format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming, is_vcr_data, parse_vcr
-from ..model.limits import MAX_FILE_BYTES
 from .atomic import read_regular, write_atomic
 
 __all__ = ["dump_cassette", "load_cassette", "parse_cassette", "save_cassette", "write_atomic"]
@@ -140,7 +140,9 @@ def _yaml_data(text: str, p: Path, first_line: int = 0) -> Any:
         raise CassetteFormatError(f"{p}: {exc}; refusing to load it.") from None
     except YamlShapeError as exc:
         where = f" at line {first_line + exc.line}" if exc.line else ""
-        raise CassetteFormatError(f"{p}: invalid cassette{where}: {exc}. Fix it or re-record the cassette.") from None
+        raise CassetteFormatError(
+            f"{p}: invalid cassette{where}: {exc}. Fix it or re-record the cassette."
+        ) from None
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)

@@ -19,7 +19,14 @@ import yaml
 
 from .limits import MAX_FORMAT_PARAM, MAX_JSON_DEPTH
 
-__all__ = ["JsonStyle", "check_nesting", "decode_body", "encode_body", "is_yaml_safe_text", "sniff_json_style"]
+__all__ = [
+    "JsonStyle",
+    "check_nesting",
+    "decode_body",
+    "encode_body",
+    "is_yaml_safe_text",
+    "sniff_json_style",
+]
 
 # Characters that YAML readers may normalise or that libyaml cannot round-trip in every
 # scalar style; text holding them is stored as base64 so replay stays byte-exact.
@@ -69,7 +76,10 @@ class JsonStyle:
                 newline = True
             elif part.startswith("indent="):
                 digits = part.removeprefix("indent=")
-                if not (digits.isascii() and digits.isdigit() and len(digits) <= 4) or int(digits) > MAX_FORMAT_PARAM:
+                if (
+                    not (digits.isascii() and digits.isdigit() and len(digits) <= 4)
+                    or int(digits) > MAX_FORMAT_PARAM
+                ):
                     raise ValueError(
                         f"bad JSON format {spec!r}: indent must be a whole number from 0 to "
                         f"{MAX_FORMAT_PARAM}"

@@ -35,9 +35,9 @@ from pydantic import (
     model_validator,
 )
 
-from .limits import MAX_CHUNK_T
 from .bodies import check_nesting, decode_body, encode_body, is_yaml_safe_text
 from .framing import Event, Framing, detect_framing, iter_decoded
+from .limits import MAX_CHUNK_T
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -97,7 +97,9 @@ def check_headers(headers: Headers) -> Headers:
     """``headers`` if every name is an HTTP token and no value holds CR, LF or NUL."""
     for name, value in headers:
         if not _TOKEN.fullmatch(name):
-            raise ValueError(f"header name {name[:60]!r} is not an HTTP field name (a token: no spaces, ':', CR/LF)")
+            raise ValueError(
+                f"header name {name[:60]!r} is not an HTTP field name (a token: no spaces, ':', CR/LF)"
+            )
         if _BAD_VALUE.search(value):
             raise ValueError(f"header {name!r} has a value with CR, LF or NUL: {value[:60]!r}")
     return headers

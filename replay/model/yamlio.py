@@ -203,7 +203,9 @@ class _Builder:
             return self._build(node)
         self.depth += 1
         if self.depth > MAX_JSON_DEPTH:
-            raise YamlShapeError(f"the data is nested deeper than {MAX_JSON_DEPTH} levels", node.start_mark.line + 1)
+            raise YamlShapeError(
+                f"the data is nested deeper than {MAX_JSON_DEPTH} levels", node.start_mark.line + 1
+            )
         try:
             return self._build(node)
         finally:

@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from ..errors import CassetteFormatError
-from ..model.cassette import Cassette, Chunk, Headers, Interaction, Request, Response, StreamEnd
 from pydantic import ValidationError
 
+from ..errors import CassetteFormatError
+from ..model.cassette import Cassette, Chunk, Headers, Interaction, Request, Response, StreamEnd
 from ..model.decoding import decode_recorded
 from ..model.framing import detect_framing, split_at
 from ..model.headers import COOKIE_HEADERS, CREDENTIAL_HEADERS, PLACEHOLDER, header_text
