@@ -181,6 +181,7 @@ RULES = [
     ),
     ("replay.errors", ("replay.",), "errors import nothing of replay"),
     ("replay.modes", ("replay.",), "modes import nothing of replay"),
+    ("replay.limits", ("replay.",), "limits import nothing of replay"),
 ]
 
 

@@ -22,8 +22,8 @@ import replay.io.storage
 from replay.cli import main
 from replay.io.atomic import temp_writer_pid
 from replay.io.storage import save_cassette
+from replay.limits import MAX_CHUNK_T, MAX_FORMAT_PARAM, MAX_JSON_DEPTH
 from replay.model.cassette import Cassette, Chunk, Interaction, Request, Response, StreamEnd
-from replay.model.limits import MAX_CHUNK_T, MAX_FORMAT_PARAM, MAX_JSON_DEPTH
 from replay.model.yamlio import uses_aliases
 
 HEAD = "format: llm-replay\nversion: 1\ninteractions:\n"

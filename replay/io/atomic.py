@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import CassetteWriteError
-from ..model.limits import MAX_NAME_BYTES
+from ..limits import MAX_NAME_BYTES
 
 __all__ = ["check_path", "read_regular", "temp_stem", "temp_writer_pid", "write_atomic", "write_target"]
 

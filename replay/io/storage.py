@@ -16,8 +16,8 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import CassetteFormatError, CassetteNotFoundError
+from ..limits import MAX_FILE_BYTES
 from ..model.cassette import FORMAT, VERSION, Cassette, Interaction, dump_cassette
-from ..model.limits import MAX_FILE_BYTES
 from ..model.yamlio import YamlAliasError, YamlShapeError, gc_paused, load_data, uses_aliases
 from ..vcr.format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming, is_vcr_data, parse_vcr
 from .atomic import read_regular, write_atomic

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from .limits import MAX_FORMAT_PARAM, MAX_JSON_DEPTH
+from ..limits import MAX_FORMAT_PARAM, MAX_JSON_DEPTH
 
 __all__ = [
     "JsonStyle",
@@ -214,7 +214,7 @@ _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 
 
 def check_nesting(data: bytes, what: str) -> None:
-    """Refuse text nested deeper than :data:`~replay.model.limits.MAX_JSON_DEPTH` brackets.
+    """Refuse text nested deeper than :data:`~replay.limits.MAX_JSON_DEPTH` brackets.
 
     JSON that deep (in a body or an SSE event) would stop every parser and walker downstream
     (matching, ``inspect``, ``diff``) with a RecursionError; real payloads nest a few levels.

@@ -35,9 +35,9 @@ from pydantic import (
     model_validator,
 )
 
+from ..limits import MAX_CHUNK_T
 from .bodies import check_nesting, decode_body, encode_body, is_yaml_safe_text
 from .framing import Event, Framing, detect_framing, iter_decoded
-from .limits import MAX_CHUNK_T
 
 if TYPE_CHECKING:
     from os import PathLike

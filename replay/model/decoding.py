@@ -13,15 +13,15 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+from ..limits import MAX_DECODED_BODY, MAX_DECOMPRESSION_RATIO
 from .cassette import Headers
-from .limits import MAX_DECODED_BODY, MAX_DECOMPRESSION_RATIO
 
 __all__ = ["DecompressionLimitError", "decode_recorded"]
 
 
 class DecompressionLimitError(ValueError):
-    """A compressed body inflates past :data:`~replay.model.limits.MAX_DECOMPRESSION_RATIO` or
-    :data:`~replay.model.limits.MAX_DECODED_BODY` (a decompression bomb)."""
+    """A compressed body inflates past :data:`~replay.limits.MAX_DECOMPRESSION_RATIO` or
+    :data:`~replay.limits.MAX_DECODED_BODY` (a decompression bomb)."""
 
 
 def _limit(compressed: int) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .limits import MAX_JSON_DEPTH
+from ..limits import MAX_JSON_DEPTH
 
 __all__ = ["YamlAliasError", "YamlShapeError", "dump_data", "gc_paused", "load_data", "uses_aliases"]
 
@@ -53,7 +53,7 @@ class YamlAliasError(ValueError):
 
 class YamlShapeError(yaml.YAMLError, ValueError):
     """A document no cassette can be: a key given twice in one mapping, nesting past
-    :data:`~replay.model.limits.MAX_JSON_DEPTH`, or a scalar its tag cannot build (``!!int abc``,
+    :data:`~replay.limits.MAX_JSON_DEPTH`, or a scalar its tag cannot build (``!!int abc``,
     an int of thousands of digits). ``line`` is 1-based, or 0 when unknown.
 
     A ``yaml.YAMLError``, so every reader that handles bad YAML handles these too.
