@@ -96,8 +96,12 @@ def read_regular(path: Path, limit: int) -> bytes:
             raise ValueError(f"it is {_kind(info.st_mode)}, not a regular file")
         if info.st_size > limit:
             raise ValueError(f"it is {info.st_size} bytes, more than the limit of {limit}")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(limit + 1)
+        pieces: list[bytes] = []
+        left = limit + 1  # one byte past the limit proves a file that grew while read
+        while left > 0 and (piece := os.read(fd, min(left, 1 << 24))):
+            pieces.append(piece)
+            left -= len(piece)
+        data = b"".join(pieces)
         if len(data) > limit:
             raise ValueError(f"it is more than the limit of {limit} bytes")
         return data
