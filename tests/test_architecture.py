@@ -183,6 +183,7 @@ RULES = [
     ("replay.serve", ("replay.cli", "replay.tools"), "the server is below the CLI"),
     ("replay.errors", ("replay.",), "errors import nothing of replay"),
     ("replay.modes", ("replay.",), "modes import nothing of replay"),
+    ("replay.limits", ("replay.",), "limits import nothing of replay"),
 ]
 
 

@@ -16,6 +16,7 @@ Example usage::
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ from pydantic import (
     model_validator,
 )
 
-from .bodies import decode_body, encode_body, is_yaml_safe_text
+from ..limits import MAX_CHUNK_T
+from .bodies import check_nesting, decode_body, encode_body, is_yaml_safe_text
 from .framing import Event, Framing, detect_framing, iter_decoded
 
 if TYPE_CHECKING:
@@ -73,10 +75,48 @@ def _round_t(t: float) -> float:
 def _check_t(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{where} must be a number of seconds, got {value!r}")
-    t = float(value)
-    if not math.isfinite(t) or t < 0:
-        raise ValueError(f"{where} must be a finite number of seconds >= 0, got {value!r}")
+    try:
+        t = float(value)
+    except OverflowError:
+        t = math.inf
+    if not math.isfinite(t) or not 0 <= t <= MAX_CHUNK_T:
+        shown = value if len(repr(value)) <= 40 else f"{repr(value)[:20]}... ({len(repr(value))} characters)"
+        raise ValueError(
+            f"{where} must be a finite number of seconds >= 0, got {shown} (at most {MAX_CHUNK_T:g}: a day)"
+        )
     return t
+
+
+# RFC 9110 field names are tokens; values never hold CR, LF or NUL (no server could send them,
+# and a client handed them could split or forge headers).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(r"[\r\n\x00]")
+
+
+def check_headers(headers: Headers) -> Headers:
+    """``headers`` if every name is an HTTP token and no value holds CR, LF or NUL."""
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name):
+            raise ValueError(
+                f"header name {name[:60]!r} is not an HTTP field name (a token: no spaces, ':', CR/LF)"
+            )
+        if _BAD_VALUE.search(value):
+            raise ValueError(f"header {name!r} has a value with CR, LF or NUL: {value[:60]!r}")
+    return headers
+
+
+def check_url(url: str) -> str:
+    """``url`` if it is an absolute http(s) URL that parses (host, port)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise ValueError(f"url {url[:80]!r} does not parse: {exc}") from None
+    if parts.scheme.lower() not in {"http", "https", "ws", "wss"} or not parts.hostname:
+        raise ValueError(f"url {url[:80]!r} is not an absolute http(s) URL with a host")
+    if any(c in url for c in "\r\n\x00 \t"):
+        raise ValueError(f"url {url[:80]!r} holds whitespace or control characters")
+    return url
 
 
 def headers_from_disk(value: Any) -> Headers:
@@ -285,6 +325,11 @@ class StreamEnd(BaseModel):
     message: str = ""
     t: float | None = None
 
+    @field_validator("t", mode="before")
+    @classmethod
+    def _finite_t(cls, value: Any) -> Any:
+        return None if value is None else _check_t(value, "end t")
+
 
 class Request(BaseModel):
     """A recorded request: method, URL, headers (in order, repeats allowed) and body bytes."""
@@ -321,6 +366,22 @@ class Request(BaseModel):
         if self.body:
             out["body"] = encode_body(self.body)
         return out
+
+    @field_validator("headers")
+    @classmethod
+    def _http_headers(cls, value: Headers) -> Headers:
+        return check_headers(value)
+
+    @field_validator("url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        return check_url(value)
+
+    @field_validator("body")
+    @classmethod
+    def _shallow_body(cls, value: bytes) -> bytes:
+        check_nesting(value, "the request body")
+        return value
 
     def header(self, name: str) -> str | None:
         """First value of a header, case-insensitively."""
@@ -364,8 +425,18 @@ class Response(BaseModel):
             value["chunks"] = _split_sized(decode_body(body), value.get("chunks"))
         return value
 
+    @field_validator("headers")
+    @classmethod
+    def _http_headers(cls, value: Headers) -> Headers:
+        return check_headers(value)
+
     @model_validator(mode="after")
     def _check_times(self) -> Response:
+        _check_t(self.t, "response t")
+        times = self._store.times
+        if times and not (math.isfinite(max(times)) and max(times) <= MAX_CHUNK_T):
+            raise ValueError(f"chunk times must be finite and at most {MAX_CHUNK_T:g} seconds")
+        check_nesting(self._store.body, "the response body")
         last = self.t
         for i, t in enumerate(self._store.times):
             if t < last:

@@ -65,7 +65,7 @@ class HttpLib:
         return str(request.url.host)
 
     def replayed_response(self, plan: Any, player: ChunkPlayer, request: Any) -> Any:
-        return self.make_response(plan.status, plan.headers, self.replay_stream(player))
+        return self.make_response(plan.status, _wire_headers(plan.headers), self.replay_stream(player))
 
     def head_error(self, kind: str, message: str, request: Any) -> Exception:
         return self.transport_error(kind, message, request)
@@ -262,3 +262,14 @@ def lib_for_transport(transport: object) -> HttpLib:
         if isinstance(transport, lib.transports):
             return lib
     raise TypeError(f"{type(transport).__name__} is not an httpx or httpx2 transport")
+
+
+def _wire_headers(headers: Any) -> Any:
+    """Header values as httpx encodes them: a recorded non-ASCII value (the client decoded the
+    server's UTF-8 bytes) goes back as UTF-8 bytes, which the client decodes to the same text."""
+    if all(isinstance(v, str) and v.isascii() for _, v in headers):
+        return headers
+    return [
+        (n.encode("latin-1") if isinstance(n, str) else n, v.encode("utf-8") if isinstance(v, str) else v)
+        for n, v in headers
+    ]

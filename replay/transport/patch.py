@@ -18,6 +18,7 @@ A request an outer adapter already serves passes the inner ones untouched
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -33,10 +34,24 @@ __all__ = ["active_interceptor", "pop_interceptor", "push_interceptor"]
 _lock = threading.RLock()
 _stack: list[Interceptor] = []
 _originals: list[tuple[type, str, Any]] = []
+# The interceptors opened in this context (thread, asyncio task). Two threads that each open a
+# cassette must each reach their own: a process-wide "innermost" would send one thread's request
+# to the other's cassette, which may already have been saved (the recording would be lost).
+_opened_here: contextvars.ContextVar[tuple[Interceptor, ...]] = contextvars.ContextVar(
+    "llm_replay_interceptors", default=()
+)
 
 
 def active_interceptor() -> Interceptor | None:
-    """The innermost active interceptor, if any (process-wide: threads share it, as with vcrpy)."""
+    """The interceptor that answers a request made here, if any.
+
+    The innermost one this context (thread or task) opened and has not closed; a context that
+    opened none (a thread the application starts inside a cassette block, a pool worker) gets
+    the most recently opened one in the process, as with vcrpy.
+    """
+    for interceptor in reversed(_opened_here.get()):
+        if interceptor in _stack:
+            return interceptor
     return _stack[-1] if _stack else None
 
 
@@ -46,6 +61,7 @@ def push_interceptor(interceptor: Interceptor) -> None:
         if not _stack:
             _install()
         _stack.append(interceptor)
+    _opened_here.set((*_opened_here.get(), interceptor))
 
 
 def pop_interceptor(interceptor: Interceptor) -> None:
@@ -55,6 +71,9 @@ def pop_interceptor(interceptor: Interceptor) -> None:
             _stack.remove(interceptor)
         if not _stack:
             _uninstall()
+    here = _opened_here.get()
+    if interceptor in here:
+        _opened_here.set(tuple(i for i in here if i is not interceptor))
 
 
 def _install() -> None:

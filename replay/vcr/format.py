@@ -13,8 +13,7 @@ A vcrpy cassette stores each response body as one string, without timing. On imp
   as text, as vcrpy itself accepts them.
 - pydantic-ai's variant (bodies stored parsed under ``parsed_body``) is read too; the body is
   rebuilt as pydantic-ai replays it (see :mod:`replay.vcr.pydantic_ai`).
-- Responses given synthetic timing carry ``synthetic_timing=True``, which ``llm-replay inspect``
-  shows.
+- Responses given synthetic timing carry ``synthetic_timing=True`` (``llm-replay inspect`` shows it).
 - Secret headers (``authorization``, ``api-key``, ``x-api-key``: value replaced; ``cookie`` and
   ``set-cookie``: dropped) are removed, so saving or converting never writes them.
 
@@ -37,6 +36,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from ..errors import CassetteFormatError
 from ..model.cassette import Cassette, Chunk, Headers, Interaction, Request, Response, StreamEnd
@@ -229,10 +230,15 @@ def _recorded_timing(meta: Any, body: bytes) -> tuple[float, list[Chunk], Stream
         pos = 0
         for pair in str(meta.get("chunks", "")).split():
             t_text, _, size_text = pair.partition("/")
-            size = int(size_text)
+            if (size := int(size_text)) < 0:
+                raise _Bad(f"{TIMING_KEY}.chunks: chunk size {size} is negative")
             chunks.append(Chunk(t=float(t_text), data=body[pos : pos + size]))
             pos += size
         end = StreamEnd.model_validate(meta["end"]) if meta.get("end") else None
+    except _Bad:
+        raise
+    except ValidationError as exc:  # past the limits (replay.limits): refused, not re-timed
+        raise _Bad(f"{TIMING_KEY}: {exc.errors()[0]['msg']}") from None
     except (ValueError, TypeError, ArithmeticError):
         return None
     # The body is the truth: an edited body no longer fits the recorded boundaries.
