@@ -19,7 +19,7 @@ from replay.model.cassette import Cassette, Chunk, Interaction, Request, Respons
 
 
 def _valid_data(kind: str) -> object:
-    from replay.vcr.format import dump_vcr
+    from replay.vcr.export import dump_vcr
 
     cassette = Cassette(
         interactions=[

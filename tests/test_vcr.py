@@ -18,7 +18,8 @@ from sdk_helpers import run_chat
 
 import replay
 from replay.cli import main as cli
-from replay.vcr.format import SyntheticTiming, dump_vcr
+from replay.vcr.export import dump_vcr
+from replay.vcr.format import SyntheticTiming
 
 URL = "https://api.example.com/v1/chat/completions"
 SSE = b'data: {"n": 1}\n\ndata: {"n": 2}\n\n: keep-alive\n\ndata: [DONE]\n\n'

@@ -25,7 +25,8 @@ from ..io.storage import dump_cassette, load_cassette, write_atomic
 from ..model.cassette import Cassette
 from ..model.yamlio import load_data
 from ..scrub import Scrubber
-from ..vcr.format import SyntheticTiming, dump_vcr, is_vcr_data
+from ..vcr.export import dump_vcr
+from ..vcr.format import SyntheticTiming, is_vcr_data
 from ..vcr.pydantic_ai import dump_pydantic_ai, is_pydantic_ai_data
 from .messages import BAD_INPUT, one_line
 

@@ -15,11 +15,11 @@ from ..io.storage import dump_cassette, load_cassette, write_atomic
 from ..model.cassette import Headers
 from ..model.headers import COOKIE_HEADERS, CREDENTIAL_HEADERS, PLACEHOLDER
 from ..model.yamlio import YamlAliasError, load_data
+from .export import to_vcr_pairs
 from .format import (
     interaction_from_vcr,
     is_vcr_data,
     redact_headers,
-    to_vcr_pairs,
 )
 from .pydantic_ai import from_pydantic_ai_data, is_pydantic_ai_data
 
