@@ -41,23 +41,40 @@ _SSE_EVENTS = 12
 _CLIENT = "import httpx\n\nimport pytest\n\nCLIENT = httpx.Client()\n\n"
 
 
-def _interaction(method: str, uri: str, status: int, headers: dict[str, list[str]], body: bytes) -> dict[str, Any]:
+def _interaction(
+    method: str, uri: str, status: int, headers: dict[str, list[str]], body: bytes
+) -> dict[str, Any]:
     return {
-        "request": {"method": method, "uri": uri, "body": '{"model": "m"}', "headers": {"Content-Type": ["application/json"]}},
-        "response": {"status": {"code": status, "message": "OK"}, "headers": headers, "body": {"string": body}},
+        "request": {
+            "method": method,
+            "uri": uri,
+            "body": '{"model": "m"}',
+            "headers": {"Content-Type": ["application/json"]},
+        },
+        "response": {
+            "status": {"code": status, "message": "OK"},
+            "headers": headers,
+            "body": {"string": body},
+        },
     }
 
 
 def _synthetic(index: int) -> list[dict[str, Any]]:
     """Three interactions: plain JSON, gzip JSON, and an SSE stream."""
-    answer = json.dumps({"id": f"chatcmpl-{index}", "choices": [{"message": {"content": "hi " * 40}}]}).encode()
+    answer = json.dumps(
+        {"id": f"chatcmpl-{index}", "choices": [{"message": {"content": "hi " * 40}}]}
+    ).encode()
     events = b"".join(
-        b"data: " + json.dumps({"id": index, "choices": [{"delta": {"content": f"tok{n} "}}]}).encode() + b"\n\n"
+        b"data: "
+        + json.dumps({"id": index, "choices": [{"delta": {"content": f"tok{n} "}}]}).encode()
+        + b"\n\n"
         for n in range(_SSE_EVENTS)
     )
     host = f"https://api{index % 5}.example.com"
     return [
-        _interaction("POST", f"{host}/v1/chat/completions", 200, {"Content-Type": ["application/json"]}, answer),
+        _interaction(
+            "POST", f"{host}/v1/chat/completions", 200, {"Content-Type": ["application/json"]}, answer
+        ),
         _interaction(
             "POST",
             f"{host}/v1/embeddings",
@@ -66,7 +83,11 @@ def _synthetic(index: int) -> list[dict[str, Any]]:
             gzip.compress(answer, mtime=0),
         ),
         _interaction(
-            "POST", f"{host}/v1/stream", 200, {"Content-Type": ["text/event-stream"]}, events + b"data: [DONE]\n\n"
+            "POST",
+            f"{host}/v1/stream",
+            200,
+            {"Content-Type": ["text/event-stream"]},
+            events + b"data: [DONE]\n\n",
         ),
     ]
 
@@ -93,7 +114,9 @@ def _real() -> list[tuple[str, list[dict[str, Any]]]]:
     return found
 
 
-def make_suite(root: Path, tests: int, *, marker: bool = True, requests: bool = True, per_module: int = 10) -> int:
+def make_suite(
+    root: Path, tests: int, *, marker: bool = True, requests: bool = True, per_module: int = 10
+) -> int:
     """Writes a pytest-recording suite of ``tests`` tests under ``root``; returns how many are real."""
     real = _real()
     root.mkdir(parents=True, exist_ok=True)
@@ -127,17 +150,24 @@ def make_suite(root: Path, tests: int, *, marker: bool = True, requests: bool = 
 
 
 def _pytest(root: Path, *args: str) -> float:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugin"), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugin"), os.environ.get("PYTHONPATH", "")]),
+    }
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=900)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
-        raise RuntimeError(f"pytest {' '.join(args)} in {root} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
+        raise RuntimeError(
+            f"pytest {' '.join(args)} in {root} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
+        )
     return seconds
 
 
-def _paired(rounds: int, a: tuple[Path, tuple[str, ...]], b: tuple[Path, tuple[str, ...]]) -> tuple[list[float], list[float]]:
+def _paired(
+    rounds: int, a: tuple[Path, tuple[str, ...]], b: tuple[Path, tuple[str, ...]]
+) -> tuple[list[float], list[float]]:
     """Alternates a and b (which one goes first alternates too), ``rounds`` pairs."""
     times_a: list[float] = []
     times_b: list[float] = []

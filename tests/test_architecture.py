@@ -214,6 +214,7 @@ PUBLIC = ("replay", "replay.faults", "replay.synth", "replay.errors", "replay.mo
 # the pytest-recording drop-in drives the vcrpy bridge that only it uses.
 PLUGIN_INTERNALS = {
     "replay_pytest.hygiene -> replay.hygiene.expiry",
+    "replay_pytest.hygiene -> replay.hygiene.listeners",
     "replay_pytest.hygiene -> replay.hygiene.usage",
     "replay_pytest.recording_compat -> replay.timing.clock",
     "replay_pytest.recording_compat -> replay.vcr.bridge",

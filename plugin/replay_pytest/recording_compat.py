@@ -28,13 +28,12 @@ import os
 import re
 import socket
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from replay.timing.clock import make_timing
-from replay.vcr.bridge import SafePersister, vcr_cassette
-from replay.vcr.format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming
+if TYPE_CHECKING:
+    from replay.vcr.format import SyntheticTiming
 
 __all__ = [
     "RECORD_MODES",
@@ -250,6 +249,8 @@ def default_cassette_name(request: pytest.FixtureRequest) -> str:
 
 
 def _timing_settings(merged: dict[str, Any], config: pytest.Config) -> tuple[str, float, SyntheticTiming]:
+    from replay.vcr.format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming
+
     options = config.option
     timing = getattr(options, "replay_timing", None) or merged.get("timing") or "instant"
     speed = getattr(options, "replay_speed", None) or merged.get("speed") or 1.0
@@ -272,7 +273,11 @@ def vcr(
     if disable_recording or not vcr_markers:
         yield None
         return
+    # The bridge, vcrpy and the clocks load with the first test that has a cassette.
     from vcr import VCR
+
+    from replay.timing.clock import make_timing
+    from replay.vcr.bridge import SafePersister, vcr_cassette
 
     merged = _merge(request.getfixturevalue("vcr_config"), vcr_markers)
     name = request.getfixturevalue("default_cassette_name")
