@@ -264,7 +264,6 @@ def test_the_cli_uses_the_public_api_and_the_file_level_tools() -> None:
 # Not split yet (see the report of issue 12); the list may only shrink.
 NOT_SPLIT_YET = {
     "replay.model.cassette",
-    "replay.synth",
 }
 
 
