@@ -207,20 +207,12 @@ def test_the_allowed_upward_imports_import_nothing_of_the_model_back() -> None:
 
 # Public modules: replay itself (its __all__), the fault and synth modules users import, and
 # the errors and modes every layer shares.
-PUBLIC = ("replay", "replay.faults", "replay.synth", "replay.errors", "replay.modes")
+PUBLIC = ("replay", "replay.faults", "replay.synth", "replay.errors", "replay.modes", "replay.pytest_support")
 
-# What the plugin still takes from below the public API, each for a reason: the usage-log
-# listener protocol and expiry parsing are the plugin's own machinery (hygiene options), and
-# the pytest-recording drop-in drives the vcrpy bridge that only it uses.
-PLUGIN_INTERNALS = {
-    "replay_pytest.hygiene -> replay.hygiene.expiry",
-    "replay_pytest.hygiene -> replay.hygiene.listeners",
-    "replay_pytest.hygiene -> replay.hygiene.usage",
-    "replay_pytest.recording_compat -> replay.timing.clock",
-    "replay_pytest.recording_compat -> replay.vcr.bridge",
-    "replay_pytest.recording_compat -> replay.vcr.format",
-    "replay_pytest.variants -> replay.faults.variants",
-}
+# The plugin's own machinery below the top-level API (usage log, listeners, expiry, variants, the
+# pytest-recording drop-in) comes through the documented support module, nothing else.
+PLUGIN_INTERNALS: set[str] = set()
+
 
 # The CLI is the front of the file-level operations (scrub a file, prune, convert, diff,
 # inspect) and of the demo's wall-clock figures: it may use them and the tools, never the

@@ -24,11 +24,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 import replay
-from replay.hygiene.expiry import Expiry, parse_max_age
-from replay.hygiene.listeners import add_listener, remove_listener
+from replay.pytest_support import Expiry, add_listener, parse_max_age, remove_listener
 
 if TYPE_CHECKING:
-    from replay.hygiene.usage import CassetteUse
+    from replay.pytest_support import CassetteUse
 
 from .markers import default_cassette_path, marker_settings
 
@@ -170,7 +169,7 @@ class HygieneState:
         if not closed:
             return
         # The usage models (pydantic) load with the first cassette closed, not at start-up.
-        from replay.hygiene.usage import cassette_key, describe_interaction, use_from_active
+        from replay.pytest_support import cassette_key, describe_interaction, use_from_active
 
         rootdir = self.config.rootpath
         for item in closed:
@@ -205,7 +204,7 @@ class HygieneState:
         )
 
     def absorb(self, text: str) -> None:
-        from replay.hygiene.usage import CassetteUse
+        from replay.pytest_support import CassetteUse
 
         data = json.loads(text)
         self.uses.extend(CassetteUse.model_validate(u) for u in data["uses"])
@@ -269,7 +268,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     result = yield  # a failing test raises here: strict usage is only judged on passing bodies
     active = item.stash.get(ACTIVE_CASSETTE, None)
     if active is not None and active.strict:
-        from replay.hygiene.usage import UnusedInteractionsError, unused_message
+        from replay.pytest_support import UnusedInteractionsError, unused_message
 
         message = unused_message(active)
         if message is not None:
@@ -312,7 +311,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         config.workeroutput[_WORKER_KEY] = state.to_json()  # type: ignore[attr-defined]
         return
     if state.log_path is not None:
-        from replay.hygiene.usage import UsageLog
+        from replay.pytest_support import UsageLog
 
         UsageLog(config.rootpath, state.uses).write(state.log_path)
 

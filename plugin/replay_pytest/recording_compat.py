@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from replay.vcr.format import SyntheticTiming
+    from replay.pytest_support import SyntheticTiming
 
 __all__ = [
     "RECORD_MODES",
@@ -249,7 +249,7 @@ def default_cassette_name(request: pytest.FixtureRequest) -> str:
 
 
 def _timing_settings(merged: dict[str, Any], config: pytest.Config) -> tuple[str, float, SyntheticTiming]:
-    from replay.vcr.format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming
+    from replay.pytest_support import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming
 
     options = config.option
     timing = getattr(options, "replay_timing", None) or merged.get("timing") or "instant"
@@ -276,8 +276,7 @@ def vcr(
     # The bridge, vcrpy and the clocks load with the first test that has a cassette.
     from vcr import VCR
 
-    from replay.timing.clock import make_timing
-    from replay.vcr.bridge import SafePersister, vcr_cassette
+    from replay.pytest_support import SafePersister, make_timing, vcr_cassette
 
     merged = _merge(request.getfixturevalue("vcr_config"), vcr_markers)
     name = request.getfixturevalue("default_cassette_name")

@@ -17,7 +17,7 @@ import pytest
 import replay
 
 if TYPE_CHECKING:
-    from replay.faults.variants import Variant
+    from replay.pytest_support import Variant
 
 __all__ = [
     "check_faults",
@@ -43,7 +43,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     baseline = marker.kwargs.get("baseline", True)
     if not isinstance(baseline, bool):
         raise pytest.UsageError(f"{where}: baseline must be True or False, got {baseline!r}")
-    from replay.faults.variants import collect  # fault machinery loads only for such tests
+    from replay.pytest_support import collect  # fault machinery loads only for such tests
 
     try:
         found = collect(marker.args, baseline=baseline)
@@ -58,7 +58,7 @@ def replay_variant(request: pytest.FixtureRequest) -> Variant | None:
     value = getattr(request, "param", None)
     if value is None:
         return None
-    from replay.faults.variants import Variant
+    from replay.pytest_support import Variant
 
     if not isinstance(value, Variant):
         raise pytest.UsageError(
@@ -74,7 +74,7 @@ def name_without_variant(node: pytest.Item) -> str:
     variant = callspec.params.get("replay_variant") if callspec is not None else None
     if variant is None:
         return name
-    from replay.faults.variants import Variant
+    from replay.pytest_support import Variant
 
     if not isinstance(variant, Variant) or "[" not in name or not name.endswith("]"):
         return name
