@@ -194,7 +194,7 @@ def _load() -> str:
 
 def run(ctx: Context) -> None:
     tests = ctx.size(200, 24)
-    rounds = ctx.size(5, 1)
+    rounds = ctx.size(3, 1)
     suite = ctx.workdir / "dropin"
     real = make_suite(suite, tests)
     ctx.log(f"   suite: {tests} tests ({real} over real cassettes), {_load()}")
