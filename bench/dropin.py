@@ -199,7 +199,7 @@ def run(ctx: Context) -> None:
     real = make_suite(suite, tests)
     ctx.log(f"   suite: {tests} tests ({real} over real cassettes), {_load()}")
     replay_args = ("-p", "no:recording")
-    ours, theirs = _paired(rounds, (suite, replay_args), (suite, ()))
+    ours, theirs = _paired(rounds, (suite, replay_args), (suite, ()), warm=not ctx.quick)
     ctx.add(
         Row(
             "8.dropin_wall",
@@ -216,7 +216,7 @@ def run(ctx: Context) -> None:
     make_suite(bare, tests, marker=False, requests=False)
     empty = ctx.workdir / "empty"
     make_suite(empty, tests, marker=True, requests=False)
-    with_marker, without = _paired(rounds, (empty, replay_args), (bare, replay_args))
+    with_marker, without = _paired(rounds, (empty, replay_args), (bare, replay_args), warm=not ctx.quick)
     per_test = [(x - y) / tests for x, y in zip(with_marker, without, strict=True)]
     ctx.add(
         Row(
@@ -231,7 +231,9 @@ def run(ctx: Context) -> None:
     )
     small = ctx.workdir / "xdist"
     make_suite(small, ctx.size(70, 16))
-    parallel, serial = _paired(rounds, (small, (*replay_args, "-n", "2")), (small, replay_args))
+    parallel, serial = _paired(
+        rounds, (small, (*replay_args, "-n", "2")), (small, replay_args), warm=not ctx.quick
+    )
     ctx.add(
         Row(
             "8.xdist",
