@@ -277,3 +277,39 @@ def test_import_replay_loads_no_command_only_module() -> None:
         ["replay.errors", "replay.modes"]
     )
     assert set(replay.__all__) <= set(dir(replay))
+
+
+MAX_FUNCTION_LINES = 60
+
+# Functions still over the limit (docstrings not counted), each with why it stays for now; the
+# list may only shrink. Splitting them is mechanical but touches code other branches edit.
+LONG_FUNCTIONS = {
+    "replay.tools.plot.plot_cassette": "one matplotlib figure built top to bottom (optional extra)",
+    "replay.synth.chat": "argument checks of the public synth.chat, then one call per part",
+    "replay.synth.openai._openai": "the OpenAI/Together payload, streamed and not, in one place",
+    "replay.synth.anthropic._anthropic": "the Anthropic payload, streamed and not, in one place",
+}
+
+
+def _function_lengths() -> dict[str, int]:
+    found: dict[str, int] = {}
+    for package, base in SOURCES.items():
+        for path in base.rglob("*.py"):
+            module = _module_name(package, base, path)
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno:
+                    lines = node.end_lineno - node.lineno + 1
+                    first = node.body[0]
+                    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                        lines -= (first.end_lineno or first.lineno) - first.lineno + 1
+                    found[f"{module}.{node.name}"] = max(found.get(f"{module}.{node.name}", 0), lines)
+    return found
+
+
+def test_no_function_is_over_the_line_limit() -> None:
+    lengths = _function_lengths()
+    long = {f: n for f, n in lengths.items() if n > MAX_FUNCTION_LINES and f not in LONG_FUNCTIONS}
+    assert long == {}, f"split these functions (limit {MAX_FUNCTION_LINES} lines): {long}"
+    stale = [f for f in LONG_FUNCTIONS if lengths.get(f, 0) <= MAX_FUNCTION_LINES]
+    assert stale == [], f"drop these from LONG_FUNCTIONS: {stale}"
