@@ -166,13 +166,14 @@ def _pytest(root: Path, *args: str) -> float:
 
 
 def _paired(
-    rounds: int, a: tuple[Path, tuple[str, ...]], b: tuple[Path, tuple[str, ...]]
+    rounds: int, a: tuple[Path, tuple[str, ...]], b: tuple[Path, tuple[str, ...]], *, warm: bool = True
 ) -> tuple[list[float], list[float]]:
     """Alternates a and b (which one goes first alternates too), ``rounds`` pairs."""
     times_a: list[float] = []
     times_b: list[float] = []
-    _pytest(a[0], *a[1])  # warm the file cache and .pyc files
-    _pytest(b[0], *b[1])
+    if warm:  # the file cache and .pyc files, as a developer's second run has them
+        _pytest(a[0], *a[1])
+        _pytest(b[0], *b[1])
     for n in range(rounds):
         if n % 2:
             times_b.append(_pytest(b[0], *b[1]))

@@ -4,6 +4,7 @@ cassettes merged in; writes are atomic and never contain secret headers."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,8 @@ __all__ = ["SafePersister"]
 
 # Parsed files, keyed on (path, mtime, size): a session opens the same cassette once per test
 # that uses it (parametrized tests, shared cassettes, xdist re-runs), and parsing plus validating
-# is most of the drop-in's per-test cost. vcrpy deep-copies every pair it loads
-# (Cassette.append), so the cached objects are never mutated and can be handed out again.
+# is most of the drop-in's per-test cost. vcrpy keeps the loaded objects (old interactions) and
+# hooks may change them, so each load gets its own deep copy: far cheaper than parsing again.
 _CACHE: dict[tuple[str, int, int], tuple[list[Any], list[Any]]] = {}
 _CACHE_SIZE = 1024
 
@@ -53,7 +54,8 @@ def _read_pairs(path: Path) -> tuple[list[Any], list[Any]] | None:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
         cached = _CACHE[key] = read
-    return list(cached[0]), list(cached[1])
+    requests, responses = copy.deepcopy(cached)
+    return requests, responses
 
 
 def _parse_pairs(path: Path) -> tuple[list[Any], list[Any]] | None:
