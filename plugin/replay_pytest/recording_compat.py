@@ -28,12 +28,19 @@ import os
 import re
 import socket
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from replay.pytest_support import SyntheticTiming
+# Loaded eagerly: this module is only imported when the drop-in serves the vcr marker, and the
+# bridge must be in place before the suite's modules (and their clients) are imported.
+from replay.pytest_support import (
+    DEFAULT_SYNTHETIC_TIMING,
+    SafePersister,
+    SyntheticTiming,
+    make_timing,
+    vcr_cassette,
+)
 
 __all__ = [
     "RECORD_MODES",
@@ -249,8 +256,6 @@ def default_cassette_name(request: pytest.FixtureRequest) -> str:
 
 
 def _timing_settings(merged: dict[str, Any], config: pytest.Config) -> tuple[str, float, SyntheticTiming]:
-    from replay.pytest_support import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming
-
     options = config.option
     timing = getattr(options, "replay_timing", None) or merged.get("timing") or "instant"
     speed = getattr(options, "replay_speed", None) or merged.get("speed") or 1.0
@@ -273,10 +278,7 @@ def vcr(
     if disable_recording or not vcr_markers:
         yield None
         return
-    # The bridge, vcrpy and the clocks load with the first test that has a cassette.
     from vcr import VCR
-
-    from replay.pytest_support import SafePersister, make_timing, vcr_cassette
 
     merged = _merge(request.getfixturevalue("vcr_config"), vcr_markers)
     name = request.getfixturevalue("default_cassette_name")
