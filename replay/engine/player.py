@@ -84,19 +84,7 @@ class ActiveCassette:
         self.existed = path.exists()
         # What the file held when opened, for a rewrite to tell its own old interactions from
         # those a parallel worker adds meanwhile (None: unreadable, replace it all).
-        self._baseline: list[Interaction] | None = []
-        if self.existed and not record_mode.replaces_file:
-            # ``loaded``: the caller read the file already (to check its age).
-            self.cassette = (
-                loaded if loaded is not None else load_cassette(path, synthetic_timing=synthetic_timing)
-            )
-        else:
-            self.cassette = Cassette()
-            if self.existed:
-                try:
-                    self._baseline = load_cassette(path).interactions
-                except ReplayError:
-                    self._baseline = None
+        self.cassette, self._baseline = self._open(record_mode, loaded, synthetic_timing)
         self.as_api = AsApiView(self.cassette.interactions, as_api, str(path)) if as_api else None
         self.matcher = self._matcher(match_on, allow_playback_repeats)
         self.saved = False
@@ -111,6 +99,22 @@ class ActiveCassette:
         self.reached = 0
         self.unseen: list[tuple[str, str]] = []
         self.silence_reported = False
+
+    def _open(
+        self, record_mode: RecordMode, loaded: Cassette | None, synthetic_timing: SyntheticTiming | None
+    ) -> tuple[Cassette, list[Interaction] | None]:
+        """What to replay from, and the baseline a rewrite compares with (see ``_baseline``)."""
+        if self.existed and not record_mode.replaces_file:
+            # ``loaded``: the caller read the file already (to check its age).
+            if loaded is not None:
+                return loaded, []
+            return load_cassette(self.path, synthetic_timing=synthetic_timing), []
+        if not self.existed:
+            return Cassette(), []
+        try:
+            return Cassette(), load_cassette(self.path).interactions
+        except ReplayError:
+            return Cassette(), None
 
     def _matcher(self, match_on: Sequence[str] | None, allow_playback_repeats: bool) -> Matcher:
         # Requests made in another API are answered from translations (replay.chat.as_api):
