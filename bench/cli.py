@@ -15,7 +15,7 @@ from .core import Context, describe_machine, format_table, guard_network, machin
 
 __all__ = ["SECTIONS", "expected_row_ids", "main"]
 
-SECTIONS = ("overhead", "scaling", "virtual", "realtime", "recording", "memory", "imports", "serve")
+SECTIONS = ("overhead", "scaling", "virtual", "realtime", "recording", "memory", "imports", "serve", "dropin")
 
 
 def expected_row_ids(quick: bool, sections: tuple[str, ...] = SECTIONS) -> list[str]:

@@ -213,6 +213,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._chat(body)
         elif path.endswith("/messages"):
             self._messages(body)
+        elif path.startswith("/model/") and path.endswith("/converse"):
+            self._converse(body)
+        elif path.startswith("/model/") and path.endswith("/converse-stream"):
+            self._converse_stream()
         elif (
             answer := route(
                 path,
@@ -287,6 +291,42 @@ class _Handler(BaseHTTPRequestHandler):
 
         self._send_stream(events())
 
+    def _converse(self, body: dict[str, Any]) -> None:
+        """Bedrock runtime's Converse API (``POST /model/{modelId}/converse``), non-streaming."""
+        script = self.owner.script
+        tokens = script.tokens
+        stop = {"stop": "end_turn", "length": "max_tokens"}.get(script.finish_reason, script.finish_reason)
+        self._send_json(
+            200,
+            {
+                "output": {"message": {"role": "assistant", "content": [{"text": "".join(tokens)}]}},
+                "stopReason": stop,
+                "usage": {"inputTokens": 10, "outputTokens": len(tokens), "totalTokens": 10 + len(tokens)},
+                "metrics": {"latencyMs": 42},
+            },
+            pretty=False,
+        )
+
+    def _converse_stream(self) -> None:
+        """Bedrock's ConverseStream: AWS event-stream messages, one per HTTP chunk."""
+        script = self.owner.script
+        stop = {"stop": "end_turn", "length": "max_tokens"}.get(script.finish_reason, script.finish_reason)
+
+        def events() -> Iterator[bytes]:
+            yield _aws_event("messageStart", {"role": "assistant"})
+            for token in script.tokens:
+                yield _aws_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": token}})
+            yield _aws_event("contentBlockStop", {"contentBlockIndex": 0})
+            yield _aws_event("messageStop", {"stopReason": stop})
+            usage = {
+                "inputTokens": 10,
+                "outputTokens": len(script.tokens),
+                "totalTokens": 10 + len(script.tokens),
+            }
+            yield _aws_event("metadata", {"usage": usage, "metrics": {"latencyMs": 42}})
+
+        self._send_stream(events(), "application/vnd.amazon.eventstream")
+
     def _messages(self, body: dict[str, Any]) -> None:
         script = self.owner.script
         model = script.model or body.get("model", "claude-test")
@@ -357,3 +397,24 @@ def _sse(payload: Any, event: str | None = None) -> bytes:
     data = json.dumps(payload, separators=(",", ":"))
     prefix = f"event: {event}\n" if event else ""
     return f"{prefix}data: {data}\n\n".encode()
+
+
+def _aws_event(event_type: str, payload: Any) -> bytes:
+    """One AWS event-stream message (prelude, string headers, JSON payload, CRC32s)."""
+    import struct
+    import zlib
+
+    headers = b""
+    for name, value in (
+        (":event-type", event_type),
+        (":content-type", "application/json"),
+        (":message-type", "event"),
+    ):
+        raw = value.encode()
+        headers += bytes([len(name)]) + name.encode() + b"\x07" + struct.pack(">H", len(raw)) + raw
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    total = 12 + len(headers) + len(body) + 4
+    prelude = struct.pack(">II", total, len(headers))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    message = prelude + headers + body
+    return message + struct.pack(">I", zlib.crc32(message))

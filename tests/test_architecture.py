@@ -183,6 +183,7 @@ RULES = [
     ("replay.serve", ("replay.cli", "replay.tools"), "the server is below the CLI"),
     ("replay.errors", ("replay.",), "errors import nothing of replay"),
     ("replay.modes", ("replay.",), "modes import nothing of replay"),
+    ("replay.limits", ("replay.",), "limits import nothing of replay"),
 ]
 
 
@@ -221,21 +222,20 @@ def test_the_allowed_upward_imports_import_nothing_of_the_model_back() -> None:
 
 # Public modules: replay itself (its __all__), the fault and synth modules users import, and
 # the errors and modes every layer shares.
-PUBLIC = ("replay", "replay.faults", "replay.synth", "replay.errors", "replay.modes", "replay.serve")
+PUBLIC = (
+    "replay",
+    "replay.faults",
+    "replay.synth",
+    "replay.errors",
+    "replay.modes",
+    "replay.pytest_support",
+    "replay.serve",
+)
 
-# What the plugin still takes from below the public API, each for a reason: the usage-log
-# listener protocol and expiry parsing are the plugin's own machinery (hygiene options), the
-# continuous clocks are what pytest's own durations read (real time plus replayed time), and
-# the pytest-recording drop-in drives the vcrpy bridge that only it uses.
-PLUGIN_INTERNALS = {
-    "replay_pytest.plugin -> replay.timing",
-    "replay_pytest.hygiene -> replay.hygiene.expiry",
-    "replay_pytest.hygiene -> replay.hygiene.usage",
-    "replay_pytest.recording_compat -> replay.timing.clock",
-    "replay_pytest.recording_compat -> replay.vcr.bridge",
-    "replay_pytest.recording_compat -> replay.vcr.format",
-    "replay_pytest.variants -> replay.faults.variants",
-}
+# The plugin's own machinery below the top-level API (usage log, listeners, expiry, variants, the
+# pytest-recording drop-in) comes through the documented support module, nothing else.
+PLUGIN_INTERNALS: set[str] = set()
+
 
 # The CLI is the front of the file-level operations (scrub a file, prune, convert, diff,
 # inspect) and of the demo's wall-clock figures: it may use them and the tools, never the
@@ -278,10 +278,7 @@ def test_the_cli_uses_the_public_api_and_the_file_level_tools() -> None:
 
 
 # Not split yet (see the report of issue 12); the list may only shrink.
-NOT_SPLIT_YET = {
-    "replay.model.cassette",
-    "replay.synth",
-}
+NOT_SPLIT_YET: set[str] = set()
 
 
 def test_no_module_is_over_the_line_limit() -> None:
@@ -304,3 +301,39 @@ def test_import_replay_loads_no_command_only_module() -> None:
         ["replay.errors", "replay.modes"]
     )
     assert set(replay.__all__) <= set(dir(replay))
+
+
+MAX_FUNCTION_LINES = 60
+
+# Functions still over the limit (docstrings not counted), each with why it stays for now; the
+# list may only shrink. Splitting them is mechanical but touches code other branches edit.
+LONG_FUNCTIONS = {
+    "replay.tools.plot.plot_cassette": "one matplotlib figure built top to bottom (optional extra)",
+    "replay.synth.chat": "argument checks of the public synth.chat, then one call per part",
+    "replay.synth.openai._openai": "the OpenAI/Together payload, streamed and not, in one place",
+    "replay.synth.anthropic._anthropic": "the Anthropic payload, streamed and not, in one place",
+}
+
+
+def _function_lengths() -> dict[str, int]:
+    found: dict[str, int] = {}
+    for package, base in SOURCES.items():
+        for path in base.rglob("*.py"):
+            module = _module_name(package, base, path)
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno:
+                    lines = node.end_lineno - node.lineno + 1
+                    first = node.body[0]
+                    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                        lines -= (first.end_lineno or first.lineno) - first.lineno + 1
+                    found[f"{module}.{node.name}"] = max(found.get(f"{module}.{node.name}", 0), lines)
+    return found
+
+
+def test_no_function_is_over_the_line_limit() -> None:
+    lengths = _function_lengths()
+    long = {f: n for f, n in lengths.items() if n > MAX_FUNCTION_LINES and f not in LONG_FUNCTIONS}
+    assert long == {}, f"split these functions (limit {MAX_FUNCTION_LINES} lines): {long}"
+    stale = [f for f in LONG_FUNCTIONS if lengths.get(f, 0) <= MAX_FUNCTION_LINES]
+    assert stale == [], f"drop these from LONG_FUNCTIONS: {stale}"

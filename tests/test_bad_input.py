@@ -358,7 +358,7 @@ def test_the_cli_refuses_bad_files_within_bounds_and_without_a_traceback(
             # top level is refused: it is what vcrpy cassettes before vcrpy 1.0 looked like.)
             assert code == 0 and f"{path}: skipped (not a cassette)" in output, output
         else:
-            assert code == 1, output
+            assert code == 2, output  # a file the command cannot read
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,7 @@ def test_inspect_json_reports_timing_finish_and_usage(capsys: pytest.CaptureFixt
 def test_inspect_reports_a_bad_file_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("format: llm-replay\nversion: 1\ninteractions: [{}]\n")
-    assert main(["inspect", str(bad)]) == 1
+    assert main(["inspect", str(bad)]) == 2  # a file it cannot read: status 2
     err = capsys.readouterr().err
     assert f"llm-replay inspect: {bad}: invalid cassette" in err
     assert "interactions[0].request: Field required" in err

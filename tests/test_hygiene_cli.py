@@ -68,6 +68,8 @@ def test_prune_removes_only_unplayed_and_keeps_the_rest_byte_identical(
     )
 
 
+# A cassette left unused is what this test logs; its warning is tested in test_clients_silence.py.
+@pytest.mark.filterwarnings("ignore::replay.hygiene.silence.CassetteUnusedWarning")
 @pytest.mark.parametrize(
     ("outcome", "record_mode", "reason"),
     [

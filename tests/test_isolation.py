@@ -1,5 +1,6 @@
-"""Replay isolation: unmatched requests fail before any socket opens, and network blocking stops
-clients llm-replay does not intercept (requests, urllib3, aiohttp, raw sockets)."""
+"""Replay isolation: unmatched requests fail before any socket opens (httpx2/httpx, requests,
+urllib3, aiohttp), and network blocking stops clients llm-replay does not intercept
+(http.client, raw sockets, datagrams)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import aiohttp  # imported before a cassette opens, as an application does
 import pytest
+import requests
+import urllib3
 from conftest import NetworkGuard
 from llm_server import LLMServer
 from sdk_helpers import MESSAGES
 
 import replay
+
+# These tests open cassettes only for their network guard: that no request reaches them is the
+# point, not a mistake (replay.hygiene.silence is tested in test_clients_silence.py).
+pytestmark = pytest.mark.filterwarnings("ignore::replay.hygiene.silence.CassetteUnusedWarning")
 
 SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 
@@ -93,26 +101,35 @@ CHAT = {"model": "m", "messages": MESSAGES}
 
 
 def requests_post(url: str) -> Any:
-    import requests
-
     return requests.post(url, json=CHAT, timeout=5)
 
 
 def urllib3_post(url: str) -> Any:
-    import urllib3
-
     with urllib3.PoolManager(retries=False) as pool:
         return pool.request("POST", url, json=CHAT, timeout=5)
 
 
 def aiohttp_post(url: str) -> Any:
-    import aiohttp
-
     async def go() -> int:
         async with aiohttp.ClientSession() as session, session.post(url, json=CHAT) as response:
             return response.status
 
     return asyncio.run(go())
+
+
+def http_client_post(url: str) -> Any:
+    """The standard library's client: not intercepted, so only the network guard stops it."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=5)
+    try:
+        conn.request("POST", parts.path, body=json.dumps(CHAT), headers={"content-type": "application/json"})
+        return conn.getresponse().read()
+    finally:
+        conn.close()
 
 
 def raw_socket(url: str) -> Any:
@@ -127,12 +144,21 @@ def udp_datagram(url: str) -> Any:
 
 
 CLIENTS = {
-    "requests": requests_post,
-    "urllib3": urllib3_post,
-    "aiohttp": aiohttp_post,
+    "http.client": http_client_post,
     "raw socket": raw_socket,
     "udp": udp_datagram,
 }
+INTERCEPTED = {"requests": requests_post, "urllib3": urllib3_post, "aiohttp": aiohttp_post}
+
+
+@pytest.mark.parametrize("client", list(INTERCEPTED))
+def test_intercepted_clients_fail_unmatched_before_any_socket(
+    client: str, llm_server: LLMServer, tmp_path: Path, no_network: NetworkGuard
+) -> None:
+    url = llm_server.base_url + "/v1/chat/completions"
+    with replay.use_cassette(tmp_path / "c.yaml"), pytest.raises(replay.NoMatchingInteraction):
+        INTERCEPTED[client](url)
+    assert no_network.attempts == [] and len(llm_server.requests) == 0
 
 
 @pytest.mark.parametrize("client", list(CLIENTS))
@@ -159,7 +185,7 @@ def test_block_network_stops_other_clients_even_on_loopback(
 
 
 @pytest.mark.parametrize("allowed", [["localhost"], ["127.0.0.1"], "loopback", ["127.0.0.*"]])
-@pytest.mark.parametrize("client", ["requests", "aiohttp", "raw socket"])
+@pytest.mark.parametrize("client", ["http.client", "raw socket"])
 def test_loopback_only_when_allowed(client: str, allowed: Any, llm_server: LLMServer, tmp_path: Path) -> None:
     url = llm_server.base_url + "/v1/chat/completions"
     with replay.use_cassette(tmp_path / "c.yaml", block_network=True, allowed_hosts=allowed):
@@ -173,7 +199,7 @@ def test_dns_lookups_of_other_hosts_are_blocked_before_they_leave(tmp_path: Path
         replay.use_cassette(tmp_path / "c.yaml", block_network=True),
         pytest.raises(replay.NetworkBlockedError) as err,
     ):
-        requests_post("http://api.example.invalid/v1/models")
+        http_client_post("http://api.example.invalid/v1/models")
     assert "a DNS lookup for api.example.invalid:80" in str(err.value)
     with (
         replay.use_cassette(tmp_path / "c.yaml", block_network=True, allowed_hosts=["*.internal"]),
@@ -205,7 +231,7 @@ def test_recording_through_httpx_still_works_while_everything_else_is_blocked(
         response = post(library, url, is_async, json={"model": "m", "messages": MESSAGES})
         assert response.status_code == 200
         with pytest.raises(replay.NetworkBlockedError):
-            requests_post(url)
+            http_client_post(url)
     assert len(replay.load_cassette(path).interactions) == 1
     assert len(llm_server.requests) == 1  # the one the recorder sent
 
@@ -216,10 +242,10 @@ def test_nested_cassettes_keep_the_guard_until_the_last_closes(tmp_path: Path, l
     inner = replay.use_cassette(tmp_path / "b.yaml", block_network=True, allowed_hosts=["localhost"])
     with outer:
         with inner:
-            requests_post(url)  # the innermost cassette's policy applies
+            http_client_post(url)  # the innermost cassette's policy applies
         with pytest.raises(replay.NetworkBlockedError, match=r"a\.yaml is active"):
-            requests_post(url)
-    requests_post(url)
+            http_client_post(url)
+    http_client_post(url)
     assert "connect" not in socket.socket.__dict__
 
 
@@ -229,20 +255,26 @@ def test_nested_cassettes_keep_the_guard_until_the_last_closes(tmp_path: Path, l
 def test_plugin_option_marker_and_allowed_hosts(pytester: pytest.Pytester, llm_server: LLMServer) -> None:
     pytester.makepyfile(
         test_net=f"""
-        import pytest, requests
+        import http.client, pytest
 
-        URL = "{llm_server.base_url}/v1/chat/completions"
+        pytestmark = pytest.mark.filterwarnings("ignore::replay.hygiene.silence.CassetteUnusedWarning")
+
+        def post():
+            conn = http.client.HTTPConnection("127.0.0.1", {llm_server.base_url.rsplit(":", 1)[1]}, timeout=5)
+            conn.request("POST", "/v1/chat/completions", body=b"{{}}")
+            conn.getresponse().read()
+            conn.close()
 
         @pytest.mark.replay
-        def test_uses_requests():
-            requests.post(URL, json={{}}, timeout=5)
+        def test_uses_http_client():
+            post()
 
         @pytest.mark.replay(block_network=True)
         def test_marked():
-            requests.post(URL, json={{}}, timeout=5)
+            post()
 
         def test_without_a_cassette():
-            requests.post(URL, json={{}}, timeout=5)
+            post()
         """
     )
     result = pytester.runpytest("--replay-record-mode=once", "-p", "no:cacheprovider")

@@ -188,6 +188,7 @@ def test_a_server_disconnect_is_recorded_and_replayed_as_the_same_error(
     assert str(again.value) == str(live.value)
 
 
+@pytest.mark.filterwarnings("ignore::replay.hygiene.silence.CassetteUnusedWarning")
 def test_recording_runs_on_the_real_clock(llm_server: LLMServer, tmp_path: Path) -> None:
     with replay.use_cassette(tmp_path / "c.yaml", record_mode="once", timing="virtual"):
         t0 = time.monotonic()

@@ -289,7 +289,7 @@ def test_unreadable_files_are_reported_and_the_rest_continue(
     bad.write_text(content)
     good = leaky_native(tmp_path / "good.yaml")
     code, output = run(capsys, str(tmp_path))
-    assert code == 1
+    assert code == 2  # an unreadable file: status 2
     assert f"{bad}: error: " in output and message in output, output
     assert "1 file(s) could not be read." in output
     assert f"{good}: scrubbed" in output
@@ -298,4 +298,4 @@ def test_unreadable_files_are_reported_and_the_rest_continue(
 
 def test_a_missing_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, output = run(capsys, str(tmp_path / "nope"))
-    assert code == 1 and "nope does not exist" in output
+    assert code == 2 and "nope does not exist" in output

@@ -201,6 +201,8 @@ def test_virtual_timing_keeps_asyncio_and_anyio_working(tmp_path: Path) -> None:
     assert wall < 5
 
 
+# Cassettes opened only for their clock: no request is the point (see replay.hygiene.silence).
+@pytest.mark.filterwarnings("ignore::replay.hygiene.silence.CassetteUnusedWarning")
 def test_virtual_sleeps_advance_the_clock_in_threads_on_the_timeline_only(tmp_path: Path) -> None:
     path = write_cassette(tmp_path / "c.yaml", stream_interaction([0.1, 0.2, 0.3]))
     other: dict[str, float] = {}
@@ -231,6 +233,7 @@ def test_virtual_sleeps_advance_the_clock_in_threads_on_the_timeline_only(tmp_pa
         time.sleep(-1)
 
 
+@pytest.mark.filterwarnings("ignore::replay.hygiene.silence.CassetteUnusedWarning")
 def test_clock_is_restored_after_the_cassette(tmp_path: Path) -> None:
     path = write_cassette(tmp_path / "c.yaml", stream_interaction([0.1, 0.2, 0.3]))
     real_sleep = time.sleep
@@ -243,6 +246,7 @@ def test_clock_is_restored_after_the_cassette(tmp_path: Path) -> None:
     assert time.monotonic() - a >= 0.009
 
 
+@pytest.mark.filterwarnings("ignore::replay.hygiene.silence.CassetteUnusedWarning")
 def test_nested_cassettes_share_one_virtual_clock(tmp_path: Path) -> None:
     outer = write_cassette(tmp_path / "outer.yaml", stream_interaction([1.0, 2.0, 3.0]))
     inner = write_cassette(tmp_path / "inner.yaml", stream_interaction([0.5, 1.0, 1.5]))
@@ -300,6 +304,7 @@ def test_sdks_imported_lazily_under_the_virtual_clock_still_build_their_models(t
     assert proc.stdout.split() == ["2026", "OK"]
 
 
+@pytest.mark.filterwarnings("ignore::replay.hygiene.silence.CassetteUnusedWarning")
 def test_the_fast_freezer_is_in_use_and_patches_module_level_bindings(tmp_path: Path) -> None:
     """`from time import monotonic` bindings are what freezegun's module scan exists for."""
     import sys

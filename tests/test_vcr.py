@@ -18,7 +18,8 @@ from sdk_helpers import run_chat
 
 import replay
 from replay.cli import main as cli
-from replay.vcr.format import SyntheticTiming, dump_vcr
+from replay.vcr.export import dump_vcr
+from replay.vcr.format import SyntheticTiming
 
 URL = "https://api.example.com/v1/chat/completions"
 SSE = b'data: {"n": 1}\n\ndata: {"n": 2}\n\n: keep-alive\n\ndata: [DONE]\n\n'
@@ -170,7 +171,7 @@ def test_convert_folder_reports_bad_files_and_keeps_going(
         src / "deep" / "b.yaml", [vcr_item(SSE.decode(), headers={"Content-Type": ["text/event-stream"]})]
     )
     (src / "broken.yaml").write_text("interactions: [\n")
-    assert cli(["convert", str(src), str(tmp_path / "out"), "--ttfb", "0.1", "--gap", "0.01"]) == 1
+    assert cli(["convert", str(src), str(tmp_path / "out"), "--ttfb", "0.1", "--gap", "0.01"]) == 2
     out = capsys.readouterr()
     assert "broken.yaml: invalid YAML" in out.err and "converted 2 of 3 files" in out.out
     converted = replay.load_cassette(tmp_path / "out" / "deep" / "b.yaml")

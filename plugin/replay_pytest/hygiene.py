@@ -19,23 +19,15 @@ import threading
 from collections.abc import Generator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
 import replay
-from replay.hygiene.expiry import Expiry, parse_max_age
-from replay.hygiene.usage import (
-    CassetteUse,
-    UnusedInteractionsError,
-    UsageLog,
-    add_listener,
-    cassette_key,
-    describe_interaction,
-    remove_listener,
-    unused_message,
-    use_from_active,
-)
+from replay.pytest_support import Expiry, add_listener, parse_max_age, remove_listener
+
+if TYPE_CHECKING:
+    from replay.pytest_support import CassetteUse
 
 from .markers import default_cassette_path, marker_settings
 
@@ -43,7 +35,7 @@ __all__ = ["ACTIVE_CASSETTE", "HygieneState", "option_settings"]
 
 # The cassette the replay_cassette fixture opened for an item (strict usage is checked on it
 # right after the test body, so an unused interaction fails the test rather than its teardown).
-ACTIVE_CASSETTE = pytest.StashKey[replay.ActiveCassette]()
+ACTIVE_CASSETTE = pytest.StashKey["replay.ActiveCassette"]()  # a string: no engine import at start-up
 _STATE = pytest.StashKey["HygieneState"]()
 _WORKER_KEY = "llm_replay_hygiene"
 _SUMMARY_LIMIT = 20
@@ -175,15 +167,20 @@ class HygieneState:
     def _flush(self, outcome: Outcome | None) -> None:
         with self._lock:
             closed, self._closed = self._closed, []
+        if not closed:
+            return
+        # The usage models (pydantic) load with the first cassette closed, not at start-up.
+        from replay.pytest_support import cassette_key, describe_interaction, use_from_active
+
         rootdir = self.config.rootpath
         for item in closed:
             active = item.active
             result: Outcome = outcome or ("failed" if item.failed else "passed")
-            key = cassette_key(active.path, rootdir)
             if self.log_path is not None:
                 self.uses.append(use_from_active(active, rootdir=rootdir, test=item.test, outcome=result))
             unplayed = active.unplayed
             if unplayed and active.record_mode.replays(active.existed) and result == "passed":
+                key = cassette_key(active.path, rootdir)
                 self.unused.append(
                     UnusedReport(
                         cassette=key,
@@ -193,6 +190,7 @@ class HygieneState:
                     )
                 )
             if active.changes is not None:
+                key = cassette_key(active.path, rootdir)
                 text = str(active.changes).replace(str(active.path), key, 1)
                 self.changes.append(ChangeReport(test=item.test, text=text))
 
@@ -207,6 +205,8 @@ class HygieneState:
         )
 
     def absorb(self, text: str) -> None:
+        from replay.pytest_support import CassetteUse
+
         data = json.loads(text)
         self.uses.extend(CassetteUse.model_validate(u) for u in data["uses"])
         self.unused.extend(UnusedReport(**u) for u in data["unused"])
@@ -268,7 +268,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     __tracebackhide__ = True
     result = yield  # a failing test raises here: strict usage is only judged on passing bodies
     active = item.stash.get(ACTIVE_CASSETTE, None)
+    if active is not None:
+        from replay.pytest_support import report_silence
+
+        report_silence(active)
     if active is not None and active.strict:
+        from replay.pytest_support import UnusedInteractionsError, unused_message
+
         message = unused_message(active)
         if message is not None:
             raise UnusedInteractionsError(message)
@@ -310,6 +316,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         config.workeroutput[_WORKER_KEY] = state.to_json()  # type: ignore[attr-defined]
         return
     if state.log_path is not None:
+        from replay.pytest_support import UsageLog
+
         UsageLog(config.rootpath, state.uses).write(state.log_path)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import replay
-from replay.timing import continuous_perf_counter, continuous_time
+from replay import pytest_support
 
 from . import recording_detect
 from .hygiene import ACTIVE_CASSETTE, option_settings
@@ -107,7 +107,11 @@ def _continuous_pytest_timing(config: pytest.Config) -> None:
     except ImportError:  # pragma: no cover - pytest moved its clock module
         return
     saved: list[tuple[str, Any]] = []
-    for name, clock in (("perf_counter", continuous_perf_counter), ("time", continuous_time)):
+    clocks = (
+        ("perf_counter", pytest_support.continuous_perf_counter),
+        ("time", pytest_support.continuous_time),
+    )
+    for name, clock in clocks:
         if callable(getattr(pytest_timing, name, None)):
             saved.append((name, getattr(pytest_timing, name)))
             setattr(pytest_timing, name, clock)

@@ -32,9 +32,15 @@ from typing import Any
 
 import pytest
 
-from replay.timing.clock import make_timing
-from replay.vcr.bridge import SafePersister, vcr_cassette
-from replay.vcr.format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming
+# Loaded eagerly: this module is only imported when the drop-in serves the vcr marker, and the
+# bridge must be in place before the suite's modules (and their clients) are imported.
+from replay.pytest_support import (
+    DEFAULT_SYNTHETIC_TIMING,
+    SafePersister,
+    SyntheticTiming,
+    make_timing,
+    vcr_cassette,
+)
 
 __all__ = [
     "RECORD_MODES",

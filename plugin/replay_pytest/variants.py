@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import replay
-from replay.faults.variants import Variant, collect
+
+if TYPE_CHECKING:
+    from replay.pytest_support import Variant
 
 from .pending import note_pending
 
@@ -27,7 +29,7 @@ __all__ = [
     "replay_variant",
 ]
 
-_ACTIVE = pytest.StashKey[tuple[replay.ActiveCassette, "Variant | None", Path]]()
+_ACTIVE = pytest.StashKey["tuple[replay.ActiveCassette, Variant | None, Path]"]()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -43,6 +45,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     baseline = marker.kwargs.get("baseline", True)
     if not isinstance(baseline, bool):
         raise pytest.UsageError(f"{where}: baseline must be True or False, got {baseline!r}")
+    from replay.pytest_support import collect  # fault machinery loads only for such tests
+
     try:
         found = collect(marker.args, baseline=baseline)
     except (TypeError, ValueError) as exc:
@@ -54,7 +58,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def replay_variant(request: pytest.FixtureRequest) -> Variant | None:
     """The fault variant this test runs under (``replay_variants`` marker), or None."""
     value = getattr(request, "param", None)
-    if value is not None and not isinstance(value, Variant):
+    if value is None:
+        return None
+    from replay.pytest_support import Variant
+
+    if not isinstance(value, Variant):
         raise pytest.UsageError(
             f"{request.node.nodeid}: parametrize replay_variant with replay.variants(...), got {value!r}"
         )
@@ -66,6 +74,10 @@ def name_without_variant(node: pytest.Item) -> str:
     name = node.name
     callspec = getattr(node, "callspec", None)
     variant = callspec.params.get("replay_variant") if callspec is not None else None
+    if variant is None:
+        return name
+    from replay.pytest_support import Variant
+
     if not isinstance(variant, Variant) or "[" not in name or not name.endswith("]"):
         return name
     base, _, ids = name[:-1].partition("[")

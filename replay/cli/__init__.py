@@ -7,7 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from ..errors import ReplayError
+from ..errors import CassetteError, ReplayError
+from .messages import BAD_INPUT, one_line
 
 __all__ = ["COMMANDS", "main"]
 
@@ -57,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args._module.run(args)
+    except CassetteError as exc:
+        print(f"llm-replay {args.command}: {one_line(exc)}", file=sys.stderr)
+        return BAD_INPUT
     except ReplayError as exc:
         print(f"llm-replay {args.command}: {exc}", file=sys.stderr)
         return 1

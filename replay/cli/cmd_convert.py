@@ -20,13 +20,15 @@ import sys
 from pathlib import Path
 
 from .. import API_NAMES, api_of, translate
-from ..errors import CassetteError, ReplayError
+from ..errors import CassetteError, CassetteFormatError, CassetteNotFoundError, ReplayError
 from ..io.storage import dump_cassette, load_cassette, write_atomic
 from ..model.cassette import Cassette
 from ..model.yamlio import load_data
 from ..scrub import Scrubber
-from ..vcr.format import SyntheticTiming, dump_vcr, is_vcr_data
+from ..vcr.export import dump_vcr
+from ..vcr.format import SyntheticTiming, is_vcr_data
 from ..vcr.pydantic_ai import dump_pydantic_ai, is_pydantic_ai_data
+from .messages import BAD_INPUT, one_line
 
 __all__ = ["add_arguments", "convert_file", "run"]
 
@@ -159,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
             )
         except ValueError as exc:
             raise ReplayError(str(exc)) from None
-    failed = 0
+    failed = unreadable = 0
     pairs = _pairs(args.input, args.output)
     for source, target in pairs:
         try:
@@ -174,8 +176,9 @@ def run(args: argparse.Namespace) -> int:
             )
         except ReplayError as exc:
             failed += 1
-            print(f"llm-replay convert: skipped {exc}", file=sys.stderr)
+            unreadable += isinstance(exc, (CassetteFormatError, CassetteNotFoundError))
+            print(f"llm-replay convert: skipped {one_line(exc)}", file=sys.stderr)
             continue
         print(f"{source} -> {target} ({direction})")
     print(f"converted {len(pairs) - failed} of {len(pairs)} file{'s' if len(pairs) != 1 else ''}")
-    return 1 if failed else 0
+    return BAD_INPUT if unreadable else 1 if failed else 0

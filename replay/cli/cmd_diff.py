@@ -24,6 +24,7 @@ from ..tools.diff import (
     TimingStats,
     diff_cassettes,
 )
+from .messages import BAD_INPUT, one_line
 
 __all__ = ["add_arguments", "run"]
 
@@ -122,8 +123,8 @@ def run(args: argparse.Namespace) -> int:
         a = load_cassette(args.a)
         b = load_cassette(args.b)
     except ReplayError as exc:
-        print(f"llm-replay diff: {exc}", file=sys.stderr)
-        return 2
+        print(f"llm-replay diff: {one_line(exc)}", file=sys.stderr)
+        return BAD_INPUT
     keys = () if args.no_ignore else DEFAULT_IGNORED_KEYS
     headers = () if args.no_ignore else DEFAULT_IGNORED_HEADERS
     result = diff_cassettes(

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..errors import ReplayError
 from ..scrub import Scrubber
 from ..scrub.files import FileResult, scrub_path
+from .messages import BAD_INPUT, one_line
 
 __all__ = ["add_arguments", "run"]
 
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 _report(result, args.check)
                 results.append(result)
         except ReplayError as exc:
-            print(f"{path}: error: {exc}", file=sys.stderr)
+            print(f"{path}: error: {one_line(exc)}", file=sys.stderr)
             results.append(FileResult(path, "not a cassette", error=str(exc)))
     errors = [r for r in results if r.error is not None]
     dirty = [r for r in results if r.findings]
@@ -108,4 +109,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"{summary}; no secrets found.")
     if errors:
         print(f"{len(errors)} file(s) could not be read.", file=sys.stderr)
-    return 1 if dirty or errors else 0
+    return BAD_INPUT if errors else 1 if dirty else 0

@@ -16,6 +16,7 @@ from ..faults import Fault
 from ..faults.injector import FaultInjector
 from ..hygiene.checks import after_close, after_open, plan_open
 from ..hygiene.expiry import ExpiryPolicy
+from ..io.atomic import check_path
 from ..model.cassette import Request, Response
 from ..modes import RecordMode, Timing, parse_record_mode, parse_timing
 from ..scrub import Scrubber
@@ -78,6 +79,7 @@ class CassetteContext:
 
     def open(self) -> ActiveCassette:
         """Activate a new :class:`ActiveCassette` (what ``__enter__`` does)."""
+        check_path(self.path)  # before any request: a path that cannot be saved loses recordings
         plan = plan_open(self.path, self.record_mode, self.expiry, self.record_hint, self.synthetic_timing)
         active = ActiveCassette(
             self.path,
@@ -195,7 +197,8 @@ def use_cassette(
     # provider translation (replay.chat): answer calls in these APIs from recordings in another
     as_api: str | Iterable[str] | None = None,
 ) -> CassetteContext:
-    """Record or replay every httpx2/httpx request made inside the block or decorated function.
+    """Record or replay every HTTP request (httpx2/httpx, requests/urllib3, aiohttp) made inside the
+    block or decorated function.
 
     ``record_mode`` is one of ``none`` (replay only; the default), ``once``, ``new_episodes``,
     ``all`` or ``rewrite``; ``timing`` one of ``virtual`` (default), ``real`` or ``instant``;

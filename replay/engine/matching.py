@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..chat.matchkey import ChatKey, chat_key
-from ..model.cassette import Interaction, Request, header_value
+from ..model.cassette import Interaction, Request
+from ..model.headers import header_value
 from ..model.match_on import DEFAULT_MATCH_ON, MATCHERS, normalize_match_on
 from ..scrub.bodies import form_pairs, looks_like_form
 

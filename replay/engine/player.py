@@ -9,7 +9,7 @@ Data flow of one request (see ``shared/DESIGN.md``)::
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +24,14 @@ from ..io.storage import load_cassette
 from ..model.cassette import Cassette, Interaction, Request
 from ..modes import RecordMode, record_command
 from ..scrub import Scrubber
-from ..timing.clock import REAL, Schedule, TimingPolicy, VirtualTiming
+from ..timing.clock import Schedule, TimingPolicy, VirtualTiming
 from ..timing.virtual import live_recording
-from ..transport import netguard
-from ..transport.adapters import HttpLib, LiveRequest, encode_headers
+from ..transport import netguard, traffic
+from ..transport.adapters import LiveRequest, encode_headers
 from ..transport.drain import wait_for_drains
 from ..transport.interceptor import Recording
 from ..transport.netguard import NetworkPolicy
-from ..transport.streams import PendingRecording, RecordingTap, ResponsePlan
+from ..transport.streams import PendingRecording, ResponsePlan
 from ..vcr.format import SyntheticTiming
 from .matching import Match, Matcher, RequestParts
 from .recording import NativeRecording
@@ -84,19 +84,7 @@ class ActiveCassette:
         self.existed = path.exists()
         # What the file held when opened, for a rewrite to tell its own old interactions from
         # those a parallel worker adds meanwhile (None: unreadable, replace it all).
-        self._baseline: list[Interaction] | None = []
-        if self.existed and not record_mode.replaces_file:
-            # ``loaded``: the caller read the file already (to check its age).
-            self.cassette = (
-                loaded if loaded is not None else load_cassette(path, synthetic_timing=synthetic_timing)
-            )
-        else:
-            self.cassette = Cassette()
-            if self.existed:
-                try:
-                    self._baseline = load_cassette(path).interactions
-                except ReplayError:
-                    self._baseline = None
+        self.cassette, self._baseline = self._open(record_mode, loaded, synthetic_timing)
         self.as_api = AsApiView(self.cassette.interactions, as_api, str(path)) if as_api else None
         self.matcher = self._matcher(match_on, allow_playback_repeats)
         self.saved = False
@@ -106,6 +94,27 @@ class ActiveCassette:
         self.changes: RecordingChanges | None = None
         self.faults = FaultInjector(faults)
         self._answered: dict[int, int] = {}  # interaction index -> requests a fault answered
+        # Nothing silent (replay.hygiene.silence): requests that reached this cassette, and
+        # connections made around the adapters while it was active.
+        self.reached = 0
+        self.unseen: list[tuple[str, str]] = []
+        self.silence_reported = False
+
+    def _open(
+        self, record_mode: RecordMode, loaded: Cassette | None, synthetic_timing: SyntheticTiming | None
+    ) -> tuple[Cassette, list[Interaction] | None]:
+        """What to replay from, and the baseline a rewrite compares with (see ``_baseline``)."""
+        if self.existed and not record_mode.replaces_file:
+            # ``loaded``: the caller read the file already (to check its age).
+            if loaded is not None:
+                return loaded, []
+            return load_cassette(self.path, synthetic_timing=synthetic_timing), []
+        if not self.existed:
+            return Cassette(), []
+        try:
+            return Cassette(), load_cassette(self.path).interactions
+        except ReplayError:
+            return Cassette(), None
 
     def _matcher(self, match_on: Sequence[str] | None, allow_playback_repeats: bool) -> Matcher:
         # Requests made in another API are answered from translations (replay.chat.as_api):
@@ -195,12 +204,20 @@ class ActiveCassette:
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    def note_unseen(self, target: str, client: str) -> None:
+        """A connection no adapter saw was opened while this cassette was active."""
+        with self._lock:
+            if len(self.unseen) < 100:
+                self.unseen.append((target, client))
+
     def activate(self) -> None:
+        traffic.watch(self)
         self.timing.activate()
         if self.network.block:
             netguard.block(self.network, str(self.path))
 
     def deactivate(self, failed: bool) -> None:
+        traffic.unwatch(self)
         self.timing.deactivate()
         if self.network.block:
             netguard.unblock(self.network, str(self.path))
@@ -347,6 +364,7 @@ class ActiveCassette:
     # -- the Interceptor protocol (see replay.transport.interceptor) -----------------------
 
     def handle(self, request: LiveRequest) -> ResponsePlan | Recording:
+        self.reached += 1
         plan = self._replay_plan(request)
         if plan is not None:
             return plan
@@ -361,36 +379,11 @@ class ActiveCassette:
         clock = self.timing.clock if isinstance(self.timing, VirtualTiming) else None
         return clock.now() if clock is not None else None
 
-    def _wrap_recording(
-        self,
-        lib: HttpLib,
-        live: LiveRequest,
-        response: Any,
-        sent_at: float,
-        virtual_base: float | None,
-        live_done: Callable[[], None],
-    ) -> Any:
-        head_t = REAL.perf_counter() - sent_at
-        pending = PendingRecording(
-            request=live,
-            status=response.status_code,
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
-            sent_at=sent_at,
-            head_t=head_t,
-            on_done=live_done,
-        )
+    def note_recording(self, pending: PendingRecording) -> None:
+        """Keep a response being recorded for the save (see :class:`NativeRecording`)."""
         with self._lock:
             self._recordings.append(pending)
-        on_chunk: Callable[[float], None] | None = None
-        clock = self.timing.clock if isinstance(self.timing, VirtualTiming) else None
-        if clock is not None and virtual_base is not None:
-            # new_episodes under virtual timing: a recorded request runs in real time, and the
-            # virtual clock follows it so the application sees the real durations.
-            clock.advance_to(virtual_base + head_t)
 
-            def on_chunk(t: float, _clock: Any = clock, _base: float = virtual_base) -> None:
-                _clock.advance_to(_base + t)
-
-        tap = RecordingTap(response.stream, pending, lib, on_chunk, on_drain=self._drains.append)
-        response.stream = lib.recording_stream(tap)
-        return response
+    def note_drain(self, drain: Any) -> None:
+        """Keep a background drain of a body the app closed unread (waited for at the save)."""
+        self._drains.append(drain)

@@ -20,6 +20,7 @@ from ..modes import RecordMode
 from ..vcr.format import SyntheticTiming
 from .changes import recording_changes
 from .expiry import CassetteExpiredError, CassetteExpiredWarning, Expiry, ExpiryPolicy
+from .silence import report_silence
 from .usage import UnusedInteractionsError, notify_close, notify_open, unused_message
 
 __all__ = ["OpenPlan", "after_close", "after_open", "plan_open"]
@@ -79,6 +80,8 @@ def after_close(active: ActiveCassette, failed: bool) -> None:
     if active.saved and active.previous is not None:
         active.changes = recording_changes(active.path, active.previous, active.recorded)
     notify_close(active, failed)
+    if not failed:
+        report_silence(active, stacklevel=4)
     if active.strict and not failed:
         message = unused_message(active)
         if message is not None:

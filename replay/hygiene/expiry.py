@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import CassetteError, ReplayWarning
-from ..model.cassette import Cassette
 from ..modes import RecordMode, record_command
-from ..timing.clock import REAL
+
+if TYPE_CHECKING:
+    from ..model.cassette import Cassette
 
 __all__ = [
     "CassetteExpiredError",
@@ -116,6 +118,8 @@ def format_age(age: timedelta) -> str:
 
 def _real_now() -> datetime:
     # freezegun may be running (ours or the test's): ask the clock it does not patch.
+    from ..timing.clock import REAL  # only when an age is checked: the clock is not light
+
     return datetime.fromtimestamp(REAL.time(), tz=timezone.utc)
 
 

@@ -19,17 +19,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ReplayError
 from ..model.cassette import Interaction
 from ..modes import RecordMode
+from .listeners import CassetteListener, add_listener, notify_close, notify_open, remove_listener
 
 if TYPE_CHECKING:
     from ..engine.player import ActiveCassette
@@ -112,46 +112,6 @@ def unused_message(active: ActiveCassette, limit: int = 10) -> str | None:
         "or turn strict usage off for this cassette (strict=False)."
     )
     return "\n".join(lines)
-
-
-# -- listeners ---------------------------------------------------------------------------------
-
-
-class CassetteListener(Protocol):
-    """Told about every cassette that opens and closes (in any thread)."""
-
-    def cassette_opened(self, active: ActiveCassette) -> None: ...
-
-    def cassette_closed(self, active: ActiveCassette, failed: bool) -> None: ...
-
-
-_listeners: list[CassetteListener] = []
-_listeners_lock = threading.Lock()
-
-
-def add_listener(listener: CassetteListener) -> None:
-    with _listeners_lock:
-        _listeners.append(listener)
-
-
-def remove_listener(listener: CassetteListener) -> None:
-    with _listeners_lock:
-        if listener in _listeners:
-            _listeners.remove(listener)
-
-
-def notify_open(active: ActiveCassette) -> None:
-    with _listeners_lock:
-        listeners = list(_listeners)
-    for listener in listeners:
-        listener.cassette_opened(active)
-
-
-def notify_close(active: ActiveCassette, failed: bool) -> None:
-    with _listeners_lock:
-        listeners = list(_listeners)
-    for listener in listeners:
-        listener.cassette_closed(active, failed)
 
 
 # -- the usage log -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ path), not beside the cassettes, so they never show up in ``git status``.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
 import tempfile
@@ -29,7 +30,7 @@ from filelock import FileLock, Timeout
 from ..errors import CassetteFormatError, CassetteWriteError
 from ..model.cassette import Cassette, Interaction
 from ..scrub import Scrubber
-from .atomic import temp_writer_pid
+from .atomic import temp_stem, temp_writer_pid, write_target
 from .storage import load_cassette, save_cassette
 
 __all__ = ["LOCK_TIMEOUT", "cassette_lock", "interaction_key", "lock_path", "save_session"]
@@ -79,7 +80,9 @@ def cassette_lock(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
         ) from None
     lock = _file_lock(where)
     try:
-        lock.acquire(timeout=timeout)
+        # A short poll: threads of one process saving the same cassette queue on this lock,
+        # and filelock's default (50 ms) would add that much to each save in the queue.
+        lock.acquire(timeout=timeout, poll_interval=0.002)
     except Timeout:
         raise CassetteWriteError(
             f"Timed out after {timeout:g}s waiting to write cassette {path}: another process holds its "
@@ -172,8 +175,9 @@ def _remove_stale_temps(path: Path) -> None:
     exists, or (names without a process id, or a process id reused) if it is old.
     """
     now = time.time()
+    path = write_target(path)
     with contextlib.suppress(OSError):
-        for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        for tmp in path.parent.glob(f".{glob.escape(temp_stem(path))}.*.tmp"):
             with contextlib.suppress(OSError):
                 pid = temp_writer_pid(tmp, path)
                 if (pid is not None and _process_gone(pid)) or now - tmp.stat().st_mtime > _STALE_TEMP_AGE:

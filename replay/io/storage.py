@@ -16,10 +16,11 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import CassetteFormatError, CassetteNotFoundError
+from ..limits import MAX_FILE_BYTES
 from ..model.cassette import FORMAT, VERSION, Cassette, Interaction, dump_cassette
-from ..model.yamlio import YamlAliasError, gc_paused, load_data, uses_aliases
+from ..model.yamlio import YamlAliasError, YamlShapeError, gc_paused, load_data, uses_aliases
 from ..vcr.format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming, is_vcr_data, parse_vcr
-from .atomic import write_atomic
+from .atomic import read_regular, write_atomic
 
 __all__ = ["dump_cassette", "load_cassette", "parse_cassette", "save_cassette", "write_atomic"]
 
@@ -106,12 +107,16 @@ def load_cassette(
         print(cassette.interactions[0].response.status)
     """
     p = Path(path)
+    if "\x00" in str(p):
+        raise CassetteFormatError(f"{str(p)!r}: the path contains a NUL byte; name the file without it.")
     try:
-        raw = p.read_bytes()
+        raw = read_regular(p, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise CassetteNotFoundError(f"Cassette {p} does not exist.") from None
     except OSError as exc:
         raise CassetteFormatError(f"{p}: cannot read the file: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise CassetteFormatError(f"{p}: not a cassette: {exc}. Point to a regular YAML file.") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -133,6 +138,11 @@ def _yaml_data(text: str, p: Path, first_line: int = 0) -> Any:
         return load_data(text)
     except YamlAliasError as exc:
         raise CassetteFormatError(f"{p}: {exc}; refusing to load it.") from None
+    except YamlShapeError as exc:
+        where = f" at line {first_line + exc.line}" if exc.line else ""
+        raise CassetteFormatError(
+            f"{p}: invalid cassette{where}: {exc}. Fix it or re-record the cassette."
+        ) from None
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)

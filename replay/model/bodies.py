@@ -17,7 +17,16 @@ from typing import Any
 
 import yaml
 
-__all__ = ["JsonStyle", "decode_body", "encode_body", "is_yaml_safe_text", "sniff_json_style"]
+from ..limits import MAX_FORMAT_PARAM, MAX_JSON_DEPTH
+
+__all__ = [
+    "JsonStyle",
+    "check_nesting",
+    "decode_body",
+    "encode_body",
+    "is_yaml_safe_text",
+    "sniff_json_style",
+]
 
 # Characters that YAML readers may normalise or that libyaml cannot round-trip in every
 # scalar style; text holding them is stored as base64 so replay stays byte-exact.
@@ -66,10 +75,16 @@ class JsonStyle:
             elif part == "newline":
                 newline = True
             elif part.startswith("indent="):
-                try:
-                    indent = int(part.removeprefix("indent="))
-                except ValueError:
-                    raise ValueError(f"bad JSON format {spec!r}: indent must be a number") from None
+                digits = part.removeprefix("indent=")
+                if (
+                    not (digits.isascii() and digits.isdigit() and len(digits) <= 4)
+                    or int(digits) > MAX_FORMAT_PARAM
+                ):
+                    raise ValueError(
+                        f"bad JSON format {spec!r}: indent must be a whole number from 0 to "
+                        f"{MAX_FORMAT_PARAM}"
+                    )
+                indent = int(digits)
             else:
                 raise ValueError(
                     f"bad JSON format {spec!r}: unknown part {part!r} "
@@ -192,3 +207,32 @@ def decode_body(value: Any) -> bytes:
         return base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError(f"invalid base64 body: {exc}") from None
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+
+
+def check_nesting(data: bytes, what: str) -> None:
+    """Refuse text nested deeper than :data:`~replay.limits.MAX_JSON_DEPTH` brackets.
+
+    JSON that deep (in a body or an SSE event) would stop every parser and walker downstream
+    (matching, ``inspect``, ``diff``) with a RecursionError; real payloads nest a few levels.
+    Linear: a byte count settles almost every body; otherwise strings are cut out and the
+    brackets left are counted in one pass. Binary (non UTF-8) bodies are never parsed as JSON.
+    """
+    if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH:
+        return
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    depth = deepest = 0
+    for c in _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", data)):
+        depth = depth + 1 if c in b"[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    if deepest > MAX_JSON_DEPTH:
+        raise ValueError(
+            f"{what} nests brackets {deepest} levels deep (limit {MAX_JSON_DEPTH}); no API sends that: "
+            "delete the interaction or re-record it"
+        )

@@ -16,13 +16,10 @@ Example usage::
 from __future__ import annotations
 
 import math
-from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, overload
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -34,8 +31,15 @@ from pydantic import (
     model_validator,
 )
 
-from .bodies import decode_body, encode_body, is_yaml_safe_text
+from ..limits import MAX_CHUNK_T
+from .bodies import check_nesting, decode_body, encode_body
+from .chunks import Chunk, Chunks, _check_t, _round_t
 from .framing import Event, Framing, detect_framing, iter_decoded
+from .headers import Headers, check_headers, headers_from_disk, headers_to_disk, media_type
+
+# Re-exported: replay.transport.streams reads it from here.
+from .headers import header_value as header_value
+from .request import Request
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -60,215 +64,7 @@ __all__ = [
 FORMAT: Literal["llm-replay"] = "llm-replay"
 VERSION: Literal[1] = 1
 
-Headers = list[tuple[str, str]]
-
 _STRICT = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
-
-
-def _round_t(t: float) -> float:
-    # Microseconds: what freezegun's clock resolves, and enough for any network timing.
-    return round(t, 6)
-
-
-def _check_t(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{where} must be a number of seconds, got {value!r}")
-    t = float(value)
-    if not math.isfinite(t) or t < 0:
-        raise ValueError(f"{where} must be a finite number of seconds >= 0, got {value!r}")
-    return t
-
-
-def headers_from_disk(value: Any) -> Headers:
-    """Headers given as a mapping (value or list of values per name) or as [name, value] pairs."""
-    if value is None:
-        return []
-    out: Headers = []
-    if isinstance(value, dict):
-        for name, v in value.items():
-            values = v if isinstance(v, list) else [v]
-            for item in values:
-                if isinstance(item, bool) or not isinstance(item, (str, int, float)):
-                    raise ValueError(f"header {name!r} has a non-text value {item!r}")
-                out.append((str(name), str(item)))
-        return out
-    if isinstance(value, list):
-        for pair in value:
-            if (
-                not isinstance(pair, (list, tuple))
-                or len(pair) != 2
-                or not all(isinstance(p, str) for p in pair)
-            ):
-                raise ValueError(f"a header must be a [name, value] pair of strings, got {pair!r}")
-            out.append((pair[0], pair[1]))
-        return out
-    raise ValueError(f"headers must be a mapping or a list of pairs, got {type(value).__name__}")
-
-
-def headers_to_disk(headers: Headers) -> dict[str, str | list[str]]:
-    grouped: dict[str, list[str]] = {}
-    for name, value in headers:
-        grouped.setdefault(name, []).append(value)
-    return {name: values[0] if len(values) == 1 else values for name, values in grouped.items()}
-
-
-def header_value(headers: Headers, name: str) -> str | None:
-    """First value of a header, case-insensitively."""
-    lname = name.lower()
-    for key, value in headers:
-        if key.lower() == lname:
-            return value
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """The bytes of one network read, ``t`` seconds after the request was sent.
-
-    A slotted dataclass rather than a pydantic model: a long stream holds thousands of them, and
-    a model costs ~500 bytes of bookkeeping each (more than a typical SSE event). The response
-    validates them (:meth:`from_disk`) and writes them (:meth:`to_disk`).
-    """
-
-    t: float
-    data: bytes
-
-    @classmethod
-    def from_disk(cls, value: Any) -> Chunk:
-        """A chunk from its on-disk mapping (``{t, text}`` or ``{t, b64}``) or a Chunk."""
-        if isinstance(value, Chunk):
-            return value
-        if not isinstance(value, dict):
-            raise ValueError(f"a chunk is a mapping with 't' and 'text' or 'b64', got {type(value).__name__}")
-        if "t" not in value:
-            raise ValueError("a chunk needs its arrival time 't'")
-        t = _check_t(value["t"], "chunk t")
-        if "data" in value and len(value) == 2:
-            data = value["data"]
-            if not isinstance(data, (bytes, bytearray)):
-                raise ValueError(f"chunk data must be bytes, got {type(data).__name__}")
-            return cls(t, bytes(data))
-        rest = {k: v for k, v in value.items() if k != "t"}
-        if set(rest) in ({"text"}, {"b64"}):
-            return cls(t, decode_body(rest))
-        raise ValueError(f"a chunk needs 't' and one of 'text' or 'b64'; got {sorted(value)}")
-
-    def to_disk(self) -> dict[str, Any]:
-        text = is_yaml_safe_text(self.data)
-        if text is not None:
-            return {"t": _round_t(self.t), "text": text}
-        return {"t": _round_t(self.t), **encode_body(self.data, allow_json=False)}
-
-
-class Chunks(Sequence[Chunk]):
-    """A response body held compactly: one ``bytes`` plus each read's end offset and time.
-
-    Reads like an immutable list of :class:`Chunk` (built on access), so a stream of thousands
-    of small SSE events costs the body plus 16 bytes per chunk, and :attr:`body` needs no join.
-
-    Example usage::
-
-        chunks = Chunks.of([Chunk(0.3, b"data: a\\n\\n"), Chunk(0.4, b"data: b\\n\\n")])
-        chunks[1].t, chunks.body
-    """
-
-    __slots__ = ("_body", "_ends", "_times")
-
-    def __init__(self, body: bytes = b"", ends: Iterable[int] = (), times: Iterable[float] = ()) -> None:
-        self._body = body
-        self._ends = array("Q", ends)
-        self._times = array("d", times)
-        if len(self._ends) != len(self._times) or (self._ends and self._ends[-1] != len(body)):
-            raise ValueError("chunk ends and times must pair up and cover the whole body")
-
-    @classmethod
-    def of(cls, chunks: Iterable[Chunk | tuple[float, bytes]]) -> Chunks:
-        """From chunks (or ``(t, data)`` pairs), in order."""
-        if isinstance(chunks, Chunks):
-            return chunks
-        pieces: list[bytes] = []
-        ends = array("Q")
-        times = array("d")
-        pos = 0
-        for chunk in chunks:
-            t, data = (chunk.t, chunk.data) if isinstance(chunk, Chunk) else chunk
-            pos += len(data)
-            pieces.append(data)
-            ends.append(pos)
-            times.append(t)
-        return cls(b"".join(pieces), ends, times)
-
-    @classmethod
-    def validate(cls, value: Any) -> Chunks:
-        """Pydantic's entry point: a Chunks, or a list of chunks / on-disk chunk mappings."""
-        if isinstance(value, Chunks):
-            return value
-        if not isinstance(value, (list, tuple)):
-            raise ValueError(f"chunks must be a list, got {type(value).__name__}")
-        items = []
-        for i, item in enumerate(value):
-            try:
-                items.append(Chunk.from_disk(item))
-            except ValueError as exc:
-                raise ValueError(f"[{i}]: {exc}") from None
-        return cls.of(items)
-
-    @property
-    def body(self) -> bytes:
-        """All the chunks' bytes, joined (held as such: no copy)."""
-        return self._body
-
-    @property
-    def times(self) -> Sequence[float]:
-        """Each chunk's arrival time."""
-        return self._times
-
-    def pairs(self) -> Iterator[tuple[float, bytes]]:
-        """``(t, data)`` for each chunk, without building Chunk objects."""
-        body = self._body
-        start = 0
-        for t, end in zip(self._times, self._ends, strict=True):
-            yield t, body[start:end]
-            start = end
-
-    def __len__(self) -> int:
-        return len(self._ends)
-
-    def __iter__(self) -> Iterator[Chunk]:
-        for t, data in self.pairs():
-            yield Chunk(t, data)
-
-    @overload
-    def __getitem__(self, index: int) -> Chunk: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Chunk]: ...
-
-    def __getitem__(self, index: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        n = len(self._ends)
-        if index < 0:
-            index += n
-        if not 0 <= index < n:
-            raise IndexError("chunk index out of range")
-        start = self._ends[index - 1] if index else 0
-        return Chunk(self._times[index], self._body[start : self._ends[index]])
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Chunks):
-            return self._body == other._body and self._ends == other._ends and self._times == other._times
-        if isinstance(other, (list, tuple)):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return repr(list(self))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Chunks, (self._body, list(self._ends), list(self._times)))
 
 
 class StreamEnd(BaseModel):
@@ -285,54 +81,10 @@ class StreamEnd(BaseModel):
     message: str = ""
     t: float | None = None
 
-
-class Request(BaseModel):
-    """A recorded request: method, URL, headers (in order, repeats allowed) and body bytes."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    method: str
-    url: str
-    headers: Headers = Field(default_factory=list)
-    body: bytes = b""
-
-    @model_validator(mode="before")
+    @field_validator("t", mode="before")
     @classmethod
-    def _from_disk(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        value = dict(value)
-        if "headers" in value:
-            value["headers"] = headers_from_disk(value["headers"])
-        body = value.get("body")
-        if body is None:
-            value.pop("body", None)
-        elif isinstance(body, dict):
-            value["body"] = decode_body(body)
-        if isinstance(value.get("method"), str):
-            value["method"] = value["method"].upper()
-        return value
-
-    @model_serializer(mode="plain")
-    def _to_disk(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"method": self.method, "url": self.url}
-        if self.headers:
-            out["headers"] = headers_to_disk(self.headers)
-        if self.body:
-            out["body"] = encode_body(self.body)
-        return out
-
-    def header(self, name: str) -> str | None:
-        """First value of a header, case-insensitively."""
-        return header_value(self.headers, name)
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or ""
-
-    @property
-    def path(self) -> str:
-        return urlsplit(self.url).path
+    def _finite_t(cls, value: Any) -> Any:
+        return None if value is None else _check_t(value, "end t")
 
 
 class Response(BaseModel):
@@ -364,8 +116,18 @@ class Response(BaseModel):
             value["chunks"] = _split_sized(decode_body(body), value.get("chunks"))
         return value
 
+    @field_validator("headers")
+    @classmethod
+    def _http_headers(cls, value: Headers) -> Headers:
+        return check_headers(value)
+
     @model_validator(mode="after")
     def _check_times(self) -> Response:
+        _check_t(self.t, "response t")
+        times = self._store.times
+        if times and not (math.isfinite(max(times)) and max(times) <= MAX_CHUNK_T):
+            raise ValueError(f"chunk times must be finite and at most {MAX_CHUNK_T:g} seconds")
+        check_nesting(self._store.body, "the response body")
         last = self.t
         for i, t in enumerate(self._store.times):
             if t < last:
@@ -418,7 +180,7 @@ class Response(BaseModel):
 
     @property
     def content_type(self) -> str:
-        return (self.header("content-type") or "").split(";")[0].strip().lower()
+        return media_type(self.header("content-type"))
 
     @property
     def is_event_stream(self) -> bool:

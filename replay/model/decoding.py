@@ -13,17 +13,28 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+from ..limits import MAX_DECODED_BODY, MAX_DECOMPRESSION_RATIO
 from .cassette import Headers
 
-__all__ = ["decode_recorded"]
+__all__ = ["DecompressionLimitError", "decode_recorded"]
+
+
+class DecompressionLimitError(ValueError):
+    """A compressed body inflates past :data:`~replay.limits.MAX_DECOMPRESSION_RATIO` or
+    :data:`~replay.limits.MAX_DECODED_BODY` (a decompression bomb)."""
+
+
+def _limit(compressed: int) -> int:
+    return min(MAX_DECODED_BODY, max(1 << 20, compressed * MAX_DECOMPRESSION_RATIO))
 
 
 class _Zlib:
     def __init__(self, wbits: int) -> None:
         self._d = zlib.decompressobj(wbits)
 
-    def feed(self, data: bytes) -> bytes:
-        return self._d.decompress(data)
+    def feed(self, data: bytes, room: int) -> bytes:
+        # At most room + 1 bytes: one more than allowed proves the bomb without inflating it.
+        return self._d.decompress(data, room + 1)
 
     def flush(self) -> bytes:
         out = self._d.flush()
@@ -38,7 +49,7 @@ class _Brotli:
 
         self._d = brotli.Decompressor()
 
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: bytes, room: int) -> bytes:
         out: bytes = self._d.process(data)
         return out
 
@@ -52,7 +63,7 @@ class _Zstd:
 
         self._d = zstandard.ZstdDecompressor().decompressobj()
 
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: bytes, room: int) -> bytes:
         out: bytes = self._d.decompress(data)
         return out
 
@@ -86,6 +97,8 @@ def decode_recorded(
         decoded = raw
         for encoding in reversed(encodings):  # the last-applied encoding is undone first
             decoded = _decode(decoded, encoding)
+    except DecompressionLimitError:
+        raise
     except Exception:
         return raw, headers, None
     size = sum(len(d) for _, d in decoded)
@@ -107,11 +120,24 @@ def _decode(chunks: list[tuple[float, bytes]], encoding: str) -> list[tuple[floa
     decoder = factory()
     out: list[tuple[float, bytes]] = []
     last_t = 0.0
+    limit = _limit(sum(len(d) for _, d in chunks))
+    total = 0
     for t, data in chunks:
-        piece = decoder.feed(data)
+        pieces: list[bytes] = []
+        # Small slices bound what one call can inflate for decoders without an output limit.
+        for start in range(0, len(data), 4096):
+            piece = decoder.feed(data[start : start + 4096], limit - total)
+            total += len(piece)
+            if total > limit:
+                raise DecompressionLimitError(
+                    f"the {encoding} body ({sum(len(d) for _, d in chunks)} bytes) inflates past "
+                    f"{limit} bytes (limits: {MAX_DECOMPRESSION_RATIO}x, {MAX_DECODED_BODY} bytes); "
+                    "a real response never does: delete the interaction or re-record it"
+                )
+            pieces.append(piece)
+        if any(pieces):
+            out.append((t, b"".join(pieces)))
         last_t = t
-        if piece:
-            out.append((t, piece))
     tail = decoder.flush()
     if tail:
         out.append((last_t, tail))

@@ -16,7 +16,9 @@ from typing import Any
 
 import yaml
 
-__all__ = ["YamlAliasError", "dump_data", "gc_paused", "load_data", "uses_aliases"]
+from ..limits import MAX_JSON_DEPTH
+
+__all__ = ["YamlAliasError", "YamlShapeError", "dump_data", "gc_paused", "load_data", "uses_aliases"]
 
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when PyYAML has it
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -49,6 +51,20 @@ class YamlAliasError(ValueError):
     """The document uses YAML anchors or aliases, which cassettes never contain."""
 
 
+class YamlShapeError(yaml.YAMLError, ValueError):
+    """A document no cassette can be: a key given twice in one mapping, nesting past
+    :data:`~replay.limits.MAX_JSON_DEPTH`, or a scalar its tag cannot build (``!!int abc``,
+    an int of thousands of digits). ``line`` is 1-based, or 0 when unknown.
+
+    A ``yaml.YAMLError``, so every reader that handles bad YAML handles these too.
+    """
+
+    def __init__(self, message: str, line: int = 0) -> None:
+        super().__init__(message)
+        self.problem = message
+        self.line = line
+
+
 class _Dumper(_BaseDumper):  # type: ignore[misc]
     def ignore_aliases(self, data: Any) -> bool:
         return True
@@ -77,23 +93,34 @@ def dump_data(data: Any) -> str:
     )
 
 
-# An anchor (&name) can only start where a node starts. The scan has false positives (an "&"
-# inside text, "R &D"), so a candidate only counts if an alias of the same name appears too; the
-# exact event check below settles those rare cases. Text full of "*" (Markdown) costs nothing.
-_ANCHOR = re.compile(r"(?:^|[\s\[{,:\-?])&([^\s,\[\]{}]+)")
-_NODE_START = r"(?:^|[\s\[{,:\-?])"
+# An anchor (&name) can only start where a node starts, an alias (*name) too. The scan has false
+# positives (an "&" inside text, "R &D", Markdown "*"), so a document is parsed event by event
+# only if some candidate anchor name also appears as a candidate alias. Each scan is one split
+# and a short match per occurrence: linear, however many "&T1"/"&mut" a code-heavy body holds.
+_NAME = re.compile(r"[^\s,\[\]{}]+")
+_NODE_START = frozenset(" \t\r\n[{,:-?")
+
+
+def _sigil_names(text: str, sigil: str) -> set[str]:
+    """The names after ``sigil`` ("&" or "*") where a node may start: one split, then one short
+    match per occurrence, so the cost is linear in the text."""
+    names: set[str] = set()
+    parts = text.split(sigil)
+    for i in range(1, len(parts)):
+        before = parts[i - 1]
+        if (before and before[-1] in _NODE_START) or (i == 1 and not before):
+            found = _NAME.match(parts[i])
+            if found:
+                names.add(found.group())
+    return names
 
 
 def uses_aliases(text: str) -> bool:
-    if "&" not in text:
+    if "&" not in text or "*" not in text:
         return False
-    names = set(_ANCHOR.findall(text))
-    if not names or "*" not in text:
+    names = _sigil_names(text, "&")
+    if not names or names.isdisjoint(_sigil_names(text, "*")):
         return False  # no anchor, or anchors nothing refers to: no shared nodes
-    if not any(
-        re.search(_NODE_START + r"\*" + re.escape(name) + r"(?![^\s,\[\]{}])", text) for name in names
-    ):
-        return False
     for event in yaml.parse(text, Loader=_BaseLoader):
         if isinstance(event, yaml.AliasEvent):
             return True
@@ -110,7 +137,15 @@ def load_data(text: str) -> Any:
         raise YamlAliasError("the document uses YAML anchors/aliases, which cassettes never contain")
     with gc_paused():
         # _parse returns only the data: its node tree is freed before the collector resumes.
-        return _parse(text)
+        try:
+            return _parse(text)
+        except (YamlShapeError, YamlAliasError, yaml.YAMLError):
+            raise
+        except (ValueError, TypeError, LookupError, AttributeError, ArithmeticError, RecursionError) as exc:
+            # PyYAML's scalar constructors raise these, unpositioned, for a value its explicit
+            # tag cannot build (!!bool maybe: KeyError, !!timestamp nope: AttributeError).
+            detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise YamlShapeError(f"invalid YAML value ({detail}); fix the value or its !!tag") from None
 
 
 def _parse(text: str) -> Any:
@@ -155,14 +190,28 @@ def _construct(loader: Any, root: yaml.Node) -> Any:
 
 
 class _Builder:
-    __slots__ = ("constructors", "loader", "seen")
+    __slots__ = ("constructors", "depth", "loader", "seen")
 
     def __init__(self, loader: Any) -> None:
         self.loader = loader
         self.constructors = loader.yaml_constructors
         self.seen: set[int] = set()
+        self.depth = 0
 
     def build(self, node: yaml.Node) -> Any:
+        if node.__class__ is yaml.ScalarNode:
+            return self._build(node)
+        self.depth += 1
+        if self.depth > MAX_JSON_DEPTH:
+            raise YamlShapeError(
+                f"the data is nested deeper than {MAX_JSON_DEPTH} levels", node.start_mark.line + 1
+            )
+        try:
+            return self._build(node)
+        finally:
+            self.depth -= 1
+
+    def _build(self, node: yaml.Node) -> Any:
         cls = node.__class__
         tag = node.tag
         if cls is yaml.ScalarNode:
@@ -181,6 +230,15 @@ class _Builder:
                 if key.tag == _MERGE:
                     raise _Unusual
                 k = build(key)
+                try:
+                    twice = k in out
+                except TypeError:  # an unhashable key: let PyYAML word the error
+                    raise _Unusual from None
+                if twice:
+                    raise YamlShapeError(
+                        f"the key {str(k)[:40]!r} appears twice in one mapping (which one is meant?)",
+                        key.start_mark.line + 1,
+                    )
                 try:
                     out[k] = build(value)
                 except TypeError:  # an unhashable key: let PyYAML word the error

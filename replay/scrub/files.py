@@ -292,6 +292,9 @@ def _vcr_to_models(path: Path, item: dict[str, Any], i: int) -> tuple[Request, R
 
 def _scrub_vcrpy(path: Path, data: dict[str, Any], scrubber: Scrubber, check_only: bool) -> FileResult:
     items = _vcr_shape(path, data)
+    # The loader's checks (timing, limits, decompression bombs) before this module decodes
+    # anything itself: a file scrub accepts is one every other command can read.
+    parse_cassette(data, str(path))
     models = [_vcr_to_models(path, item, i) for i, item in enumerate(items)]
     as_interactions = [Interaction(request=r, response=s) for r, s, _, _ in models]
     before = scrubber.findings(as_interactions)

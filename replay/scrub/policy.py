@@ -14,7 +14,7 @@ from ..model.cassette import Cassette, Interaction, Request, Response
 if TYPE_CHECKING:
     from pathlib import Path
 
-from ..model.cassette import header_value
+from ..model.headers import header_value, media_type
 from .bodies import looks_like_form, multipart_fields
 from .edits import (
     _AUTO,
@@ -142,7 +142,7 @@ class Scrubber:
             headers, hwhy = _scrub_headers(request.headers, self._header_rules)
             reasons.extend((f"headers.{name.lower()}", w) for name, w in hwhy)
         body = request.body
-        ctype = (header_value(request.headers, "content-type") or "").split(";")[0].strip().lower()
+        ctype = media_type(header_value(request.headers, "content-type"))
         # Told by the bytes too, so a recording whose content type was lost or differs is
         # scrubbed like the live request it must match.
         if body and (ctype == "application/x-www-form-urlencoded" or looks_like_form(body)):

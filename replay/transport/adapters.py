@@ -10,13 +10,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from ..model.cassette import Headers, Request
-from .streams import ChunkPlayer, RecordingTap
+from .clientlib import ClientLib
+from .streams import ChunkPlayer, PendingRecording, RecordingTap
 
 __all__ = ["HttpLib", "LiveRequest", "available_libs", "encode_headers", "lib_for_transport"]
 
@@ -51,6 +52,40 @@ class HttpLib:
             body=body,
         )
 
+    def request_key(self, request: Any, body: bytes) -> tuple[str, str, bytes, str | None]:
+        return (request.method, str(request.url), body, request.headers.get("content-type"))
+
+    def request_body(self, request: Any) -> bytes:
+        return bytes(request.read())
+
+    async def request_body_async(self, request: Any) -> bytes:
+        return bytes(await request.aread())
+
+    def request_host(self, request: Any) -> str:
+        return str(request.url.host)
+
+    def replayed_response(self, plan: Any, player: ChunkPlayer, request: Any) -> Any:
+        return self.make_response(plan.status, _wire_headers(plan.headers), self.replay_stream(player))
+
+    def head_error(self, kind: str, message: str, request: Any) -> Exception:
+        return self.transport_error(kind, message, request)
+
+    def response_head(self, response: Any) -> tuple[int, Headers]:
+        raw = response.headers.raw
+        return response.status_code, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
+
+    def attach_recording(
+        self,
+        response: Any,
+        pending: PendingRecording,
+        on_chunk: Callable[[float], None] | None,
+        on_drain: Callable[[Any], None] | None = None,
+    ) -> Any:
+        response.stream = self.recording_stream(
+            RecordingTap(response.stream, pending, self, on_chunk, on_drain=on_drain)
+        )
+        return response
+
     def make_response(self, status: int, headers: Headers | list[tuple[bytes, bytes]], stream: Any) -> Any:
         return self.module.Response(
             status_code=status,
@@ -84,22 +119,21 @@ class LiveRequest:
 
     __slots__ = ("_lib", "_model", "body", "raw")
 
-    def __init__(self, lib: HttpLib, raw: Any, body: bytes) -> None:
+    def __init__(self, lib: ClientLib, raw: Any, body: bytes) -> None:
         self._lib = lib
         self._model: Request | None = None
         self.raw = raw
         self.body = body
 
     @property
-    def lib(self) -> HttpLib:
+    def lib(self) -> ClientLib:
         """The client library the request came from."""
         return self._lib
 
     @property
     def key(self) -> tuple[str, str, bytes, str | None]:
         """What matching's memo is keyed on: method, URL, body and content type."""
-        raw = self.raw
-        return (raw.method, str(raw.url), self.body, raw.headers.get("content-type"))
+        return self._lib.request_key(self.raw, self.body)
 
     @property
     def model(self) -> Request:
@@ -228,3 +262,14 @@ def lib_for_transport(transport: object) -> HttpLib:
         if isinstance(transport, lib.transports):
             return lib
     raise TypeError(f"{type(transport).__name__} is not an httpx or httpx2 transport")
+
+
+def _wire_headers(headers: Any) -> Any:
+    """Header values as httpx encodes them: a recorded non-ASCII value (the client decoded the
+    server's UTF-8 bytes) goes back as UTF-8 bytes, which the client decodes to the same text."""
+    if all(isinstance(v, str) and v.isascii() for _, v in headers):
+        return headers
+    return [
+        (n.encode("latin-1") if isinstance(n, str) else n, v.encode("utf-8") if isinstance(v, str) else v)
+        for n, v in headers
+    ]

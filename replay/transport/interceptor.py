@@ -24,15 +24,37 @@ Example, an interceptor that replays one fixed plan for every request::
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import Any, Protocol, runtime_checkable
 
 from ..timing.clock import REAL, Schedule
 from . import netguard
-from .adapters import HttpLib, LiveRequest
+from .adapters import LiveRequest
+from .clientlib import ClientLib
 from .streams import ChunkPlayer, ResponsePlan
 
-__all__ = ["Interceptor", "Recording", "serve_async", "serve_sync"]
+__all__ = ["Interceptor", "Recording", "passing_through", "serve_async", "serve_sync"]
+
+# Set while a request being recorded goes down to the network: an adapter below the one that
+# served it (httpx-aiohttp's transport calls aiohttp, a custom transport calls HTTPTransport)
+# must let it pass instead of recording it a second time.
+_PASSING: ContextVar[bool] = ContextVar("llm_replay_passing", default=False)
+
+
+def passing_through() -> bool:
+    """True inside a request that an outer adapter already serves (let it through unchanged)."""
+    return _PASSING.get()
+
+
+@contextlib.contextmanager
+def _pass_through() -> Iterator[None]:
+    token = _PASSING.set(True)
+    try:
+        yield
+    finally:
+        _PASSING.reset(token)
 
 
 @runtime_checkable
@@ -56,37 +78,36 @@ class Interceptor(Protocol):
         ...
 
 
-def _replayed(lib: HttpLib, plan: ResponsePlan, schedule: Schedule, raw: Any) -> Any:
+def _replayed(lib: ClientLib, plan: ResponsePlan, schedule: Schedule, raw: Any) -> Any:
     if plan.head_end is not None:
         schedule.release()
-        raise lib.transport_error(plan.head_end.kind, plan.head_end.message, raw)
-    player = ChunkPlayer(plan, schedule, lib, raw)
-    return lib.make_response(plan.status, plan.headers, lib.replay_stream(player))
+        raise lib.head_error(plan.head_end.kind, plan.head_end.message, raw)
+    return lib.replayed_response(plan, ChunkPlayer(plan, schedule, lib, raw), raw)
 
 
-def serve_sync(interceptor: Interceptor, lib: HttpLib, raw: Any, send: Callable[[], Any]) -> Any:
+def serve_sync(interceptor: Interceptor, lib: ClientLib, raw: Any, send: Callable[[], Any]) -> Any:
     """Answer one request of a sync transport: ``send()`` is the real transport call."""
-    answer = interceptor.handle(LiveRequest(lib, raw, raw.read()))
+    answer = interceptor.handle(LiveRequest(lib, raw, lib.request_body(raw)))
     if isinstance(answer, ResponsePlan):
         schedule = interceptor.schedule()
         schedule.wait(answer.head_t)
         return _replayed(lib, answer, schedule, raw)
     sent_at = REAL.perf_counter()
-    with netguard.permit_recording(raw.url.host):
+    with netguard.permit_recording(lib.request_host(raw)), _pass_through():
         response = send()
     return answer.wrap(response, sent_at)
 
 
 async def serve_async(
-    interceptor: Interceptor, lib: HttpLib, raw: Any, send: Callable[[], Awaitable[Any]]
+    interceptor: Interceptor, lib: ClientLib, raw: Any, send: Callable[[], Awaitable[Any]]
 ) -> Any:
     """Answer one request of an async transport: ``send()`` is the real transport call."""
-    answer = interceptor.handle(LiveRequest(lib, raw, await raw.aread()))
+    answer = interceptor.handle(LiveRequest(lib, raw, await lib.request_body_async(raw)))
     if isinstance(answer, ResponsePlan):
         schedule = interceptor.schedule()
         await schedule.wait_async(answer.head_t)
         return _replayed(lib, answer, schedule, raw)
     sent_at = REAL.perf_counter()
-    with netguard.permit_recording(raw.url.host):
+    with netguard.permit_recording(lib.request_host(raw)), _pass_through():
         response = await send()
     return answer.wrap(response, sent_at)

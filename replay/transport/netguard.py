@@ -1,8 +1,9 @@
 """Network blocking while a cassette is active, for clients llm-replay does not intercept.
 
-httpx2/httpx requests never reach the network in replay: the patched transport answers them or
-raises. Other clients (``requests``, ``urllib3``, ``aiohttp``, raw sockets, an SDK's custom
-transport) would go straight out. With ``block_network=True`` (``--replay-block-network``) every
+httpx2/httpx (any transport), ``requests``/``urllib3`` (botocore) and ``aiohttp`` requests never
+reach the network in replay: their adapters answer them or raise. Other clients (raw sockets,
+``http.client``, gRPC, websockets, C extensions with their own socket code such as pycurl) would
+go straight out. With ``block_network=True`` (``--replay-block-network``) every
 socket connection, datagram and DNS lookup made while the cassette is active is refused with
 :class:`NetworkBlockedError`, except:
 
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatch
 from typing import Any
 
-__all__ = ["NetworkBlockedError", "NetworkPolicy", "block", "permit_recording", "unblock"]
+__all__ = ["NetworkBlockedError", "NetworkPolicy", "block", "permit_recording", "recording", "unblock"]
 
 
 class NetworkBlockedError(BaseException):
@@ -144,6 +145,11 @@ def permit_recording(host: str) -> Iterator[None]:
         _recording.reset(token)
 
 
+def recording() -> bool:
+    """True inside :func:`permit_recording` (a request an adapter is recording)."""
+    return _recording.get()
+
+
 def _current() -> tuple[NetworkPolicy, str] | None:
     return _active[-1] if _active else None
 
@@ -151,9 +157,10 @@ def _current() -> tuple[NetworkPolicy, str] | None:
 def _refuse(where: str, target: str, what: str) -> NetworkBlockedError:
     return NetworkBlockedError(
         f"llm-replay blocked {what} {target}: network blocking is on while cassette {where} is active "
-        "(block_network=True / --replay-block-network). Only httpx2/httpx requests are recorded and "
-        "replayed; this one came from another client (requests, urllib3, aiohttp, a raw socket, or an "
-        "SDK's custom transport), so it would have reached the network. Use an httpx2/httpx client, or "
+        "(block_network=True / --replay-block-network). httpx2/httpx, requests/urllib3 (botocore) and "
+        "aiohttp requests are recorded and replayed; this one came from another client (a raw socket, "
+        "http.client, gRPC, websockets...), so it would have reached the network. Use one of those "
+        "clients, or "
         "allow the host with allowed_hosts=[...] (--replay-allowed-hosts; 'localhost' admits loopback)."
     )
 

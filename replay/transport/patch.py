@@ -1,20 +1,30 @@
-"""The one place that patches: ``HTTPTransport.handle_request`` and
-``AsyncHTTPTransport.handle_async_request`` of httpx2 and httpx, only while a cassette is active.
+"""The one place that patches, only while a cassette is active.
 
-Patching the public transport classes (not ``Client.send``) catches every client the
-application builds itself, including those created before the cassette opened and those the
-SDKs build internally; tests can still spy on ``Client.send``. Custom transports (an SDK's
-aiohttp client, a ``MockTransport``) are left alone.
+- httpx2 / httpx: ``Client._transport_for_url`` and ``AsyncClient._transport_for_url``, the
+  choice of transport every request of every client passes, whatever the transport (the default
+  one, httpx-aiohttp's ``AiohttpTransport`` behind openai's ``DefaultAioHttpClient``, litellm's
+  aiohttp transport, a retry or proxy wrapper). The chosen transport is wrapped so the active
+  interceptor answers first; in-process transports a test sets on purpose (``MockTransport``,
+  ``WSGITransport``, ``ASGITransport``) are returned untouched. ``HTTPTransport.handle_request``
+  and ``AsyncHTTPTransport.handle_async_request`` are patched too, for transports used without
+  a client. Patching the choice (not ``Client.send``) keeps redirects, auth, cookies, event hooks
+  and ``response.elapsed`` in httpx's own hands, one recorded interaction per request on the wire.
+- urllib3 (``requests``, botocore): :mod:`replay.transport.urllib3_client`.
+- aiohttp: :mod:`replay.transport.aiohttp_client`.
+
+A request an outer adapter already serves passes the inner ones untouched
+(:func:`~replay.transport.interceptor.passing_through`).
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .adapters import HttpLib, available_libs
-from .interceptor import serve_async, serve_sync
+from .interceptor import passing_through, serve_async, serve_sync
 
 if TYPE_CHECKING:
     from .interceptor import Interceptor
@@ -24,10 +34,24 @@ __all__ = ["active_interceptor", "pop_interceptor", "push_interceptor"]
 _lock = threading.RLock()
 _stack: list[Interceptor] = []
 _originals: list[tuple[type, str, Any]] = []
+# The interceptors opened in this context (thread, asyncio task). Two threads that each open a
+# cassette must each reach their own: a process-wide "innermost" would send one thread's request
+# to the other's cassette, which may already have been saved (the recording would be lost).
+_opened_here: contextvars.ContextVar[tuple[Interceptor, ...]] = contextvars.ContextVar(
+    "llm_replay_interceptors", default=()
+)
 
 
 def active_interceptor() -> Interceptor | None:
-    """The innermost active interceptor, if any (process-wide: threads share it, as with vcrpy)."""
+    """The interceptor that answers a request made here, if any.
+
+    The innermost one this context (thread or task) opened and has not closed; a context that
+    opened none (a thread the application starts inside a cassette block, a pool worker) gets
+    the most recently opened one in the process, as with vcrpy.
+    """
+    for interceptor in reversed(_opened_here.get()):
+        if interceptor in _stack:
+            return interceptor
     return _stack[-1] if _stack else None
 
 
@@ -37,6 +61,7 @@ def push_interceptor(interceptor: Interceptor) -> None:
         if not _stack:
             _install()
         _stack.append(interceptor)
+    _opened_here.set((*_opened_here.get(), interceptor))
 
 
 def pop_interceptor(interceptor: Interceptor) -> None:
@@ -46,6 +71,9 @@ def pop_interceptor(interceptor: Interceptor) -> None:
             _stack.remove(interceptor)
         if not _stack:
             _uninstall()
+    here = _opened_here.get()
+    if interceptor in here:
+        _opened_here.set(tuple(i for i in here if i is not interceptor))
 
 
 def _install() -> None:
@@ -57,7 +85,12 @@ def _install() -> None:
             "Neither httpx2 nor httpx is installed, so there is no HTTP client to record or replay. "
             "Install the SDK under test (it brings its client), or `pip install httpx2`."
         )
+    from . import aiohttp_client, urllib3_client
+
+    for install in (urllib3_client.install, aiohttp_client.install):
+        _originals.extend(install(active_interceptor))
     for lib in libs:
+        _patch_choice(lib)
         sync_cls, async_cls = lib.transports
         _originals.append((sync_cls, "handle_request", sync_cls.__dict__["handle_request"]))
         _originals.append((async_cls, "handle_async_request", async_cls.__dict__["handle_async_request"]))
@@ -76,7 +109,7 @@ def _uninstall() -> None:
 def _sync_handler(lib: HttpLib, original: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def handle_request(self: Any, request: Any) -> Any:
         interceptor = active_interceptor()
-        if interceptor is None:
+        if interceptor is None or passing_through():
             return original(self, request)
         return serve_sync(interceptor, lib, request, lambda: original(self, request))
 
@@ -89,9 +122,57 @@ def _async_handler(
 ) -> Callable[[Any, Any], Awaitable[Any]]:
     async def handle_async_request(self: Any, request: Any) -> Any:
         interceptor = active_interceptor()
-        if interceptor is None:
+        if interceptor is None or passing_through():
             return await original(self, request)
         return await serve_async(interceptor, lib, request, lambda: original(self, request))
 
     handle_async_request.__wrapped__ = original  # type: ignore[attr-defined]
     return handle_async_request
+
+
+def _in_process(lib: HttpLib) -> tuple[type, ...]:
+    names = ("MockTransport", "WSGITransport", "ASGITransport")
+    return tuple(getattr(lib.module, n) for n in names if hasattr(lib.module, n))
+
+
+def _patch_choice(lib: HttpLib) -> None:
+    keep = _in_process(lib)
+    for client_cls, wrapper in ((lib.module.Client, _SyncChoice), (lib.module.AsyncClient, _AsyncChoice)):
+        original = client_cls.__dict__["_transport_for_url"]
+        _originals.append((client_cls, "_transport_for_url", original))
+
+        def choose(self: Any, url: Any, _original: Any = original, _wrapper: Any = wrapper) -> Any:
+            transport = _original(self, url)
+            if active_interceptor() is None or isinstance(transport, keep):
+                return transport
+            return _wrapper(lib, transport)
+
+        choose.__wrapped__ = original  # type: ignore[attr-defined]
+        setattr(client_cls, "_transport_for_url", choose)  # noqa: B010
+
+
+class _SyncChoice:
+    """The transport a client chose, answered by the active interceptor first."""
+
+    __slots__ = ("inner", "lib")
+
+    def __init__(self, lib: HttpLib, inner: Any) -> None:
+        self.lib, self.inner = lib, inner
+
+    def handle_request(self, request: Any) -> Any:
+        interceptor = active_interceptor()
+        if interceptor is None or passing_through():
+            return self.inner.handle_request(request)
+        return serve_sync(interceptor, self.lib, request, lambda: self.inner.handle_request(request))
+
+
+class _AsyncChoice(_SyncChoice):
+    __slots__ = ()
+
+    async def handle_async_request(self, request: Any) -> Any:
+        interceptor = active_interceptor()
+        if interceptor is None or passing_through():
+            return await self.inner.handle_async_request(request)
+        return await serve_async(
+            interceptor, self.lib, request, lambda: self.inner.handle_async_request(request)
+        )

@@ -173,6 +173,13 @@ class _DrainingTap(RecordingTap):
         self._done()
 
 
+class _VcrOwn:
+    """A request vcrpy itself answers (its stubs sit below our adapter): passed on untouched."""
+
+    def wrap(self, response: Any, sent_at: float) -> Any:
+        return response
+
+
 @dataclass(frozen=True, slots=True)
 class _VcrRecording:
     bridge: VcrBridge
@@ -225,6 +232,9 @@ class VcrBridge:
     # -- the Interceptor protocol (see replay.transport.interceptor) -----------------------
 
     def handle(self, request: LiveRequest) -> ResponsePlan | Recording:
+        if not isinstance(request.lib, HttpLib):
+            # requests/urllib3 and aiohttp: vcrpy's own patches below record and replay them.
+            return _VcrOwn()
         vreq = self._vcr_request(request.lib, request.raw, request.body)
         plan = self._replay_plan(vreq)
         if plan is not None:

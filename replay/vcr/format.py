@@ -13,8 +13,7 @@ A vcrpy cassette stores each response body as one string, without timing. On imp
   as text, as vcrpy itself accepts them.
 - pydantic-ai's variant (bodies stored parsed under ``parsed_body``) is read too; the body is
   rebuilt as pydantic-ai replays it (see :mod:`replay.vcr.pydantic_ai`).
-- Responses given synthetic timing carry ``synthetic_timing=True``, which ``llm-replay inspect``
-  shows.
+- Responses given synthetic timing carry ``synthetic_timing=True`` (``llm-replay inspect`` shows it).
 - Secret headers (``authorization``, ``api-key``, ``x-api-key``: value replaced; ``cookie`` and
   ``set-cookie``: dropped) are removed, so saving or converting never writes them.
 
@@ -31,12 +30,11 @@ Example usage::
 
 from __future__ import annotations
 
-import http
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from ..errors import CassetteFormatError
 from ..model.cassette import Cassette, Chunk, Headers, Interaction, Request, Response, StreamEnd
@@ -49,14 +47,12 @@ __all__ = [
     "DEFAULT_SYNTHETIC_TIMING",
     "TIMING_KEY",
     "SyntheticTiming",
+    "VcrSerializer",
     "body_bytes",
-    "dump_vcr",
     "interaction_from_vcr",
     "is_vcr_data",
     "parse_vcr",
     "redact_headers",
-    "response_to_vcr",
-    "to_vcr_pairs",
 ]
 
 TIMING_KEY = "llm_replay"
@@ -229,10 +225,15 @@ def _recorded_timing(meta: Any, body: bytes) -> tuple[float, list[Chunk], Stream
         pos = 0
         for pair in str(meta.get("chunks", "")).split():
             t_text, _, size_text = pair.partition("/")
-            size = int(size_text)
+            if (size := int(size_text)) < 0:
+                raise _Bad(f"{TIMING_KEY}.chunks: chunk size {size} is negative")
             chunks.append(Chunk(t=float(t_text), data=body[pos : pos + size]))
             pos += size
         end = StreamEnd.model_validate(meta["end"]) if meta.get("end") else None
+    except _Bad:
+        raise
+    except ValidationError as exc:  # past the limits (replay.limits): refused, not re-timed
+        raise _Bad(f"{TIMING_KEY}: {exc.errors()[0]['msg']}") from None
     except (ValueError, TypeError, ArithmeticError):
         return None
     # The body is the truth: an edited body no longer fits the recorded boundaries.
@@ -326,76 +327,3 @@ def parse_vcr(
 
 
 # -- export ------------------------------------------------------------------------------------
-
-
-def _grouped(headers: Headers) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    index: dict[str, str] = {}
-    for name, value in headers:
-        key = index.setdefault(name.lower(), name)
-        out.setdefault(key, []).append(value)
-    return out
-
-
-def response_to_vcr(
-    response: Response, *, timing: bool = True, recorded_at: datetime | None = None
-) -> dict[str, Any]:
-    """A native response as vcrpy's response mapping (body as bytes, as vcrpy keeps it in memory)."""
-    try:
-        phrase = http.HTTPStatus(response.status).phrase
-    except ValueError:
-        phrase = ""
-    out: dict[str, Any] = {
-        "status": {"code": response.status, "message": phrase},
-        "headers": _grouped(response.headers),
-        "body": {"string": response.body},
-    }
-    if timing:
-        meta: dict[str, Any] = {
-            "t": round(response.t, 6),
-            "chunks": " ".join(f"{round(c.t, 6)}/{len(c.data)}" for c in response.chunks),
-        }
-        if response.synthetic_timing:
-            meta["synthetic"] = True
-        if response.decoded_from:
-            meta["decoded_from"] = response.decoded_from
-        if response.end is not None:
-            meta["end"] = response.end.model_dump(exclude_none=True)
-        if recorded_at is not None:
-            meta["recorded_at"] = recorded_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        out[TIMING_KEY] = meta
-    return out
-
-
-def to_vcr_pairs(interactions: Iterable[Interaction], *, timing: bool = True) -> tuple[list[Any], list[Any]]:
-    """vcrpy's in-memory form: (``vcr.request.Request`` objects, response mappings)."""
-    from vcr.request import Request as VcrRequest
-
-    requests: list[Any] = []
-    responses: list[Any] = []
-    for interaction in interactions:
-        req = interaction.request
-        # vcrpy keeps one value per request header name; repeated ones are joined as HTTP allows.
-        headers = {name: ", ".join(values) for name, values in _grouped(req.headers).items()}
-        requests.append(VcrRequest(req.method, req.url, req.body or None, headers))
-        responses.append(
-            response_to_vcr(interaction.response, timing=timing, recorded_at=interaction.recorded_at)
-        )
-    return requests, responses
-
-
-def dump_vcr(cassette: Cassette, *, serializer: VcrSerializer = "yaml", timing: bool = True) -> str:
-    """The cassette as vcrpy would write it (vcrpy's own serializer), loadable by vcrpy.
-
-    ``timing=False`` leaves out the ``llm_replay`` timing key (the file is then exactly what
-    vcrpy itself would have recorded).
-    """
-    from vcr.serialize import serialize
-    from vcr.serializers import jsonserializer, yamlserializer
-
-    requests, responses = to_vcr_pairs(cassette.interactions, timing=timing)
-    module: Any = yamlserializer if serializer == "yaml" else jsonserializer
-    if serializer not in ("yaml", "json"):
-        raise ValueError(f"Unknown vcrpy serializer {serializer!r}; expected 'yaml' or 'json'.")
-    text: str = serialize({"requests": requests, "responses": responses}, module)
-    return text

@@ -4,6 +4,7 @@ cassettes merged in; writes are atomic and never contain secret headers."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,11 @@ from ..io.storage import dump_cassette, load_cassette, write_atomic
 from ..model.cassette import Headers
 from ..model.headers import COOKIE_HEADERS, CREDENTIAL_HEADERS, PLACEHOLDER
 from ..model.yamlio import YamlAliasError, load_data
+from .export import to_vcr_pairs
 from .format import (
     interaction_from_vcr,
     is_vcr_data,
     redact_headers,
-    to_vcr_pairs,
 )
 from .pydantic_ai import from_pydantic_ai_data, is_pydantic_ai_data
 
@@ -28,8 +29,36 @@ __all__ = ["SafePersister"]
 # -- reading and writing files ---------------------------------------------------------------
 
 
+# Parsed files, keyed on (path, mtime, size): a session opens the same cassette once per test
+# that uses it (parametrized tests, shared cassettes, xdist re-runs), and parsing plus validating
+# is most of the drop-in's per-test cost. vcrpy keeps the loaded objects (old interactions) and
+# hooks may change them, so each load gets its own deep copy: far cheaper than parsing again.
+_CACHE: dict[tuple[str, int, int], tuple[list[Any], list[Any]]] = {}
+_CACHE_SIZE = 1024
+
+
 def _read_pairs(path: Path) -> tuple[list[Any], list[Any]] | None:
     """vcrpy's (requests, responses) from a vcrpy or native file; None if it does not exist."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CassetteFormatError(f"{path}: cannot be read as YAML text ({exc}).") from None
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    cached = _CACHE.get(key)
+    if cached is None:
+        read = _parse_pairs(path)
+        if read is None:
+            return None
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        cached = _CACHE[key] = read
+    requests, responses = copy.deepcopy(cached)
+    return requests, responses
+
+
+def _parse_pairs(path: Path) -> tuple[list[Any], list[Any]] | None:
     from vcr.serialize import deserialize
 
     try:

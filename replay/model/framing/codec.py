@@ -8,6 +8,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import cast
 
+from ..headers import media_type
 from .event import Event, FrameDecoder, Framing
 from .eventstream import EventStreamDecoder, EventStreamMessage, encode_message
 from .jsonarray import JSONArrayDecoder
@@ -60,7 +61,7 @@ def detect_framing(content_type: str | None, body: bytes = b"") -> Framing | Non
         detect_framing("application/x-ndjson; charset=utf-8")   # "ndjson"
         detect_framing("application/json", b'[{"candidates": []}]')   # "json-array"
     """
-    ctype = (content_type or "").split(";")[0].strip().lower()
+    ctype = media_type(content_type)
     if ctype == "text/event-stream":
         return "sse"
     if ctype in _NDJSON_TYPES:

@@ -1,0 +1,272 @@
+"""Target 8 (issue 20): a pytest-recording suite switched to llm-replay gets faster.
+
+Generates a suite written for pytest-recording (``@pytest.mark.vcr``, module-level ``vcr_config``,
+default cassette paths, several interactions per cassette, gzip and SSE bodies) from the shared
+real cassettes (copied into the bench's temp dir, never into the repo) and synthetic ones, then
+runs it as whole pytest processes, paired and interleaved, median of the per-pair ratios:
+
+- ``8.dropin_wall``: llm-replay as the drop-in (``-p no:recording``) vs pytest-recording itself;
+- ``8.fixed_cost``: per-test cost of llm-replay's plugin opening and closing a cassette (the same
+  suite with the marker minus without it, divided by the number of tests);
+- ``8.xdist``: a 70-test drop-in suite with ``-n 2`` vs serially.
+
+``python -m bench.dropin [--quick]`` runs this section alone; ``--keep DIR`` leaves the suite there.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+import yaml
+
+from .core import ROOT, Context, Row, Target
+from .data import REAL
+
+__all__ = ["ROW_IDS", "make_suite", "run"]
+
+ROW_IDS = ["8.dropin_wall", "8.fixed_cost", "8.xdist"]
+
+_SSE_EVENTS = 12
+# One client per module, as suites do: a client per test would time the TLS context (~60 ms).
+_CLIENT = "import httpx\n\nimport pytest\n\nCLIENT = httpx.Client()\n\n"
+
+
+def _interaction(
+    method: str, uri: str, status: int, headers: dict[str, list[str]], body: bytes
+) -> dict[str, Any]:
+    return {
+        "request": {
+            "method": method,
+            "uri": uri,
+            "body": '{"model": "m"}',
+            "headers": {"Content-Type": ["application/json"]},
+        },
+        "response": {
+            "status": {"code": status, "message": "OK"},
+            "headers": headers,
+            "body": {"string": body},
+        },
+    }
+
+
+def _synthetic(index: int) -> list[dict[str, Any]]:
+    """Three interactions: plain JSON, gzip JSON, and an SSE stream."""
+    answer = json.dumps(
+        {"id": f"chatcmpl-{index}", "choices": [{"message": {"content": "hi " * 40}}]}
+    ).encode()
+    events = b"".join(
+        b"data: "
+        + json.dumps({"id": index, "choices": [{"delta": {"content": f"tok{n} "}}]}).encode()
+        + b"\n\n"
+        for n in range(_SSE_EVENTS)
+    )
+    host = f"https://api{index % 5}.example.com"
+    return [
+        _interaction(
+            "POST", f"{host}/v1/chat/completions", 200, {"Content-Type": ["application/json"]}, answer
+        ),
+        _interaction(
+            "POST",
+            f"{host}/v1/embeddings",
+            200,
+            {"Content-Type": ["application/json"], "Content-Encoding": ["gzip"]},
+            gzip.compress(answer, mtime=0),
+        ),
+        _interaction(
+            "POST",
+            f"{host}/v1/stream",
+            200,
+            {"Content-Type": ["text/event-stream"]},
+            events + b"data: [DONE]\n\n",
+        ),
+    ]
+
+
+def _test_source(name: str, requests: list[tuple[str, str, int]], marker: bool) -> str:
+    lines = ["@pytest.mark.vcr" if marker else "", f"def {name}():", "    client = CLIENT"]
+    if not requests:
+        lines.append("    assert client is not None")
+    for method, uri, status in requests:
+        lines += [
+            f"    r = client.request({method!r}, {uri!r}, content=b'{{}}')",
+            f"    assert r.status_code == {status} and r.content is not None",
+        ]
+    return "\n".join(line for line in lines if line) + "\n\n\n"
+
+
+def _real() -> list[tuple[str, list[dict[str, Any]]]]:
+    if not REAL.is_dir():
+        return []
+    found = []
+    for path in sorted(REAL.rglob("*.yaml")):
+        data = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
+        found.append((path.stem, data["interactions"]))
+    return found
+
+
+def make_suite(
+    root: Path, tests: int, *, marker: bool = True, requests: bool = True, per_module: int = 10
+) -> int:
+    """Writes a pytest-recording suite of ``tests`` tests under ``root``; returns how many are real."""
+    real = _real()
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "conftest.py").write_text("")
+    cassettes: list[tuple[str, list[dict[str, Any]]]] = []
+    for index in range(tests):
+        if index % 8 == 0 and real:
+            stem, interactions = real[(index // 8) % len(real)]
+            cassettes.append((re.sub(r"\W", "_", f"test_real_{index}_{stem}")[:80], interactions))
+        else:
+            cassettes.append((f"test_synthetic_{index}", _synthetic(index)))
+    modules = [cassettes[i : i + per_module] for i in range(0, len(cassettes), per_module)]
+    for number, group in enumerate(modules):
+        module = f"test_mod{number:03d}"
+        source = _CLIENT + (
+            "@pytest.fixture(scope='module')\ndef vcr_config():\n"
+            "    return {'filter_headers': ['authorization'], 'decode_compressed_response': False}\n\n\n"
+        )
+        for name, interactions in group:
+            folder = root / "cassettes" / module
+            folder.mkdir(parents=True, exist_ok=True)
+            with (folder / f"{name}.yaml").open("w") as out:
+                yaml.dump({"interactions": interactions, "version": 1}, out, Dumper=yaml.CSafeDumper)
+            calls = [
+                (i["request"]["method"], i["request"]["uri"], int(i["response"]["status"]["code"]))
+                for i in interactions
+            ]
+            source += _test_source(name, calls if requests else [], marker)
+        (root / f"{module}.py").write_text(source)
+    return sum(1 for name, _ in cassettes if name.startswith("test_real_"))
+
+
+def _pytest(root: Path, *args: str) -> float:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugin"), os.environ.get("PYTHONPATH", "")]),
+    }
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
+    started = time.perf_counter()
+    proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"pytest {' '.join(args)} in {root} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
+        )
+    return seconds
+
+
+def _paired(
+    rounds: int, a: tuple[Path, tuple[str, ...]], b: tuple[Path, tuple[str, ...]], *, warm: bool = True
+) -> tuple[list[float], list[float]]:
+    """Alternates a and b (which one goes first alternates too), ``rounds`` pairs."""
+    times_a: list[float] = []
+    times_b: list[float] = []
+    if warm:  # the file cache and .pyc files, as a developer's second run has them
+        _pytest(a[0], *a[1])
+        _pytest(b[0], *b[1])
+    for n in range(rounds):
+        if n % 2:
+            times_b.append(_pytest(b[0], *b[1]))
+            times_a.append(_pytest(a[0], *a[1]))
+        else:
+            times_a.append(_pytest(a[0], *a[1]))
+            times_b.append(_pytest(b[0], *b[1]))
+    return times_a, times_b
+
+
+def _ratio(a: list[float], b: list[float]) -> float:
+    return median([x / y for x, y in zip(a, b, strict=True)])
+
+
+def _load() -> str:
+    one = os.getloadavg()[0]
+    return f"load {one:.1f} on {os.cpu_count()} cores"
+
+
+def run(ctx: Context) -> None:
+    tests = ctx.size(200, 24)
+    rounds = ctx.size(3, 1)
+    suite = ctx.workdir / "dropin"
+    real = make_suite(suite, tests)
+    ctx.log(f"   suite: {tests} tests ({real} over real cassettes), {_load()}")
+    replay_args = ("-p", "no:recording")
+    ours, theirs = _paired(rounds, (suite, replay_args), (suite, ()), warm=not ctx.quick)
+    ctx.add(
+        Row(
+            "8.dropin_wall",
+            f"{tests}-test pytest-recording suite, llm-replay drop-in (whole process)",
+            median(ours),
+            baseline_name="pytest-recording",
+            baseline=median(theirs),
+            ratio=_ratio(ours, theirs),
+            target=Target("ratio", "<=", 0.8, "<= 0.8x"),
+            note=f"median of {rounds} paired runs; {_load()}",
+        )
+    )
+    bare = ctx.workdir / "bare"
+    make_suite(bare, tests, marker=False, requests=False)
+    empty = ctx.workdir / "empty"
+    make_suite(empty, tests, marker=True, requests=False)
+    with_marker, without = _paired(rounds, (empty, replay_args), (bare, replay_args), warm=not ctx.quick)
+    per_test = [(x - y) / tests for x, y in zip(with_marker, without, strict=True)]
+    ctx.add(
+        Row(
+            "8.fixed_cost",
+            "llm-replay plugin per test with a cassette (open, close; no request)",
+            median(per_test),
+            baseline_name="same test, no marker",
+            baseline=median(without) / tests,
+            target=Target("value", "<=", 0.001, "<= 1 ms"),
+            note=f"(marker - no marker) / {tests} tests, median of {rounds} pairs; {_load()}",
+        )
+    )
+    small = ctx.workdir / "xdist"
+    make_suite(small, ctx.size(70, 16))
+    parallel, serial = _paired(
+        rounds, (small, (*replay_args, "-n", "2")), (small, replay_args), warm=not ctx.quick
+    )
+    ctx.add(
+        Row(
+            "8.xdist",
+            f"{ctx.size(70, 16)}-test drop-in suite, -n 2",
+            median(parallel),
+            baseline_name="serial",
+            baseline=median(serial),
+            ratio=_ratio(parallel, serial),
+            target=Target("ratio", "<", 1.0, "< 1.0x"),
+            note=f"median of {rounds} paired runs; {_load()}",
+        )
+    )
+
+
+def main() -> None:
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--keep", type=Path, help="write the 200-test suite here and stop")
+    args = parser.parse_args()
+    if args.keep:
+        shutil.rmtree(args.keep, ignore_errors=True)
+        make_suite(args.keep, 200)
+        return
+    with tempfile.TemporaryDirectory(prefix="llm-replay-dropin-") as tmp:
+        ctx = Context(quick=args.quick, workdir=Path(tmp), log=print)
+        run(ctx)
+        for row in ctx.rows:
+            print(row)
+
+
+if __name__ == "__main__":
+    main()
