@@ -104,9 +104,9 @@ def test_readme_first_command_says_which_openai_the_demo_extra_installs() -> Non
     assert f"`{spec}`" in intro and "openai 2.x" in intro and "3.x" in intro
 
 
-def test_readme_line_on_together_base_url_holds(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert 'together.Together(base_url="http://127.0.0.1:8000")' in readme
+def test_docs_line_on_together_base_url_holds(tmp_path: Path) -> None:
+    clients = (ROOT / "docs" / "guides" / "clients.md").read_text()
+    assert 'together.Together(base_url="http://127.0.0.1:8000")' in clients
     # What the line says: given the root, together 3.x calls <root>/v1/chat/completions.
     path = write_cassette(tmp_path / "t.yaml", chat_stream(url=LOCAL_URL))
     with replay.use_cassette(path) as cassette:

@@ -368,10 +368,10 @@ def test_fault_matrix(
     assert active.fault_report[0].applied == 1
 
 
-def test_the_readme_states_how_many_cases_exercise_a_fault() -> None:
+def test_the_docs_state_how_many_cases_exercise_a_fault() -> None:
     params = list(_params())
     exercised = sum(not isinstance(p.values[4], NotApplicable) for p in params)
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (Path(__file__).parent.parent / "docs" / "guides" / "faults.md").read_text()
     assert f"Of the matrix's {len(params)} cases" in readme
     assert f"{exercised} exercise their\nfault" in readme
     assert f"the other {len(params) - exercised} are faults" in readme
