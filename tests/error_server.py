@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from replay.timing.clock import REAL
 
 __all__ = ["ErrorServer"]
 
@@ -49,7 +50,7 @@ class ErrorServer:
                     self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 self.wfile.flush()
-                time.sleep(server.body_delay)
+                REAL.sleep(server.body_delay)
                 if server.chunked:
                     self.wfile.write(f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
                 else:

@@ -18,7 +18,6 @@ import gzip
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -152,7 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
         self, status: int, payload: Any, *, pretty: bool = True, content_type: str = "application/json"
     ) -> None:
         script = self.owner.script
-        time.sleep(script.head_delay)
+        REAL.sleep(script.head_delay)
         data = (json.dumps(payload, indent=2) if pretty else json.dumps(payload)).encode()
         use_gzip = script.gzip_json and "gzip" in (self.headers.get("accept-encoding") or "")
         if use_gzip:
@@ -174,7 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.owner
         owner.sent = []
         owner.head_sent_at = None
-        time.sleep(script.head_delay)
+        REAL.sleep(script.head_delay)
         self.send_response(200)
         self.send_header("content-type", content_type)
         self.send_header("cache-control", "no-cache")
@@ -185,10 +184,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()
         all_events = list(events)
-        time.sleep(script.first_delay)
+        REAL.sleep(script.first_delay)
         for i, event in enumerate(all_events):
             if i > 0:
-                time.sleep(script.gap(i - 1))
+                REAL.sleep(script.gap(i - 1))
             if i == len(all_events) - 1 and not owner.hold_last.is_set():
                 owner.waiting_for_release.set()
                 owner.hold_last.wait(timeout=30)
