@@ -63,6 +63,8 @@ _WAIT = threading.Condition.wait
 # a chunk on a loaded machine is never overtaken, short enough that a stream the application
 # abandoned (held open while it blocks elsewhere) costs a fraction of a second per jump.
 GRACE = 0.25
+# CPU seconds a thread must use within a grace to count as working (1% of the grace).
+BUSY_CPU = GRACE / 100
 
 
 def _thread_cpu(ident: int) -> float | None:
@@ -226,9 +228,13 @@ class Timeline:
         for m in self._members.values():
             if m.holds and not m.waiting:
                 cpu = _thread_cpu(m.ident)
-                if cpu is not None and cpu != m.cpu:
-                    m.cpu = cpu
+                if cpu is None:
+                    continue
+                # A thread that only polls (a server's select loop wakes every 0.5 s and uses
+                # microseconds) is waiting, not working: it must not hold the clock forever.
+                if m.cpu is None or cpu - m.cpu >= BUSY_CPU:
                     stuck = False
+                m.cpu = cpu
         return stuck
 
     def _maybe_jump(self, *, force: bool = False) -> None:
