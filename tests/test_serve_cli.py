@@ -71,7 +71,7 @@ def test_bad_options_are_refused_with_the_fix(tmp_path: Path, args: list[str], s
         text=True,
         timeout=60,
     )
-    assert done.returncode == 1 and done.stdout == ""
+    assert done.returncode == 2 and done.stdout == ""
     assert says in done.stderr, done.stderr
 
 
@@ -88,7 +88,7 @@ def test_a_broken_cassette_stops_the_start_with_its_error(tmp_path: Path) -> Non
     done = subprocess.run(
         [sys.executable, "-m", "replay.cli", "serve", str(path)], capture_output=True, text=True, timeout=60
     )
-    assert done.returncode == 1 and done.stdout == ""
+    assert done.returncode == 2 and done.stdout == ""
     assert str(path) in done.stderr and "Traceback" not in done.stderr
 
 
