@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -74,3 +75,21 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> NetworkGuard:
 
 
 Factory = Callable[..., Any]
+
+
+_THREAD_START = threading.Thread.start
+
+
+@pytest.fixture(autouse=True)
+def _no_timeline_outlives_its_test() -> Iterator[None]:
+    """A virtual timeline left active (Thread.start still patched) would make later tests' threads
+    join it; fail the test that leaked it, not the ones after."""
+    yield
+    if threading.Thread.start is _THREAD_START:
+        return
+    from replay.timing.clock import VirtualClock
+
+    clock = VirtualClock._current
+    while clock is not None and clock.active:  # stop it, so only this test fails
+        clock.release()
+    pytest.fail("this test left a virtual timeline active (Thread.start still patched)")

@@ -14,6 +14,7 @@ from llm_server import LLMServer
 
 import replay
 from replay.cli import main as cli
+from replay.timing.clock import VirtualClock
 
 OLD = datetime(2020, 1, 1, tzinfo=timezone.utc)
 
@@ -163,6 +164,9 @@ def test_expired_cassette_warns_with_a_filterable_warning(pytester: pytest.Pytes
     )
     as_error = pytester.runpytest("-W", "always", "-W", "error::replay.CassetteExpiredWarning")
     as_error.assert_outcomes(errors=1)
+    # The warning raised after the cassette opened: it closed with the failing fixture, so no
+    # virtual clock outlives the in-process run (it once did, and hung later tests' threads).
+    assert VirtualClock._current is None
     ignored = pytester.runpytest("-W", "ignore::replay.ReplayWarning")
     ignored.assert_outcomes(passed=1)
     assert "CassetteExpiredWarning" not in ignored.stdout.str()

@@ -71,7 +71,7 @@ def test_bad_options_are_refused_with_the_fix(tmp_path: Path, args: list[str], s
         text=True,
         timeout=60,
     )
-    assert done.returncode == 2 and done.stdout == ""
+    assert done.returncode == 1 and done.stdout == ""
     assert says in done.stderr, done.stderr
 
 

@@ -207,9 +207,9 @@ def replay_cassette(
     except ValueError as exc:
         raise pytest.UsageError(f"{node.nodeid}: {exc}") from None
     active = _open_warning_at_test(context, node)
-    node.stash[ACTIVE_CASSETTE] = active
-    remember_cassette(node, active, replay_variant, path)
     try:
+        node.stash[ACTIVE_CASSETTE] = active
+        remember_cassette(node, active, replay_variant, path)
         yield active
     finally:
         # The call phase's report exists by now: a failed test does not save a half recording.
@@ -232,12 +232,17 @@ def _open_warning_at_test(context: replay.CassetteContext, node: pytest.Item) ->
         warnings.simplefilter("always")
         active = context.open()
     path, lineno, _ = node.reportinfo()
-    for w in caught:
-        if issubclass(w.category, replay.CassetteExpiredWarning):
-            where = (str(path), (lineno or 0) + 1)
-        else:
-            where = (w.filename, w.lineno)
-        warnings.warn_explicit(w.message, w.category, *where)
+    try:
+        for w in caught:
+            if issubclass(w.category, replay.CassetteExpiredWarning):
+                where = (str(path), (lineno or 0) + 1)
+            else:
+                where = (w.filename, w.lineno)
+            warnings.warn_explicit(w.message, w.category, *where)
+    except BaseException:
+        # Warnings as errors: the test fails here, and the cassette it opened must close with it.
+        context.close(failed=True, check_faults=False)
+        raise
     return active
 
 

@@ -102,8 +102,16 @@ class CassetteContext:
         except BaseException:
             pop_interceptor(active)
             raise
+        try:
+            after_open(active, plan, self.strict)
+        except BaseException:
+            # A listener refused the open: undo it whole, or the clock and patches would outlive it.
+            try:
+                pop_interceptor(active)
+            finally:
+                active.deactivate(failed=True)
+            raise
         self._active.append(active)
-        after_open(active, plan, self.strict)
         return active
 
     def _effective_timing(self, mode: RecordMode) -> Timing:

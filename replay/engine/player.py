@@ -211,10 +211,19 @@ class ActiveCassette:
                 self.unseen.append((target, client))
 
     def activate(self) -> None:
+        """Watch traffic, start the timing, block the network: all of it or, on an error, none."""
         traffic.watch(self)
-        self.timing.activate()
-        if self.network.block:
-            netguard.block(self.network, str(self.path))
+        try:
+            self.timing.activate()
+            try:
+                if self.network.block:
+                    netguard.block(self.network, str(self.path))
+            except BaseException:
+                self.timing.deactivate()
+                raise
+        except BaseException:
+            traffic.unwatch(self)
+            raise
 
     def deactivate(self, failed: bool) -> None:
         traffic.unwatch(self)

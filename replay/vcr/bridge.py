@@ -335,8 +335,10 @@ class vcr_cassette:
         self._bridge = None
         try:
             if bridge is not None:
-                pop_interceptor(bridge)
-                self._timing.deactivate()
+                try:
+                    pop_interceptor(bridge)
+                finally:
+                    self._timing.deactivate()
                 bridge.finish()
         finally:
             self._context.__exit__(exc_type, exc, tb)
