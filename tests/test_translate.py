@@ -195,3 +195,37 @@ def test_usage_is_counted_on_the_files_interactions() -> None:
     assert [i.request.url for i in cassette.interactions] == ["https://api.openai.com/v1/chat/completions"]
     assert cassette.play_counts == [1]
     assert cassette.all_played
+
+
+def test_the_recorded_api_still_answers_as_recorded(tmp_path: Path) -> None:
+    """A fallback chain ends on the provider that was recorded: with ``as_api`` naming the other
+    one, a call in the recorded API (another model name: matched on the conversation) still gets
+    the recorded bytes, and a whole call to a streamed recording is re-encoded whole."""
+    import anthropic
+
+    path = require_real_cassettes() / (PACKAGES + OPENAI_TOOLS)
+    recorded = replay.load_cassette(path).interactions[0]
+    body = json.loads(recorded.request.body)
+    ask = {k: body[k] for k in ("messages", "tools")}
+    with replay.use_cassette(path, as_api="anthropic-messages", allow_playback_repeats=True) as cassette:
+        client = openai.OpenAI(api_key="sk-test", max_retries=0)
+        with client.chat.completions.with_streaming_response.create(
+            model="another-model", stream=True, **ask
+        ) as raw:
+            assert raw.read() == recorded.response.body
+        whole = client.chat.completions.create(model="another-model", **ask)
+        calls = whole.choices[0].message.tool_calls
+        assert calls is not None and calls[0].function.name == "get_current_weather"
+        assert whole.choices[0].finish_reason == "tool_calls"
+        claude = anthropic.Anthropic(api_key="sk-ant-test", max_retries=0)
+        reply = claude.messages.create(model="m", max_tokens=64, **_anthropic_ask(recorded))
+        assert reply.stop_reason == "tool_use"
+    assert cassette.play_counts == [3]
+
+
+def _anthropic_ask(recorded: replay.Interaction) -> dict[str, object]:
+    source = codec_for(recorded.request)
+    assert source is not None
+    neutral = source.decode_request(recorded.request)
+    body = json.loads(CODECS["anthropic-messages"].encode_request(neutral).body)
+    return {k: body[k] for k in ("messages", "tools")}

@@ -1,17 +1,15 @@
-"""boto3 itself (signing, urllib3, botocore's parsers) on translated Bedrock answers.
+"""boto3 itself (signing, urllib3, botocore's parsers) on translated Bedrock answers, in-process.
 
-boto3 sends with urllib3, which llm-replay does not intercept in-process yet, so a real HTTP
-server on 127.0.0.1 serves the translated recording's reads; it answers only a request whose
-conversation equals the recording's (the ``chat`` matcher's key), so the request boto3 builds
-from the translated request body is checked too.
+A real recorded OpenAI or Anthropic stream is replayed with ``as_api="bedrock-converse"``: boto3
+sends through urllib3 (intercepted by llm-replay), its request matches the recording through the
+``chat`` key, and it parses the event-stream answer at the source's offsets on the virtual clock.
 """
 
 from __future__ import annotations
 
 import json
-import threading
+import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -19,48 +17,33 @@ import pytest
 from conftest import require_real_cassettes
 
 import replay
-from replay.chat.matchkey import chat_key
 
 OPENAI_TOOLS = "openai/tests/traces/cassettes/test_chat/test_chat_tools_streaming.yaml"
 ANTHROPIC_THINKING = "anthropic/tests/cassettes/test_thinking/test_anthropic_thinking_streaming_legacy.yaml"
 
 
-def _serve(answers: dict[str, replay.Interaction]) -> tuple[ThreadingHTTPServer, str]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            op = self.path.rsplit("/", 1)[-1]
-            recorded = answers[op]
-            url = f"https://bedrock-runtime.us-east-1.amazonaws.com{self.path}"
-            if chat_key("POST", url, body) != chat_key("POST", recorded.request.url, recorded.request.body):
-                self.send_response(400)
-                self.send_header("content-length", "0")
-                self.end_headers()
-                return
-            self.send_response(recorded.response.status)
-            for name, value in recorded.response.headers:
-                self.send_header(name, value)
-            self.send_header("transfer-encoding", "chunked")
-            self.end_headers()
-            for chunk in recorded.response.chunks:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk.data), chunk.data))
-            self.wfile.write(b"0\r\n\r\n")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+def _content_times(recorded: replay.Interaction) -> list[float]:
+    """Offsets of the source events that carry content (text, reasoning, tool arguments);
+    Anthropic's thinking signature has no Bedrock equivalent and is left out."""
+    times: list[float] = []
+    for event in recorded.response.events():
+        if event.data in (None, "", "[DONE]"):
+            continue
+        data = json.loads(event.data)
+        if "choices" in data:
+            delta = data["choices"][0]["delta"] if data["choices"] else {}
+            arguments = [c.get("function", {}).get("arguments") for c in delta.get("tool_calls") or []]
+            if delta.get("content") or any(arguments):
+                times.append(event.t)
+        elif data.get("type") == "content_block_delta" and data["delta"]["type"] != "signature_delta":
+            times.append(event.t)
+    return times
 
 
 @pytest.fixture
 def bedrock() -> Iterator[Any]:
-    yield lambda base: boto3.client(
+    yield boto3.client(
         "bedrock-runtime",
-        endpoint_url=base,
         region_name="us-east-1",
         aws_access_key_id="AKIDTEST",
         aws_secret_access_key="test-secret",
@@ -72,17 +55,18 @@ def test_boto3_converse_and_converse_stream_read_translated_recordings(source: s
     path = require_real_cassettes() / f"openllmetry/packages/opentelemetry-instrumentation-{source}"
     recorded = replay.load_cassette(path).interactions[0]
     stream = replay.translate(recorded, to="bedrock-converse", stream=True)
-    whole = replay.translate(recorded, to="bedrock-converse", stream=False)
-    server, base = _serve({"converse-stream": stream, "converse": whole})
-    try:
-        client = bedrock(base)
-        params = json.loads(stream.request.body)
-        model = stream.request.path.split("/")[2]
-        events = list(client.converse_stream(modelId=model, **params)["stream"])
-        answer = client.converse(modelId=model, **params)
-    finally:
-        server.shutdown()
-        server.server_close()
+    params = json.loads(stream.request.body)
+    model = stream.request.path.split("/")[2]
+    with replay.use_cassette(path, as_api="bedrock-converse", timing="virtual", allow_playback_repeats=True):
+        t0 = time.monotonic()
+        events, offsets = [], []
+        for event in bedrock.converse_stream(modelId=model, **params)["stream"]:
+            events.append(event)
+            if "contentBlockDelta" in event:
+                offsets.append(time.monotonic() - t0)
+        answer = bedrock.converse(modelId=model, **params)
+    # Each delta reaches the application at the recorded offset of the event it came from.
+    assert offsets == pytest.approx(_content_times(recorded), abs=1e-6)
     done = recorded.response.chat_completion()
     if isinstance(done, replay.chat.ChatCompletion):
         text = done.choices[0].message.content or ""

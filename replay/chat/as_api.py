@@ -16,6 +16,7 @@ Example usage::
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from ..model.cassette import Interaction, Request
 from .codecs import TranslationError, codec_for, get_codec
@@ -36,75 +37,92 @@ def parse_as_api(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return names
 
 
-class AsApiView:
-    """Each chat interaction once per API in ``apis``, and the answer for a live call.
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    """Where a view entry came from: the file's interaction, and the API it answers in (None:
+    not a chat call, played as recorded)."""
 
-    The ``chat`` matcher ignores the stream flag, so a recorded stream also answers a call that
-    does not stream (and the reverse): :meth:`answer` re-encodes the recording whole (its body
-    arriving at the time of the last event) or as a stream, as the live request asks.
+    index: int
+    interaction: Interaction
+    api: str | None
+    translated: bool
+
+
+class AsApiView:
+    """Each chat interaction translated into every other API in ``apis`` and, after those, as
+    recorded (a fallback chain from Anthropic to the recorded OpenAI needs both paths); other
+    interactions as recorded. And the answer for a live call.
+
+    Chat entries match with the ``chat`` matcher (conversation and tools as data, whatever the
+    model name or sampling parameters), the recorded API's own entry too, so every path of a
+    multi-provider app matches alike. The matcher ignores the stream flag, so a recorded stream
+    also answers a call that does not stream (and the reverse): :meth:`answer` re-encodes the
+    recording whole (its body arriving at the time of the last event) or as a stream, as the
+    live request asks.
     """
 
     def __init__(self, interactions: Sequence[Interaction], apis: Sequence[str], source: str) -> None:
         self.interactions: list[Interaction] = []
-        self._origin: list[tuple[int, Interaction, str] | None] = []
+        self._origins: list[_Origin] = []
         self._answers: dict[tuple[int, bool], Interaction] = {}
-        self._file_index: list[int] = []
         self._files = len(interactions)
+        self._source = source
         for index, interaction in enumerate(interactions):
-            if codec_for(interaction.request) is None:
-                self.interactions.append(interaction)
-                self._origin.append(None)
-                self._file_index.append(index)
+            codec = codec_for(interaction.request)
+            if codec is None:
+                self._add(interaction, _Origin(index, interaction, None, translated=False))
                 continue
             for api in apis:
-                translated = self._translate(index, interaction, api, None, source)
-                self.interactions.append(translated.model_copy(update={"match_on": AS_API_MATCH_ON}))
-                self._origin.append((index, interaction, api))
-                self._file_index.append(index)
-        self._source = source
+                if api != codec.name:
+                    translated = self._translate(index, interaction, api, None)
+                    self._add(translated, _Origin(index, interaction, api, translated=True))
+            self._add(interaction, _Origin(index, interaction, codec.name, translated=False))
 
-    @staticmethod
-    def _translate(
-        index: int, interaction: Interaction, api: str, stream: bool | None, source: str
-    ) -> Interaction:
+    def _add(self, interaction: Interaction, origin: _Origin) -> None:
+        if origin.api is not None:
+            interaction = interaction.model_copy(update={"match_on": AS_API_MATCH_ON})
+        self.interactions.append(interaction)
+        self._origins.append(origin)
+
+    def _translate(self, index: int, interaction: Interaction, api: str, stream: bool | None) -> Interaction:
         try:
             return translate(interaction, to=api, stream=stream)
         except TranslationError as exc:
             raise TranslationError(
-                f"{source} interaction #{index} ({interaction.request.method} {interaction.request.url}) "
-                f"cannot be served as {api}: {exc}"
+                f"{self._source} interaction #{index} ({interaction.request.method} "
+                f"{interaction.request.url}) cannot be served as {api}: {exc}"
             ) from None
 
     def origin(self, index: int) -> tuple[int, str | None]:
-        """The file index a view index came from, and the API it was translated to.
+        """The file index a view index came from, and the API it was translated to (None when
+        it plays as recorded).
 
         Indices past the view (recorded in this session) continue after the file's.
         """
-        if index >= len(self._origin):
-            return index - len(self._origin) + self._files, None
-        origin = self._origin[index]
-        return (origin[0], origin[2]) if origin is not None else (self._file_index[index], None)
+        if index >= len(self._origins):
+            return index - len(self._origins) + self._files, None
+        origin = self._origins[index]
+        return origin.index, origin.api if origin.translated else None
 
     def file_counts(self, view_counts: Sequence[int]) -> list[int]:
-        """Plays per file interaction: a recording was played when any of its translations was."""
+        """Plays per file interaction: a recording was played when any of its entries was."""
         counts = [0] * self._files
-        for index, plays in enumerate(view_counts[: len(self._origin)]):
-            counts[self.origin(index)[0]] += plays
+        for index, plays in enumerate(view_counts[: len(self._origins)]):
+            counts[self._origins[index].index] += plays
         return counts
 
     def answer(self, index: int, live: Request) -> Interaction:
         """The interaction at ``index`` of the view, streamed or whole as ``live`` asks."""
         chosen = self.interactions[index]
-        origin = self._origin[index]
-        if origin is None:
+        origin = self._origins[index]
+        if origin.api is None:
             return chosen
-        codec = get_codec(origin[2])
+        codec = get_codec(origin.api)
         stream = codec.is_stream_request(live)
         if stream == codec.is_stream_request(chosen.request):
             return chosen
         key = (index, stream)
         if key not in self._answers:
-            recorded, interaction, api = origin
-            answer = self._translate(recorded, interaction, api, stream, self._source)
+            answer = self._translate(origin.index, origin.interaction, origin.api, stream)
             self._answers[key] = answer.model_copy(update={"match_on": AS_API_MATCH_ON})
         return self._answers[key]

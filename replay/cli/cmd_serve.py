@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import API_NAMES
 from ..errors import ReplayError
 from ..modes import RecordMode, Timing, parse_record_mode, parse_timing
 from ..serve import SessionSettings
@@ -61,6 +62,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help='faults for every replay, e.g. \'[{"type": "Disconnect", "after_events": 3}]\'',
     )
     parser.add_argument(
+        "--as-api",
+        action="append",
+        default=[],
+        choices=API_NAMES,
+        metavar="API",
+        help="also answer chat calls made in this API, translated from the recorded one with its "
+        f"timing (repeatable; {', '.join(API_NAMES)})",
+    )
+    parser.add_argument(
         "--allow-playback-repeats", action="store_true", help="serve an interaction again once all are played"
     )
     parser.add_argument(
@@ -103,6 +113,7 @@ def _config(args: argparse.Namespace) -> ServeConfig:
         speed=args.speed,
         allow_playback_repeats=args.allow_playback_repeats,
         faults=faults,
+        as_api=tuple(args.as_api),
     )
     try:
         from ..serve import ServeConfig

@@ -3,7 +3,7 @@
 - ``GET    /__replay/``                      the server: root, mode, upstreams, sessions
 - ``POST   /__replay/sessions``              open a session: ``{"cassette": "chat.yaml",
   "record_mode": "none", "timing": "real", "speed": 1.0, "faults": [...],
-  "allow_playback_repeats": false, "upstream": null}`` -> ``{"id", "base_url", ...}``
+  "allow_playback_repeats": false, "upstream": null, "as_api": null}`` -> ``{"id", "base_url", ...}``
 - ``GET    /__replay/sessions/{id}``         what was played, what is unused, what was recorded
 - ``POST   /__replay/sessions/{id}/faults``  add faults (a list, or one object) from now on
 - ``DELETE /__replay/sessions/{id}``         close it; the answer is its final report
@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .engine_link import parse_record_mode, parse_timing
+from .engine_link import parse_as_api, parse_record_mode, parse_timing
 from .fault_spec import FaultSpecError, parse_faults
 from .paths import CassettePathError
 from .session import ServeSession, SessionRegistry
@@ -47,6 +47,7 @@ class OpenSession(BaseModel):
     faults: list[dict[str, Any]] | dict[str, Any] | None = None
     allow_playback_repeats: bool | None = None
     upstream: str | None = None
+    as_api: str | list[str] | None = None
 
 
 def error_response(status: int, message: str, kind: str = "llm_replay_error") -> web.Response:
@@ -149,6 +150,7 @@ class ControlAPI:
                 allow_playback_repeats=spec.allow_playback_repeats,
                 upstream=self.server.upstreams.check(spec.upstream) if spec.upstream else None,
                 faults=tuple(parse_faults(spec.faults)) if spec.faults is not None else None,
+                as_api=parse_as_api(spec.as_api) if spec.as_api is not None else None,
             )
             session = await asyncio.to_thread(self.registry.open, spec.cassette, settings)
         except (CassettePathError, FaultSpecError, UpstreamRefused, ValueError) as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .. import faults as fault_types
+from ..chat.as_api import AsApiView, parse_as_api
 from ..engine.matching import Matcher, request_parts
 from ..errors import ReplayError
 from ..faults.base import Fault
@@ -27,6 +28,7 @@ from ..transport.streams import PendingRecording, ResponsePlan
 __all__ = [
     "REAL",
     "SERVE_MATCH_ON",
+    "AsApiView",
     "Fault",
     "FaultContext",
     "FaultInjector",
@@ -44,6 +46,7 @@ __all__ = [
     "fault_types",
     "header_value",
     "load_cassette",
+    "parse_as_api",
     "parse_record_mode",
     "parse_timing",
     "plan_pairs",

@@ -23,6 +23,7 @@ from typing import Any
 
 from .engine_link import (
     SERVE_MATCH_ON,
+    AsApiView,
     Fault,
     FaultContext,
     FaultInjector,
@@ -53,6 +54,8 @@ class SessionSettings:
     allow_playback_repeats: bool = False
     upstream: str | None = None
     faults: tuple[Fault, ...] = ()
+    # Chat APIs a request may be made in besides the recorded one (replay.chat.as_api).
+    as_api: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +89,11 @@ class ServeSession:
             except ReplayError:
                 self._baseline = None
         self.interactions = interactions
+        # A request in another API matches a recording through its translations; play counts and
+        # messages speak of the file's own interactions.
+        self.as_api = AsApiView(interactions, settings.as_api, str(path)) if settings.as_api else None
         self.matcher = Matcher(
-            interactions,
+            self.as_api.interactions if self.as_api is not None else interactions,
             match_on=SERVE_MATCH_ON,
             allow_playback_repeats=settings.allow_playback_repeats,
             prepare=scrubber.prepare,
@@ -114,17 +120,18 @@ class ServeSession:
                 parts = self.matcher.parts_of(request)
                 match = self.matcher.find(parts, consume=False)
                 if match is not None:
+                    interaction, source = self._answer(match.index, match.interaction, request)
                     ctx = FaultContext(
                         request=request,
-                        interaction=match.interaction,
+                        interaction=interaction,
                         index=match.index,
-                        source=f"{self.path} interaction #{match.index}",
+                        source=source,
                         # Over the wire the client's read timeout is its own business: a stall
                         # is silence for as long as the fault says, and the client gives up.
                         read_timeout=math.inf,
                         speed=self.settings.speed,
                     )
-                    plan, replaced = self.faults.build(match.interaction.response, ctx)
+                    plan, replaced = self.faults.build(interaction.response, ctx)
                     if not replaced:
                         self.matcher.find(parts)
                     return plan
@@ -134,6 +141,14 @@ class ServeSession:
             message = self._miss_message(request)
             self.misses.append(message.splitlines()[0])
             return Miss(message)
+
+    def _answer(self, index: int, matched: Interaction, request: Request) -> tuple[Interaction, str]:
+        """What to play for a match, and where it came from (for errors and fault reports)."""
+        if self.as_api is None:
+            return matched, f"{self.path} interaction #{index}"
+        recorded, api = self.as_api.origin(index)
+        where = f"{self.path} interaction #{recorded}" + (f" (as {api})" if api else "")
+        return self.as_api.answer(index, request), where
 
     def _miss_message(self, request: Request) -> str:
         what = f"{request.method} {_path_of(request)}"
@@ -177,11 +192,15 @@ class ServeSession:
     def report(self) -> dict[str, Any]:
         """What was played, what is unused, what was recorded, and how each fault fared."""
         with self._lock:
-            counts = self.matcher.play_counts[: len(self.interactions)]
+            counts = self.matcher.play_counts
+            if self.as_api is not None:
+                counts = self.as_api.file_counts(counts)
+            counts = list(counts[: len(self.interactions)])
             return {
                 "id": self.id,
                 "cassette": str(self.name),
                 "record_mode": self.settings.record_mode.value,
+                "as_api": list(self.settings.as_api),
                 "closed": self.closed,
                 "interactions": len(self.interactions),
                 "play_counts": counts,
