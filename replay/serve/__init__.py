@@ -5,7 +5,8 @@ Start it with ``llm-replay serve PATH`` (or :class:`ReplayServer` in an event lo
 recorded responses stream back chunk by chunk at their recorded offsets, with faults applied.
 See :mod:`replay.serve.app` for the URL layout and :mod:`replay.serve.control` for the control
 API. The server needs aiohttp (``pip install 'llm-replay[serve]'``); :class:`ServerProcess`
-does not, so the names that need it are imported on first use.
+does not, so the names that need it are imported on first use (and the settings, which bring
+the engine: the pytest plugin imports :class:`ServerProcess` at start-up, at no cost).
 """
 
 from __future__ import annotations
@@ -13,15 +14,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .process import ServerProcess
-from .session import SessionSettings
 
 if TYPE_CHECKING:
     from .app import ServeConfig
     from .server import ReplayServer, run_forever
+    from .session import SessionSettings
 
 __all__ = ["ReplayServer", "ServeConfig", "ServerProcess", "SessionSettings", "run_forever"]
 
-_LAZY = {"ServeConfig": "app", "ReplayServer": "server", "run_forever": "server"}
+_LAZY = {
+    "ServeConfig": "app",
+    "ReplayServer": "server",
+    "run_forever": "server",
+    "SessionSettings": "session",
+}
 
 
 def __getattr__(name: str) -> Any:
