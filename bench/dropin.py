@@ -34,7 +34,7 @@ from .data import REAL
 
 __all__ = ["ROW_IDS", "make_suite", "run"]
 
-ROW_IDS = ["8.dropin_wall", "8.fixed_cost", "8.xdist"]
+ROW_IDS = ["8.dropin_wall", "8.fixed_cost", "8.fixed_cost_dropin", "8.xdist"]
 
 _SSE_EVENTS = 12
 # One client per module, as suites do: a client per test would time the TLS context (~60 ms).
@@ -92,8 +92,8 @@ def _synthetic(index: int) -> list[dict[str, Any]]:
     ]
 
 
-def _test_source(name: str, requests: list[tuple[str, str, int]], marker: bool) -> str:
-    lines = ["@pytest.mark.vcr" if marker else "", f"def {name}():", "    client = CLIENT"]
+def _test_source(name: str, requests: list[tuple[str, str, int]], marker: str | None) -> str:
+    lines = [f"@pytest.mark.{marker}" if marker else "", f"def {name}():", "    client = CLIENT"]
     if not requests:
         lines.append("    assert client is not None")
     for method, uri, status in requests:
@@ -115,12 +115,22 @@ def _real() -> list[tuple[str, list[dict[str, Any]]]]:
 
 
 def make_suite(
-    root: Path, tests: int, *, marker: bool = True, requests: bool = True, per_module: int = 10
+    root: Path, tests: int, *, marker: str | None = "vcr", requests: bool = True, per_module: int = 10
 ) -> int:
-    """Writes a pytest-recording suite of ``tests`` tests under ``root``; returns how many are real."""
+    """Writes a pytest-recording suite of ``tests`` tests under ``root``; returns how many are real.
+
+    ``marker``: ``"vcr"`` (pytest-recording's), ``"replay"`` (llm-replay's own, on the same
+    vcrpy cassettes at the same default paths) or None (the same tests without a cassette).
+    """
     real = _real()
     root.mkdir(parents=True, exist_ok=True)
     (root / "conftest.py").write_text("")
+    # A cassette opened by a test that makes no request is reported as unused: not what is timed.
+    (root / "pytest.ini").write_text(
+        "[pytest]\nfilterwarnings = ignore::replay.hygiene.silence.CassetteUnusedWarning\n"
+        if marker == "replay"
+        else "[pytest]\n"
+    )
     cassettes: list[tuple[str, list[dict[str, Any]]]] = []
     for index in range(tests):
         if index % 8 == 0 and real:
@@ -213,23 +223,7 @@ def run(ctx: Context) -> None:
             note=f"median of {rounds} paired runs; {_load()}",
         )
     )
-    bare = ctx.workdir / "bare"
-    make_suite(bare, tests, marker=False, requests=False)
-    empty = ctx.workdir / "empty"
-    make_suite(empty, tests, marker=True, requests=False)
-    with_marker, without = _paired(rounds, (empty, replay_args), (bare, replay_args), warm=not ctx.quick)
-    per_test = [(x - y) / tests for x, y in zip(with_marker, without, strict=True)]
-    ctx.add(
-        Row(
-            "8.fixed_cost",
-            "llm-replay plugin per test with a cassette (open, close; no request)",
-            median(per_test),
-            baseline_name="same test, no marker",
-            baseline=median(without) / tests,
-            target=Target("value", "<=", 0.001, "<= 1 ms"),
-            note=f"(marker - no marker) / {tests} tests, median of {rounds} pairs; {_load()}",
-        )
-    )
+    _fixed_costs(ctx, tests, rounds)
     small = ctx.workdir / "xdist"
     make_suite(small, ctx.size(70, 16))
     parallel, serial = _paired(
@@ -245,6 +239,51 @@ def run(ctx: Context) -> None:
             ratio=_ratio(parallel, serial),
             target=Target("ratio", "<", 1.0, "< 1.0x"),
             note=f"median of {rounds} paired runs; {_load()}",
+        )
+    )
+
+
+def _per_test(ctx: Context, tests: int, rounds: int, marker: str, args: tuple[str, ...]) -> list[float]:
+    """The marginal cost of a test with a cassette (opened and closed, no request) over the same
+    test without one: suites of ``tests`` and ``2 * tests`` tests, so what a process pays once
+    (imports, start-up) cancels out; one value per round."""
+    suites = {}
+    for size in (tests, 2 * tests):
+        for kind in (marker, None):
+            suites[size, kind] = root = ctx.workdir / f"fixed-{marker}-{kind}-{size}"
+            make_suite(root, size, marker=kind, requests=False)
+    warm = not ctx.quick
+    with_marker = _paired(rounds, (suites[2 * tests, marker], args), (suites[tests, marker], args), warm=warm)
+    without = _paired(rounds, (suites[2 * tests, None], args), (suites[tests, None], args), warm=warm)
+    return [
+        ((big - small) - (big_bare - small_bare)) / tests
+        for big, small, big_bare, small_bare in zip(*with_marker, *without, strict=True)
+    ]
+
+
+def _fixed_costs(ctx: Context, tests: int, rounds: int) -> None:
+    ours = _per_test(ctx, tests, rounds, "replay", ("-p", "no:recording"))
+    ctx.add(
+        Row(
+            "8.fixed_cost",
+            "llm-replay plugin per test with a cassette (@pytest.mark.replay: open, close; no request)",
+            median(ours),
+            target=Target("value", "<=", 0.001, "<= 1 ms"),
+            note=f"marginal: ({2 * tests} - {tests} tests, marker - none) / {tests}, "
+            f"median of {rounds} rounds; {_load()}",
+        )
+    )
+    dropin = _per_test(ctx, tests, rounds, "vcr", ("-p", "no:recording"))
+    theirs = _per_test(ctx, tests, rounds, "vcr", ())
+    ctx.add(
+        Row(
+            "8.fixed_cost_dropin",
+            "the same through the drop-in (@pytest.mark.vcr, vcrpy's Cassette underneath)",
+            median(dropin),
+            baseline_name="pytest-recording",
+            baseline=median(theirs),
+            ratio=median(dropin) / median(theirs) if median(theirs) > 0 else None,
+            note=f"marginal, as above; median of {rounds} rounds; {_load()}",
         )
     )
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from ..chat.as_api import parse_as_api
 from ..faults import Fault
 from ..faults.injector import FaultInjector
 from ..hygiene.checks import after_close, after_open, plan_open
@@ -74,7 +73,7 @@ class CassetteContext:
         self.faults: tuple[Fault, ...] = tuple(FaultInjector(faults).faults)  # validated now
         self.scrubber = scrubber if scrubber is not None else Scrubber()
         self.network = network if network is not None else NetworkPolicy()
-        self.as_api = parse_as_api(as_api)  # validated now, not at first request
+        self.as_api = _parse_as_api(as_api)  # validated now, not at first request
         self._active: list[ActiveCassette] = []
 
     def open(self) -> ActiveCassette:
@@ -271,3 +270,12 @@ def use_cassette(
         network=NetworkPolicy.build(block_network, allowed_hosts),
         as_api=as_api,
     )
+
+
+def _parse_as_api(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    # The chat models and codecs load only for a cassette that translates (~0.2 s of imports).
+    from ..chat.as_api import parse_as_api
+
+    return parse_as_api(value)

@@ -11,17 +11,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..chat.as_api import AsApiView
 from ..errors import NoMatchingInteraction, ReplayError
 from ..faults import Fault
 from ..faults.draft import FaultContext
 from ..faults.injector import FaultInjector, FaultStatus, apply_read_timeout, read_timeout_of
-from ..hygiene.changes import RecordingChanges
 from ..io.persist import save_session
 from ..io.storage import load_cassette
-from ..model.cassette import Cassette, Interaction, Request
+from ..model.cassette import Cassette, Interaction, Request, StreamEnd
 from ..modes import RecordMode, record_command
 from ..scrub import Scrubber
 from ..timing.clock import Schedule, TimingPolicy, VirtualTiming
@@ -35,6 +33,10 @@ from ..transport.streams import PendingRecording, ResponsePlan
 from ..vcr.format import SyntheticTiming
 from .matching import Match, Matcher, RequestParts
 from .recording import NativeRecording
+
+if TYPE_CHECKING:
+    from ..chat.as_api import AsApiView
+    from ..hygiene.changes import RecordingChanges
 
 __all__ = ["ActiveCassette"]
 
@@ -85,7 +87,11 @@ class ActiveCassette:
         # What the file held when opened, for a rewrite to tell its own old interactions from
         # those a parallel worker adds meanwhile (None: unreadable, replace it all).
         self.cassette, self._baseline = self._open(record_mode, loaded, synthetic_timing)
-        self.as_api = AsApiView(self.cassette.interactions, as_api, str(path)) if as_api else None
+        self.as_api: AsApiView | None = None
+        if as_api:  # the chat models and codecs load only for a cassette that translates (~0.2 s)
+            from ..chat.as_api import AsApiView
+
+            self.as_api = AsApiView(self.cassette.interactions, as_api, str(path))
         self.matcher = self._matcher(match_on, allow_playback_repeats)
         self.saved = False
         # Cassette hygiene (set by use_cassette): strict usage, and what a re-recording replaced.
@@ -234,8 +240,6 @@ class ActiveCassette:
         for pending in self._recordings:
             if not pending.done:
                 # The application never finished or closed this body: keep what arrived.
-                from ..model.cassette import StreamEnd
-
                 pending.finish(StreamEnd(kind="closed_early"))
         if self._recordings and (not failed or self.record_on_failure):
             self.save()
@@ -247,13 +251,8 @@ class ActiveCassette:
         same cassette lose nothing (see :func:`replay.io.persist.save_session`).
         """
         new = [self.scrubber.scrub_interaction(p.to_interaction()) for p in self._recordings]
-        save_session(
-            self.path,
-            new,
-            scrubber=self.scrubber,
-            rewrite=self.record_mode.replaces_file,
-            baseline=self._baseline,
-        )
+        rewrite = self.record_mode.replaces_file
+        save_session(self.path, new, scrubber=self.scrubber, rewrite=rewrite, baseline=self._baseline)
         self.saved = True
 
     # -- deciding -------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from ..io.storage import load_cassette
 from ..model.cassette import Cassette
 from ..modes import RecordMode
 from ..vcr.format import SyntheticTiming
-from .changes import recording_changes
 from .expiry import CassetteExpiredError, CassetteExpiredWarning, Expiry, ExpiryPolicy
 from .silence import report_silence
 from .usage import UnusedInteractionsError, notify_close, notify_open, unused_message
@@ -78,6 +77,8 @@ def after_open(active: ActiveCassette, plan: OpenPlan, strict: bool) -> None:
 def after_close(active: ActiveCassette, failed: bool) -> None:
     """Summarise a re-recording, tell listeners, then enforce strict usage (clean exits only)."""
     if active.saved and active.previous is not None:
+        from .changes import recording_changes  # the diff machinery, only after a re-recording
+
         active.changes = recording_changes(active.path, active.previous, active.recorded)
     notify_close(active, failed)
     if not failed:
