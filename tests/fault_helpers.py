@@ -60,37 +60,60 @@ def _now() -> float:
 @contextlib.contextmanager
 def raw_reads(into: list[tuple[float, bytes]]) -> Iterator[None]:
     """Record every raw body read of httpx and httpx2 responses (what the network delivered),
-    with its time on the application's clock since this block started."""
+    with its time on the application's clock since this block started.
+
+    The response's byte stream is wrapped as the response is built: ``iter_raw``/``aiter_raw``
+    are not on every read path (httpx2 2.17's ``aiter_bytes`` iterates the stream itself).
+    """
     import httpx
     import httpx2
 
     t0 = _now()
-
     originals = []
     for lib in (httpx, httpx2):
-        sync, async_ = lib.Response.iter_raw, lib.Response.aiter_raw
-        originals.append((lib, sync, async_))
+        init = lib.Response.__init__
+        originals.append((lib, init))
+        wrapper = _reads_stream_class(lib, into, t0)
 
-        def iter_raw(self: Any, chunk_size: int | None = None, _real: Any = sync) -> Iterator[bytes]:
-            for data in _real(self, chunk_size):
-                into.append((_now() - t0, data))
-                yield data
+        def recording_init(
+            self: Any, *args: Any, _init: Any = init, _wrap: Any = wrapper, **kwargs: Any
+        ) -> None:
+            _init(self, *args, **kwargs)
+            if not isinstance(self.stream, _wrap):  # a response rebuilt around a recorded stream
+                self.stream = _wrap(self.stream)
 
-        async def aiter_raw(
-            self: Any, chunk_size: int | None = None, _real: Any = async_
-        ) -> AsyncIterator[bytes]:
-            async for data in _real(self, chunk_size):
-                into.append((_now() - t0, data))
-                yield data
-
-        lib.Response.iter_raw = iter_raw  # type: ignore[method-assign]
-        lib.Response.aiter_raw = aiter_raw  # type: ignore[method-assign]
+        lib.Response.__init__ = recording_init  # type: ignore[method-assign]
     try:
         yield
     finally:
-        for lib, sync, async_ in originals:
-            lib.Response.iter_raw = sync  # type: ignore[method-assign]
-            lib.Response.aiter_raw = async_  # type: ignore[method-assign]
+        for lib, init in originals:
+            lib.Response.__init__ = init  # type: ignore[method-assign]
+
+
+def _reads_stream_class(lib: Any, into: list[tuple[float, bytes]], t0: float) -> Any:
+    class ReadsStream(lib.SyncByteStream, lib.AsyncByteStream):  # type: ignore[misc]
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __iter__(self) -> Iterator[bytes]:
+            for data in self.inner:
+                into.append((_now() - t0, data))
+                yield data
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            async for data in self.inner:
+                into.append((_now() - t0, data))
+                yield data
+
+        def close(self) -> None:
+            if hasattr(self.inner, "close"):
+                self.inner.close()
+
+        async def aclose(self) -> None:
+            if hasattr(self.inner, "aclose"):
+                await self.inner.aclose()
+
+    return ReadsStream
 
 
 def _absorb_openai(seen: Seen, chunk: Any) -> None:

@@ -93,7 +93,7 @@ class ResponsePlan:
 class ChunkPlayer:
     """Plays a plan's chunks on a schedule; raises the recorded ending, if any, after them."""
 
-    __slots__ = ("_closed", "_lib", "_plan", "_request", "_schedule")
+    __slots__ = ("_closed", "_lib", "_next", "_plan", "_request", "_rest", "_schedule")
 
     def __init__(self, plan: ResponsePlan, schedule: Schedule, lib: ErrorMapping, request: Any) -> None:
         self._plan = plan
@@ -101,23 +101,32 @@ class ChunkPlayer:
         self._lib = lib
         self._request = request
         self._closed = False
+        self._rest: Iterator[tuple[float, bytes]] | None = None
+        self._next: tuple[float, bytes] | None = None
 
-    def _pairs(self) -> Iterator[tuple[float, bytes]]:
-        chunks = self._plan.chunks
-        if isinstance(chunks, Chunks):
-            return chunks.pairs()  # a recorded body, sliced chunk by chunk as it is played
-        return ((c.t, c.data) for c in chunks)
+    def _due(self) -> tuple[float, bytes] | None:
+        """The next chunk not yet delivered. A body is read once, as from a socket: iterating
+        it again (openai drains a stream it stopped reading at ``[DONE]``) continues where the
+        reader stopped, and a chunk whose wait was interrupted is still delivered next."""
+        if self._next is None:
+            if self._rest is None:
+                chunks = self._plan.chunks
+                # A recorded body is sliced chunk by chunk as it is played.
+                self._rest = chunks.pairs() if isinstance(chunks, Chunks) else ((c.t, c.data) for c in chunks)
+            self._next = next(self._rest, None)
+        return self._next
 
     # The schedule is released however the body ends (read, closed, failed), so the virtual
     # timeline stops waiting for this response's reader.
     def iter_sync(self) -> Iterator[bytes]:
         wait = self._schedule.wait
         try:
-            for t, data in self._pairs():
-                wait(t)
+            while (due := self._due()) is not None:
+                wait(due[0])
                 if self._closed:
                     return
-                yield data
+                self._next = None
+                yield due[1]
             if self._plan.end is not None:
                 if self._plan.end.t is not None:
                     wait(self._plan.end.t)
@@ -128,11 +137,12 @@ class ChunkPlayer:
     async def iter_async(self) -> AsyncIterator[bytes]:
         wait = self._schedule.wait_async
         try:
-            for t, data in self._pairs():
-                await wait(t)
+            while (due := self._due()) is not None:
+                await wait(due[0])
                 if self._closed:
                     return
-                yield data
+                self._next = None
+                yield due[1]
             if self._plan.end is not None:
                 if self._plan.end.t is not None:
                     await wait(self._plan.end.t)
