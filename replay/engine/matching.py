@@ -153,9 +153,13 @@ class Matcher:
         self._parts: list[RequestParts] = []
         self._plays: list[int] = []
         self._tables: dict[tuple[str, ...], dict[tuple[Any, ...], _Slot]] = {}
-        self._lock = threading.Lock()
-        for interaction in interactions:
-            self._add(interaction, played=False)
+        # Interactions [0, _indexed) have parts and table slots. Indexing waits for the first
+        # lookup: a test that opens a cassette and makes no request (or one) pays nothing for
+        # the interactions it never compares.
+        self._indexed = 0
+        self._lock = threading.RLock()
+        self._interactions.extend(interactions)
+        self._plays.extend(0 for _ in interactions)
 
     # -- building -------------------------------------------------------------------------
 
@@ -166,7 +170,10 @@ class Matcher:
 
     def cached_parts(self, key: tuple[str, str, bytes, str | None]) -> RequestParts | None:
         """The parts memoised for (method, URL, body, content-type), if any (see __init__)."""
-        return self._memo.get(key) if self._memo is not None else None
+        if self._memo is None:
+            return None
+        self._ensure_indexed()  # the recorded requests' parts are what a live one usually hits
+        return self._memo.get(key)
 
     def parts_of(self, request: Request) -> RequestParts:
         """The normalised parts matching compares, after ``prepare`` (memoised, see __init__)."""
@@ -184,18 +191,19 @@ class Matcher:
             memo[key] = parts
         return parts
 
-    def _add(self, interaction: Interaction, *, played: bool) -> int:
-        index = len(self._interactions)
-        parts = self.parts_of(interaction.request)
-        self._interactions.append(interaction)
-        self._parts.append(parts)
-        self._plays.append(1 if played else 0)
-        rule = self._rule(interaction)
-        slot = self._tables.setdefault(rule, {}).setdefault(parts.key(rule), _Slot())
-        slot.indices.append(index)
-        if played and slot.cursor == len(slot.indices) - 1:
-            slot.cursor += 1
-        return index
+    def _ensure_indexed(self) -> None:
+        with self._lock:
+            while self._indexed < len(self._interactions):
+                index = self._indexed
+                interaction = self._interactions[index]
+                parts = self.parts_of(interaction.request)
+                self._parts.append(parts)
+                rule = self._rule(interaction)
+                slot = self._tables.setdefault(rule, {}).setdefault(parts.key(rule), _Slot())
+                slot.indices.append(index)
+                if self._plays[index] and slot.cursor == len(slot.indices) - 1:
+                    slot.cursor += 1
+                self._indexed += 1
 
     def __len__(self) -> int:
         return len(self._interactions)
@@ -203,7 +211,9 @@ class Matcher:
     def add_recorded(self, interaction: Interaction) -> int:
         """Add an interaction recorded in this session; it counts as played already."""
         with self._lock:
-            return self._add(interaction, played=True)
+            self._interactions.append(interaction)
+            self._plays.append(1)
+            return len(self._interactions) - 1
 
     # -- lookup ---------------------------------------------------------------------------
 
@@ -216,6 +226,7 @@ class Matcher:
         """
         parts = request if isinstance(request, RequestParts) else self.parts_of(request)
         with self._lock:
+            self._ensure_indexed()
             best: tuple[int, _Slot] | None = None
             repeat: tuple[int, _Slot] | None = None
             for rule, table in self._tables.items():
@@ -266,6 +277,7 @@ class Matcher:
         if self._prepare is not None:
             request = self._prepare(request)
         live = request_parts(request)
+        self._ensure_indexed()
         if not self._interactions:
             return "The cassette has no interactions."
         scored: list[tuple[int, int, list[str]]] = []
