@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from .core import ROOT, Context, Row, Target
+from .core import Context, Row, Target, child_env
 from .data import REAL
 
 __all__ = ["ROW_IDS", "make_suite", "run"]
@@ -160,10 +160,7 @@ def make_suite(
 
 
 def _pytest(root: Path, *args: str) -> float:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugin"), os.environ.get("PYTHONPATH", "")]),
-    }
+    env = child_env()
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=900)

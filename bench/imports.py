@@ -8,12 +8,11 @@ replays an SDK imports anyway. ``python -m bench.imports`` prints the figures on
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from statistics import median
 
-from .core import ROOT, Context, Row, Target
+from .core import ROOT, Context, Row, Target, child_env
 
 __all__ = ["ROW_IDS", "import_seconds", "main", "run"]
 
@@ -26,8 +25,7 @@ _BEFORE = {"replay_pytest.plugin": "import pytest; "}
 
 def import_seconds(module: str, runs: int) -> float:
     """Median seconds ``import module`` takes in ``runs`` fresh interpreters."""
-    plugin = str(ROOT / "plugin")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), plugin, os.environ.get("PYTHONPATH", "")])}
+    env = child_env()
     samples = []
     for _ in range(runs):
         proc = subprocess.run(

@@ -8,7 +8,7 @@ Example usage::
         ...  # any httpx2/httpx client the code creates is served from the cassette
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import (
     CassetteError,
@@ -19,6 +19,7 @@ from .errors import (
     ReplayError,
     ReplayWarning,
 )
+from .lazy import lazy_attributes
 from .modes import RecordMode, Timing
 
 if TYPE_CHECKING:
@@ -98,18 +99,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module 'replay' has no attribute {name!r}")
-    import importlib
-
-    if where == "":
-        value: Any = importlib.import_module(f"{__name__}.{name}")
-    else:
-        value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
-    globals()[name] = value  # later lookups are plain attribute reads
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

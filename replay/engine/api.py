@@ -149,15 +149,10 @@ class CassetteContext:
         self.close(failed=exc_type is not None)
 
     async def __aenter__(self) -> ActiveCassette:
-        return self.open()
+        return self.__enter__()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close(failed=exc_type is not None)
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self.__exit__(*exc_info)
 
     def __call__(self, func: F) -> F:
         if inspect.iscoroutinefunction(func):

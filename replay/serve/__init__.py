@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..lazy import lazy_attributes
 from .process import ServerProcess
 
 if TYPE_CHECKING:
@@ -30,14 +31,12 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
+_load = lazy_attributes(__name__, _LAZY, globals())
 
+
+def __getattr__(name: str) -> Any:
     try:
-        return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        return _load(name)
     except ModuleNotFoundError as exc:
         if exc.name != "aiohttp":
             raise

@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..faults.providers import (
@@ -115,31 +116,24 @@ def _normalise_tools(tool_calls: Sequence[Mapping[str, Any]], provider: str) -> 
     return out
 
 
+@dataclass(slots=True)
 class _Spec:
-    def __init__(
-        self,
-        provider: str,
-        model: str,
-        contents: list[str],
-        tools: list[dict[str, Any]],
-        finish: str,
-        usage: bool,
-        prompt: str,
-        seed: int | None,
-        logprobs: bool,
-        echo: bool,
-    ) -> None:
-        self.provider = provider
-        self.model = model
-        self.contents = contents
-        self.tools = tools
-        self.finish = finish
-        self.usage = usage
-        self.prompt = prompt
-        self.seed = seed
-        self.logprobs = logprobs
-        self.echo = echo
-        self.id = _digest(provider, model, contents, [t["text"] for t in tools], finish)
+    provider: str
+    model: str
+    contents: list[str]
+    tools: list[dict[str, Any]]
+    finish: str
+    usage: bool
+    prompt: str
+    seed: int | None
+    logprobs: bool
+    echo: bool
+    id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.id = _digest(
+            self.provider, self.model, self.contents, [t["text"] for t in self.tools], self.finish
+        )
 
     @property
     def prompt_tokens(self) -> int:

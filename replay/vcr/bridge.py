@@ -27,7 +27,6 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from ..errors import NoMatchingInteraction
@@ -44,7 +43,7 @@ from .format import (
 )
 from .persister import SafePersister
 
-__all__ = ["SafePersister", "VcrBridge", "VcrCassetteMiss", "vcr_cassette"]
+__all__ = ["BridgeOptions", "SafePersister", "VcrBridge", "VcrCassetteMiss", "vcr_cassette"]
 
 
 try:
@@ -60,6 +59,9 @@ class VcrCassetteMiss(NoMatchingInteraction, _VcrMiss):  # type: ignore[misc]
     def __init__(self, cassette: Any, failed_request: Any, hint: str) -> None:
         _VcrMiss.__init__(self, cassette=cassette, failed_request=failed_request)
         self.args = (f"{self.args[0]}\n{hint}",)
+
+
+_RECORD_HINT = "Record it with --record-mode=once (new cassette) or new_episodes."
 
 
 # -- one response, vcrpy's mapping <-> a timed plan --------------------------------------------
@@ -152,24 +154,18 @@ class _DrainingTap(RecordingTap):
             with contextlib.suppress(Exception):
                 for _ in self._gen if self._gen is not None else self.iter_sync():
                     pass
-        try:
-            self._inner.close()
-        finally:
-            self._finish_closed()
+        RecordingTap.close(self)
 
     async def aclose(self) -> None:
         if not self._pending.done:
             with contextlib.suppress(Exception):
                 async for _ in self._agen if self._agen is not None else self.iter_async():
                     pass
-        try:
-            await self._inner.aclose()
-        finally:
-            self._finish_closed()
+        await RecordingTap.aclose(self)
 
-    def _finish_closed(self) -> None:
-        if not self._pending.done:
-            self._pending.finish(StreamEnd(kind="closed_early"))
+    def _closed_by_app(self) -> None:
+        # Whatever the close left (a failed read, or the base's own end): append it now.
+        RecordingTap._closed_by_app(self)
         self._done()
 
 
@@ -190,24 +186,24 @@ class _VcrRecording:
         return self.bridge._record(self.lib, self.vreq, response, sent_at)
 
 
+@dataclass(frozen=True, slots=True)
+class BridgeOptions:
+    """How a :class:`VcrBridge` paces replays, times untimed bodies, and words a miss."""
+
+    timing: TimingPolicy
+    synthetic_timing: SyntheticTiming = DEFAULT_SYNTHETIC_TIMING
+    record_hint: str | None = None
+
+
 class VcrBridge:
     """Answers httpx2/httpx requests from a vcrpy ``Cassette`` (see the module docstring).
 
     Pushed onto llm-replay's interception stack by :func:`vcr_cassette`.
     """
 
-    def __init__(
-        self,
-        cassette: Any,
-        *,
-        timing: TimingPolicy,
-        synthetic_timing: SyntheticTiming = DEFAULT_SYNTHETIC_TIMING,
-        record_hint: str | None = None,
-    ) -> None:
+    def __init__(self, cassette: Any, options: BridgeOptions) -> None:
         self.cassette = cassette
-        self.timing = timing
-        self.synthetic_timing = synthetic_timing
-        self.record_hint = record_hint
+        self.options = options
         self._lock = threading.Lock()
         self._open: list[tuple[Any, PendingRecording, list[bool]]] = []
 
@@ -223,9 +219,12 @@ class VcrBridge:
         cassette = self.cassette
         if cassette.can_play_response_for(vreq):
             response = cassette.play_response(vreq)
-            return _plan(response, f"{cassette._path}", self.synthetic_timing)
+            return _plan(response, f"{cassette._path}", self.options.synthetic_timing)
         if cassette.write_protected and cassette.filter_request(vreq):
-            hint = self.record_hint or "Record it with --record-mode=once (new cassette) or new_episodes."
+            hint = (
+                self.options.record_hint
+                or "Record it with --record-mode=once (new cassette) or new_episodes."
+            )
             raise VcrCassetteMiss(cassette, vreq, hint)
         return None
 
@@ -243,7 +242,7 @@ class VcrBridge:
         return _VcrRecording(self, request.lib, vreq)
 
     def schedule(self) -> Schedule:
-        return self.timing.schedule()
+        return self.options.timing.schedule()
 
     def _record(self, lib: HttpLib, vreq: Any, response: Any, sent_at: float) -> Any:
         pending = PendingRecording(
@@ -298,22 +297,19 @@ class vcr_cassette:
         record_hint: str | None = None,
     ) -> None:
         self._context = context
-        self._timing = timing
-        self._synthetic = synthetic_timing
-        self._hint = record_hint
+        self._options = BridgeOptions(timing, synthetic_timing, record_hint)
         self._bridge: VcrBridge | None = None
 
     def __enter__(self) -> Any:
         from ..transport.patch import pop_interceptor, push_interceptor
 
         cassette = self._context.__enter__()
-        bridge = VcrBridge(
-            cassette, timing=self._timing, synthetic_timing=self._synthetic, record_hint=self._hint
-        )
+        bridge = VcrBridge(cassette, self._options)
+        timing = self._options.timing
         try:
             push_interceptor(bridge)
             try:
-                self._timing.activate()
+                timing.activate()
             except BaseException:
                 pop_interceptor(bridge)
                 raise
@@ -323,12 +319,7 @@ class vcr_cassette:
         self._bridge = bridge
         return cassette
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: Any) -> None:
         from ..transport.patch import pop_interceptor
 
         bridge = self._bridge
@@ -338,7 +329,7 @@ class vcr_cassette:
                 try:
                     pop_interceptor(bridge)
                 finally:
-                    self._timing.deactivate()
+                    self._options.timing.deactivate()
                 bridge.finish()
         finally:
-            self._context.__exit__(exc_type, exc, tb)
+            self._context.__exit__(*exc_info)

@@ -248,12 +248,14 @@ def interaction_from_vcr(
     synthetic_timing: SyntheticTiming = DEFAULT_SYNTHETIC_TIMING,
     keep_secrets: bool = False,
     decode: bool = True,
+    frame: bool = True,
 ) -> Interaction:
     """One vcrpy interaction mapping (``{request, response}``) as a native :class:`Interaction`.
 
     ``decode=False`` keeps a compressed body as stored, ``content-encoding`` intact (it is then
-    one chunk: event boundaries are not visible in compressed bytes). Raises ValueError
-    describing the problem.
+    one chunk: event boundaries are not visible in compressed bytes). ``frame=False`` keeps an
+    untimed body as one chunk instead of splitting it at events: enough to validate a file
+    whose bodies are framed later, when played. Raises ValueError describing the problem.
     """
     if not isinstance(raw, dict) or "request" not in raw or "response" not in raw:
         raise _Bad("an interaction is a mapping with 'request' and 'response'")
@@ -276,7 +278,7 @@ def interaction_from_vcr(
         synthetic = bool(meta.get("synthetic", False)) if isinstance(meta, dict) else False
     else:
         ctype = next((v for n, v in headers if n.lower() == "content-type"), None)
-        framing = None if encoded else detect_framing(ctype, body)
+        framing = None if encoded or not frame else detect_framing(ctype, body)
         pieces = split_at(framing, body) if framing is not None else ([body] if body else [])
         head_t = synthetic_timing.ttfb
         chunks = [

@@ -29,11 +29,14 @@ __all__ = ["SafePersister"]
 # -- reading and writing files ---------------------------------------------------------------
 
 
-# Parsed files, keyed on (path, mtime, size): a session opens the same cassette once per test
-# that uses it (parametrized tests, shared cassettes, xdist re-runs), and parsing plus validating
-# is most of the drop-in's per-test cost. vcrpy keeps the loaded objects (old interactions) and
-# hooks may change them, so each load gets its own deep copy: far cheaper than parsing again.
+# Parsed files, keyed on (path, mtime, size): a session may open a cassette once per test that
+# uses it (parametrized tests, shared cassettes), and parsing plus validating is most of the
+# drop-in's per-test cost. vcrpy keeps the loaded objects (old interactions) and hooks may change
+# them, so each load from the cache gets its own deep copy: cheaper than parsing again. Most
+# cassettes are opened by one test only, so a file is cached at its second load: the first pays
+# neither the copy nor the memory.
 _CACHE: dict[tuple[str, int, int], tuple[list[Any], list[Any]]] = {}
+_SEEN: set[tuple[str, int, int]] = set()
 _CACHE_SIZE = 1024
 
 
@@ -49,8 +52,11 @@ def _read_pairs(path: Path) -> tuple[list[Any], list[Any]] | None:
     cached = _CACHE.get(key)
     if cached is None:
         read = _parse_pairs(path)
-        if read is None:
-            return None
+        if read is None or key not in _SEEN:
+            if len(_SEEN) >= _CACHE_SIZE:
+                _SEEN.clear()
+            _SEEN.add(key)
+            return read
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
         cached = _CACHE[key] = read
@@ -91,7 +97,7 @@ def _parse_pairs(path: Path) -> tuple[list[Any], list[Any]] | None:
 
     for i, raw in enumerate(data["interactions"]):
         try:
-            interaction_from_vcr(raw, keep_secrets=True, decode=False)
+            interaction_from_vcr(raw, keep_secrets=True, decode=False, frame=False)
         except (ValueError, TypeError) as exc:
             raise CassetteFormatError(
                 f"{path}: vcrpy interaction #{i} is invalid: {exc}. Fix it, or re-record the cassette."
