@@ -9,7 +9,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+# Loaded before any test: pytester's in-process runs remove from sys.modules what they imported
+# first, and a library imported again is a second copy. httpx2 maps httpcore2's exceptions by
+# the classes it saw first, so after a second httpcore2 a disconnect escapes unmapped (and
+# records as an early close). Real processes import a library once; so must this one.
+import aiohttp  # noqa: F401
+import httpcore  # noqa: F401
+import httpcore2  # noqa: F401
+import httpx  # noqa: F401
+import httpx2  # noqa: F401
+import openai  # noqa: F401
 import pytest
+import requests  # noqa: F401
 from llm_server import LLMServer, Script
 
 pytest_plugins = ["pytester"]
