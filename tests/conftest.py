@@ -23,6 +23,14 @@ import pytest
 import requests  # noqa: F401
 from llm_server import LLMServer, Script
 
+from replay import pytest_support
+
+# Likewise llm-replay's own modules: the plugin keeps the classes it reads through
+# pytest_support (a Variant, a listener's types), so they must be the ones every later in-process
+# run imports, not copies made after a pytester run unloaded the first.
+for _name in pytest_support.__all__:
+    getattr(pytest_support, _name)
+
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent

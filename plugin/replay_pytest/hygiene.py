@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from replay.pytest_support import CassetteUse
 
 from .markers import default_cassette_path, marker_settings
+from .options import add_options, flag, value
 
 __all__ = ["ACTIVE_CASSETTE", "HygieneState", "option_settings"]
 
@@ -44,41 +45,30 @@ Outcome = Literal["passed", "failed", "skipped"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("replay", "llm-replay: record and replay LLM API traffic")
-    group.addoption(
-        "--replay-strict",
-        action="store_true",
-        default=None,
-        help="Fail a test whose cassette holds interactions it never played.",
-    )
-    group.addoption(
-        "--replay-usage-log",
-        action="store",
-        default=None,
-        metavar="FILE",
-        help="Write which interactions of which cassettes each test played (for `llm-replay prune`); "
-        "give it as --replay-usage-log=FILE.",
-    )
-    group.addoption(
-        "--replay-max-age",
-        action="store",
-        default=None,
-        metavar="AGE",
-        help="Cassettes older than this (e.g. 30d, 12h, 1d12h) expire; see --replay-expiry.",
-    )
-    group.addoption(
-        "--replay-expiry",
-        action="store",
-        default=None,
-        choices=[e.value for e in Expiry],
-        help="What an expired cassette does: warn (default), fail, or record (re-record it).",
-    )
-    group.addoption(
-        "--replay-list-cassettes",
-        action="store",
-        default=None,
-        metavar="FILE",
-        help="With --collect-only: write each collected test's cassette path as JSON (`llm-replay unused`).",
+    add_options(
+        parser,
+        flag("--replay-strict", "Fail a test whose cassette holds interactions it never played."),
+        value(
+            "--replay-usage-log",
+            "Write which interactions of which cassettes each test played (for `llm-replay prune`); "
+            "give it as --replay-usage-log=FILE.",
+            metavar="FILE",
+        ),
+        value(
+            "--replay-max-age",
+            "Cassettes older than this (e.g. 30d, 12h, 1d12h) expire; see --replay-expiry.",
+            metavar="AGE",
+        ),
+        value(
+            "--replay-expiry",
+            "What an expired cassette does: warn (default), fail, or record (re-record it).",
+            choices=[e.value for e in Expiry],
+        ),
+        value(
+            "--replay-list-cassettes",
+            "With --collect-only: write each collected test's cassette path as JSON (`llm-replay unused`).",
+            metavar="FILE",
+        ),
     )
 
 

@@ -21,6 +21,7 @@ from . import recording_detect
 from .hygiene import ACTIVE_CASSETTE, option_settings
 from .markers import USE_CASSETTE_KEYS as _USE_CASSETTE_KEYS
 from .markers import default_cassette_path, marker_settings
+from .options import add_options, flag, value
 from .pending import PENDING_KEY, is_strict_xpass
 from .variants import (
     check_faults,
@@ -52,42 +53,34 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
         if not pluginmanager.is_registered(recording_compat):
             pluginmanager.register(recording_compat, "replay-recording-compat")
-    group = parser.getgroup("replay", "llm-replay: record and replay LLM API traffic")
-    group.addoption(
-        "--replay-record-mode",
-        action="store",
-        default=None,
-        choices=[m.value for m in replay.RecordMode],
-        help="none (default: replay only), once, new_episodes, all, or rewrite.",
-    )
-    group.addoption(
-        "--replay-timing",
-        action="store",
-        default=None,
-        choices=[t.value for t in replay.Timing],
-        help="How replayed chunks are paced: virtual (default), real, or instant.",
-    )
-    group.addoption(
-        "--replay-speed",
-        action="store",
-        type=float,
-        default=None,
-        help="Divide recorded offsets by this factor in virtual and real timing (default 1.0).",
-    )
-    group.addoption(
-        "--replay-block-network",
-        action="store_true",
-        default=None,
-        help="While a cassette is active, refuse connections from clients llm-replay does not "
-        "intercept (requests, urllib3, aiohttp, raw sockets); loopback too unless allowed.",
-    )
-    group.addoption(
-        "--replay-allowed-hosts",
-        action="store",
-        default=None,
-        metavar="HOSTS",
-        help="Comma-separated hosts (names, IPs, *.patterns; 'localhost' = loopback) that "
-        "--replay-block-network lets through.",
+    add_options(
+        parser,
+        value(
+            "--replay-record-mode",
+            "none (default: replay only), once, new_episodes, all, or rewrite.",
+            choices=[m.value for m in replay.RecordMode],
+        ),
+        value(
+            "--replay-timing",
+            "How replayed chunks are paced: virtual (default), real, or instant.",
+            choices=[t.value for t in replay.Timing],
+        ),
+        value(
+            "--replay-speed",
+            "Divide recorded offsets by this factor in virtual and real timing (default 1.0).",
+            type=float,
+        ),
+        flag(
+            "--replay-block-network",
+            "While a cassette is active, refuse connections from clients llm-replay does not "
+            "intercept (requests, urllib3, aiohttp, raw sockets); loopback too unless allowed.",
+        ),
+        value(
+            "--replay-allowed-hosts",
+            "Comma-separated hosts (names, IPs, *.patterns; 'localhost' = loopback) that "
+            "--replay-block-network lets through.",
+            metavar="HOSTS",
+        ),
     )
 
 

@@ -42,6 +42,8 @@ from replay.pytest_support import (
     vcr_cassette,
 )
 
+from .options import add_options, flag, value
+
 __all__ = [
     "RECORD_MODES",
     "allowed_hosts",
@@ -80,28 +82,17 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("recording", "pytest-recording interface (served by llm-replay)")
-    group.addoption(
-        "--record-mode",
-        action="store",
-        default=None,
-        choices=RECORD_MODES,
-        help='VCR.py record mode. Default to "none".',
-    )
-    group.addoption(
-        "--block-network",
-        action="store_true",
-        default=False,
-        help="Block network access except for VCR recording.",
-    )
-    group.addoption(
-        "--allowed-hosts",
-        action="store",
-        default=None,
-        help="List of regexes, separated by comma, to match hosts to where connection must be allowed.",
-    )
-    group.addoption(
-        "--disable-recording", action="store_true", default=False, help="Disable VCR.py integration."
+    # pytest-recording's own options, words and defaults as it has them.
+    add_options(
+        parser,
+        value("--record-mode", 'VCR.py record mode. Default to "none".', choices=RECORD_MODES),
+        flag("--block-network", "Block network access except for VCR recording.", default=False),
+        value(
+            "--allowed-hosts",
+            "List of regexes, separated by comma, to match hosts to where connection must be allowed.",
+        ),
+        flag("--disable-recording", "Disable VCR.py integration.", default=False),
+        group=("recording", "pytest-recording interface (served by llm-replay)"),
     )
 
 

@@ -22,24 +22,25 @@ import pytest
 
 from replay.serve import ServerProcess
 
+from .options import add_options, value
+
 __all__ = ["pytest_addoption", "replay_serve", "replay_server"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("replay", "llm-replay: record and replay LLM API traffic")
-    group.addoption(
-        "--replay-serve-dir",
-        action="store",
-        default=None,
-        metavar="DIR",
-        help="Directory the session-wide replay_server fixture serves (default: cassettes/ in the rootdir).",
-    )
-    group.addoption(
-        "--replay-serve-upstream",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="Base URL the replay_serve/replay_server fixtures may forward to when recording (repeatable).",
+    add_options(
+        parser,
+        value(
+            "--replay-serve-dir",
+            "Directory the session-wide replay_server fixture serves (default: cassettes/ in the rootdir).",
+            metavar="DIR",
+        ),
+        value(
+            "--replay-serve-upstream",
+            "Base URL the replay_serve/replay_server fixtures may forward to when recording (repeatable).",
+            metavar="URL",
+            repeat=True,
+        ),
     )
 
 
