@@ -34,37 +34,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...model.cassette import Request, Response
-from ..neutral.model import (
-    ChatRequest,
-    ChatResponse,
-    Event,
-    Finish,
-    FinishReason,
-    Image,
-    Message,
-    Part,
-    ReasoningDelta,
-    Start,
-    StreamDone,
-    Text,
-    TextDelta,
-    Timed,
-    Tool,
-    ToolArgsDelta,
-    ToolCall,
-    ToolCallEnd,
-    ToolCallStart,
-    ToolResult,
-    UsageReport,
-    merge_messages,
-)
+from .. import neutral
 from ..neutral.wire import dumps, json_response, sse, to_response
 from .base import Codec, json_body, timed_sse_json
 
 __all__ = ["CODEC"]
 
 _FILTERED = ("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY")
-_FINISH_OUT: dict[FinishReason, str] = {
+_FINISH_OUT: dict[neutral.FinishReason, str] = {
     "stop": "STOP",
     "tool_calls": "STOP",
     "stop_sequence": "STOP",
@@ -82,29 +59,31 @@ def _get(d: dict[str, Any], camel: str) -> Any:
     return d.get(snake)
 
 
-def _decode_finish(raw: str, had_tools: bool) -> Finish:
+def _decode_finish(raw: str, had_tools: bool) -> neutral.Finish:
     if raw == "STOP":
-        return Finish("tool_calls" if had_tools else "stop", raw)
+        return neutral.Finish("tool_calls" if had_tools else "stop", raw)
     if raw == "MAX_TOKENS":
-        return Finish("length", raw)
-    return Finish("content_filter" if raw in _FILTERED else "other", raw)
+        return neutral.Finish("length", raw)
+    return neutral.Finish("content_filter" if raw in _FILTERED else "other", raw)
 
 
 # -- requests -------------------------------------------------------------------------------
 
 
-def _part(p: dict[str, Any], index: int) -> Part | None:
+def _part(p: dict[str, Any], index: int) -> neutral.Part | None:
     if "text" in p and not p.get("thought"):
-        return Text(p["text"])
+        return neutral.Text(p["text"])
     inline = _get(p, "inlineData")
     if inline:
-        return Image(media_type=_get(inline, "mimeType") or "image/png", data=inline.get("data"))
+        return neutral.Image(media_type=_get(inline, "mimeType") or "image/png", data=inline.get("data"))
     file = _get(p, "fileData")
     if file:
-        return Image(media_type=_get(file, "mimeType") or "image/png", url=_get(file, "fileUri"))
+        return neutral.Image(media_type=_get(file, "mimeType") or "image/png", url=_get(file, "fileUri"))
     call = _get(p, "functionCall")
     if call:
-        return ToolCall(call.get("id") or f"call_{index}", call.get("name", ""), call.get("args") or {})
+        return neutral.ToolCall(
+            call.get("id") or f"call_{index}", call.get("name", ""), call.get("args") or {}
+        )
     answer = _get(p, "functionResponse")
     if answer:
         response = answer.get("response") or {}
@@ -113,11 +92,13 @@ def _part(p: dict[str, Any], index: int) -> Part | None:
             if set(response) == {"result"} and isinstance(response["result"], str)
             else dumps(response)
         )
-        return ToolResult(answer.get("id") or answer.get("name", ""), text, name=answer.get("name", ""))
+        return neutral.ToolResult(
+            answer.get("id") or answer.get("name", ""), text, name=answer.get("name", "")
+        )
     return None
 
 
-def decode_request(request: Request) -> ChatRequest:
+def decode_request(request: Request) -> neutral.ChatRequest:
     body = json_body(request.body, f"request body of {request.method} {request.url}")
     messages = []
     calls = 0
@@ -125,21 +106,23 @@ def decode_request(request: Request) -> ChatRequest:
         parts = []
         for p in content.get("parts") or []:
             part = _part(p, calls)
-            calls += isinstance(part, ToolCall)
+            calls += isinstance(part, neutral.ToolCall)
             if part is not None:
                 parts.append(part)
-        messages.append(Message("assistant" if content.get("role") == "model" else "user", tuple(parts)))
+        messages.append(
+            neutral.Message("assistant" if content.get("role") == "model" else "user", tuple(parts))
+        )
     system = _get(body, "systemInstruction")
     config = _get(body, "generationConfig") or {}
     tools = [f for t in body.get("tools") or [] for f in _get(t, "functionDeclarations") or []]
     path = urlsplit(request.url).path
-    return ChatRequest(
+    return neutral.ChatRequest(
         model=path.rsplit("/", 1)[-1].split(":", 1)[0],
         system="".join(p.get("text", "") for p in system.get("parts") or []) if system else None,
-        messages=merge_messages(messages),
+        messages=neutral.merge_messages(messages),
         # The SDK sends a JSON schema given as ``parameters_json_schema`` as ``parametersJsonSchema``.
         tools=tuple(
-            Tool(
+            neutral.Tool(
                 f["name"],
                 f.get("description", ""),
                 f.get("parameters") or _get(f, "parametersJsonSchema") or {},
@@ -154,14 +137,14 @@ def decode_request(request: Request) -> ChatRequest:
     )
 
 
-def _encode_part(p: Part, names: dict[str, str]) -> dict[str, Any]:
-    if isinstance(p, Text):
+def _encode_part(p: neutral.Part, names: dict[str, str]) -> dict[str, Any]:
+    if isinstance(p, neutral.Text):
         return {"text": p.text}
-    if isinstance(p, Image):
+    if isinstance(p, neutral.Image):
         if p.url is not None:
             return {"fileData": {"mimeType": p.media_type, "fileUri": p.url}}
         return {"inlineData": {"mimeType": p.media_type, "data": p.data}}
-    if isinstance(p, ToolCall):
+    if isinstance(p, neutral.ToolCall):
         names[p.id] = p.name
         return {
             "functionCall": {
@@ -174,7 +157,7 @@ def _encode_part(p: Part, names: dict[str, str]) -> dict[str, Any]:
     return {"functionResponse": {"id": p.tool_call_id, "name": name, "response": {"result": p.content}}}
 
 
-def encode_request(req: ChatRequest) -> Request:
+def encode_request(req: neutral.ChatRequest) -> Request:
     names: dict[str, str] = {}
     body: dict[str, Any] = {
         "contents": [
@@ -226,11 +209,11 @@ class _Decoder:
         self.tools = 0
         self.head: dict[str, Any] = {}
 
-    def chunk(self, data: dict[str, Any]) -> list[Event]:
-        out: list[Event] = []
+    def chunk(self, data: dict[str, Any]) -> list[neutral.Event]:
+        out: list[neutral.Event] = []
         if not self.head:
             self.head = data
-            out.append(Start())
+            out.append(neutral.Start())
         candidates = data.get("candidates") or [{}]
         cand = candidates[0]
         for p in (cand.get("content") or {}).get("parts") or []:
@@ -240,38 +223,40 @@ class _Decoder:
             out.append(_decode_finish(reason, self.tools > 0))
         usage = _get(data, "usageMetadata")
         if isinstance(usage, dict):
-            out.append(UsageReport(_get(usage, "promptTokenCount"), _get(usage, "candidatesTokenCount")))
+            out.append(
+                neutral.UsageReport(_get(usage, "promptTokenCount"), _get(usage, "candidatesTokenCount"))
+            )
         return out
 
-    def _part(self, p: dict[str, Any]) -> list[Event]:
+    def _part(self, p: dict[str, Any]) -> list[neutral.Event]:
         if p.get("text"):
-            return [ReasoningDelta(p["text"]) if p.get("thought") else TextDelta(p["text"])]
+            return [neutral.ReasoningDelta(p["text"]) if p.get("thought") else neutral.TextDelta(p["text"])]
         call = _get(p, "functionCall")
         if not call:
             return []
         index = self.tools
         self.tools += 1
         return [
-            ToolCallStart(index, call.get("id") or f"call_{index}", call.get("name", "")),
-            ToolArgsDelta(index, dumps(call.get("args") or {})),
-            ToolCallEnd(index),
+            neutral.ToolCallStart(index, call.get("id") or f"call_{index}", call.get("name", "")),
+            neutral.ToolArgsDelta(index, dumps(call.get("args") or {})),
+            neutral.ToolCallEnd(index),
         ]
 
 
-def decode_response(response: Response) -> ChatResponse:
+def decode_response(response: Response) -> neutral.ChatResponse:
     decoder = _Decoder()
-    events: list[Timed] = []
+    events: list[neutral.Timed] = []
     if response.is_event_stream:
         for t, _, data in timed_sse_json(response):
             if isinstance(data, dict):
-                events.extend(Timed(t, e) for e in decoder.chunk(data))
+                events.extend(neutral.Timed(t, e) for e in decoder.chunk(data))
     else:
         body = json_body(response.body, "response body")
-        events.extend(Timed(response.duration, e) for e in decoder.chunk(body))
+        events.extend(neutral.Timed(response.duration, e) for e in decoder.chunk(body))
     if events:
-        events.append(Timed(events[-1].t, StreamDone()))
+        events.append(neutral.Timed(events[-1].t, neutral.StreamDone()))
     head = decoder.head
-    return ChatResponse(
+    return neutral.ChatResponse(
         tuple(events),
         _get(head, "responseId") or "",
         _get(head, "modelVersion") or "",
@@ -281,12 +266,14 @@ def decode_response(response: Response) -> ChatResponse:
     )
 
 
-def _usage(resp: ChatResponse) -> dict[str, int]:
+def _usage(resp: neutral.ChatResponse) -> dict[str, int]:
     inp, out = resp.usage.input_tokens or 0, resp.usage.output_tokens or 0
     return {"promptTokenCount": inp, "candidatesTokenCount": out, "totalTokenCount": inp + out}
 
 
-def _chunk(resp: ChatResponse, parts: list[dict[str, Any]], finish: str | None = None) -> dict[str, Any]:
+def _chunk(
+    resp: neutral.ChatResponse, parts: list[dict[str, Any]], finish: str | None = None
+) -> dict[str, Any]:
     cand: dict[str, Any] = {"index": 0}
     if parts:
         cand["content"] = {"role": "model", "parts": parts}
@@ -298,17 +285,17 @@ def _chunk(resp: ChatResponse, parts: list[dict[str, Any]], finish: str | None =
 
 
 def _parts_of(
-    resp: ChatResponse, ev: Event, args: dict[int, str], ids: dict[int, tuple[str, str]]
+    resp: neutral.ChatResponse, ev: neutral.Event, args: dict[int, str], ids: dict[int, tuple[str, str]]
 ) -> list[dict[str, Any]]:
-    if isinstance(ev, TextDelta):
+    if isinstance(ev, neutral.TextDelta):
         return [{"text": ev.text}]
-    if isinstance(ev, ReasoningDelta):
+    if isinstance(ev, neutral.ReasoningDelta):
         return [{"text": ev.text, "thought": True}]
-    if isinstance(ev, ToolCallStart):
+    if isinstance(ev, neutral.ToolCallStart):
         ids[ev.index], args[ev.index] = (ev.id, ev.name), ""
-    elif isinstance(ev, ToolArgsDelta):
+    elif isinstance(ev, neutral.ToolArgsDelta):
         args[ev.index] = args.get(ev.index, "") + ev.arguments
-    elif isinstance(ev, ToolCallEnd) and ev.index in ids:
+    elif isinstance(ev, neutral.ToolCallEnd) and ev.index in ids:
         cid, name = ids.pop(ev.index)
         try:
             value = json.loads(args.pop(ev.index) or "{}")
@@ -318,7 +305,7 @@ def _parts_of(
     return []
 
 
-def _encode_stream(resp: ChatResponse) -> Response:
+def _encode_stream(resp: neutral.ChatResponse) -> Response:
     timed: list[tuple[float, bytes]] = []
     args: dict[int, str] = {}
     ids: dict[int, tuple[str, str]] = {}
@@ -326,12 +313,12 @@ def _encode_stream(resp: ChatResponse) -> Response:
         parts = _parts_of(resp, e.event, args, ids)
         if parts:
             timed.append((e.t, sse(_chunk(resp, parts))))
-        elif isinstance(e.event, Finish):
+        elif isinstance(e.event, neutral.Finish):
             timed.append((e.t, sse(_chunk(resp, [], _FINISH_OUT[e.event.reason]))))
     return to_response(timed, head_t=resp.head_t, content_type="text/event-stream")
 
 
-def _encode_whole(resp: ChatResponse) -> Response:
+def _encode_whole(resp: neutral.ChatResponse) -> Response:
     parts: list[dict[str, Any]] = []
     args: dict[int, str] = {}
     ids: dict[int, tuple[str, str]] = {}
@@ -340,7 +327,7 @@ def _encode_whole(resp: ChatResponse) -> Response:
     if resp.text:
         parts.append({"text": resp.text})
     for e in resp.events:
-        if isinstance(e.event, ToolCallStart | ToolArgsDelta | ToolCallEnd):
+        if isinstance(e.event, neutral.ToolCallStart | neutral.ToolArgsDelta | neutral.ToolCallEnd):
             parts.extend(_parts_of(resp, e.event, args, ids))
     finish = resp.finish
     return json_response(

@@ -33,30 +33,7 @@ from typing import Any
 
 from ...model.cassette import Request, Response
 from ...model.framing import encode_line, iter_decoded
-from ..neutral.model import (
-    ChatRequest,
-    ChatResponse,
-    Event,
-    Finish,
-    FinishReason,
-    Image,
-    Message,
-    Part,
-    ReasoningDelta,
-    Start,
-    StreamDone,
-    Text,
-    TextDelta,
-    Timed,
-    Tool,
-    ToolArgsDelta,
-    ToolCall,
-    ToolCallEnd,
-    ToolCallStart,
-    ToolResult,
-    UsageReport,
-    merge_messages,
-)
+from .. import neutral
 from ..neutral.wire import dumps, json_response, to_response
 from .base import Codec, TranslationError, json_body
 
@@ -66,29 +43,33 @@ __all__ = ["CODEC"]
 # -- requests -------------------------------------------------------------------------------
 
 
-def _message(m: dict[str, Any], calls: list[int]) -> Message | str | None:
+def _message(m: dict[str, Any], calls: list[int]) -> neutral.Message | str | None:
     role = m.get("role")
     content = m.get("content") or ""
     if role == "system":
         return content
     if role == "tool":
         name = m.get("tool_name", "")
-        return Message("user", (ToolResult(m.get("tool_call_id") or name, content, name=name),))
-    parts: list[Part] = [Text(content)] if content else []
-    parts.extend(Image(media_type="image/png", data=img) for img in m.get("images") or [])
+        return neutral.Message(
+            "user", (neutral.ToolResult(m.get("tool_call_id") or name, content, name=name),)
+        )
+    parts: list[neutral.Part] = [neutral.Text(content)] if content else []
+    parts.extend(neutral.Image(media_type="image/png", data=img) for img in m.get("images") or [])
     for call in m.get("tool_calls") or []:
         fn = call.get("function", {})
         parts.append(
-            ToolCall(call.get("id") or f"call_{calls[0]}", fn.get("name", ""), fn.get("arguments") or {})
+            neutral.ToolCall(
+                call.get("id") or f"call_{calls[0]}", fn.get("name", ""), fn.get("arguments") or {}
+            )
         )
         calls[0] += 1
-    return Message("assistant" if role == "assistant" else "user", tuple(parts))
+    return neutral.Message("assistant" if role == "assistant" else "user", tuple(parts))
 
 
-def decode_request(request: Request) -> ChatRequest:
+def decode_request(request: Request) -> neutral.ChatRequest:
     body = json_body(request.body, f"request body of {request.method} {request.url}")
     system: list[str] = []
-    messages: list[Message] = []
+    messages: list[neutral.Message] = []
     calls = [0]
     for m in body.get("messages") or []:
         out = _message(m, calls)
@@ -98,12 +79,12 @@ def decode_request(request: Request) -> ChatRequest:
             messages.append(out)
     options = body.get("options") or {}
     stop = options.get("stop")
-    return ChatRequest(
+    return neutral.ChatRequest(
         model=body.get("model", ""),
         system="\n".join(system) if system else None,
-        messages=merge_messages(messages),
+        messages=neutral.merge_messages(messages),
         tools=tuple(
-            Tool(
+            neutral.Tool(
                 t["function"]["name"],
                 t["function"].get("description", ""),
                 t["function"].get("parameters", {}),
@@ -119,16 +100,16 @@ def decode_request(request: Request) -> ChatRequest:
     )
 
 
-def _encode_message(m: Message, names: dict[str, str]) -> list[dict[str, Any]]:
-    text = "".join(p.text for p in m.parts if isinstance(p, Text))
-    images = [p.data for p in m.parts if isinstance(p, Image) and p.data is not None]
-    if any(isinstance(p, Image) and p.data is None for p in m.parts):
+def _encode_message(m: neutral.Message, names: dict[str, str]) -> list[dict[str, Any]]:
+    text = "".join(p.text for p in m.parts if isinstance(p, neutral.Text))
+    images = [p.data for p in m.parts if isinstance(p, neutral.Image) and p.data is not None]
+    if any(isinstance(p, neutral.Image) and p.data is None for p in m.parts):
         raise TranslationError(
             "Ollama takes images as base64 data only; an image given by URL cannot be translated"
         )
     out: list[dict[str, Any]] = []
     for p in m.parts:
-        if isinstance(p, ToolResult):
+        if isinstance(p, neutral.ToolResult):
             name = p.name or names.get(p.tool_call_id, "")
             out.append(
                 {"role": "tool", "content": p.content, "tool_name": name, "tool_call_id": p.tool_call_id}
@@ -136,7 +117,7 @@ def _encode_message(m: Message, names: dict[str, str]) -> list[dict[str, Any]]:
     msg: dict[str, Any] = {"role": m.role, "content": text}
     if images:
         msg["images"] = images
-    calls = [p for p in m.parts if isinstance(p, ToolCall)]
+    calls = [p for p in m.parts if isinstance(p, neutral.ToolCall)]
     for c in calls:
         names[c.id] = c.name
     if calls:
@@ -148,7 +129,7 @@ def _encode_message(m: Message, names: dict[str, str]) -> list[dict[str, Any]]:
     return out
 
 
-def encode_request(req: ChatRequest) -> Request:
+def encode_request(req: neutral.ChatRequest) -> Request:
     names: dict[str, str] = {}
     messages = [{"role": "system", "content": req.system}] if req.system is not None else []
     for m in req.messages:
@@ -194,50 +175,52 @@ class _Decoder:
         self.tools = 0
         self.head: dict[str, Any] = {}
 
-    def line(self, data: dict[str, Any]) -> list[Event]:
-        out: list[Event] = []
+    def line(self, data: dict[str, Any]) -> list[neutral.Event]:
+        out: list[neutral.Event] = []
         if not self.head:
             self.head = data
-            out.append(Start())
+            out.append(neutral.Start())
         message = data.get("message") or {}
         if message.get("thinking"):
-            out.append(ReasoningDelta(message["thinking"]))
+            out.append(neutral.ReasoningDelta(message["thinking"]))
         if message.get("content"):
-            out.append(TextDelta(message["content"]))
+            out.append(neutral.TextDelta(message["content"]))
         for call in message.get("tool_calls") or []:
             fn, index = call.get("function", {}), self.tools
             self.tools += 1
             out += [
-                ToolCallStart(index, call.get("id") or f"call_{index}", fn.get("name", "")),
-                ToolArgsDelta(index, dumps(fn.get("arguments") or {})),
-                ToolCallEnd(index),
+                neutral.ToolCallStart(index, call.get("id") or f"call_{index}", fn.get("name", "")),
+                neutral.ToolArgsDelta(index, dumps(fn.get("arguments") or {})),
+                neutral.ToolCallEnd(index),
             ]
         if data.get("done"):
             reason = data.get("done_reason") or "stop"
-            neutral: FinishReason = "other"
+            decoded: neutral.FinishReason = "other"
             if reason == "stop":
-                neutral = "tool_calls" if self.tools else "stop"
+                decoded = "tool_calls" if self.tools else "stop"
             elif reason == "length":
-                neutral = "length"
+                decoded = "length"
             out += [
-                Finish(neutral, reason),
-                UsageReport(data.get("prompt_eval_count"), data.get("eval_count")),
-                StreamDone(),
+                neutral.Finish(decoded, reason),
+                neutral.UsageReport(data.get("prompt_eval_count"), data.get("eval_count")),
+                neutral.StreamDone(),
             ]
         return out
 
 
-def decode_response(response: Response) -> ChatResponse:
+def decode_response(response: Response) -> neutral.ChatResponse:
     decoder = _Decoder()
-    events: list[Timed] = []
+    events: list[neutral.Timed] = []
     stream = "ndjson" in response.content_type or response.body.strip().count(b"\n") > 0
     if not stream:
         body = json_body(response.body, "response body")
-        events = [Timed(response.duration, e) for e in decoder.line(body)]
+        events = [neutral.Timed(response.duration, e) for e in decoder.line(body)]
     else:
         for ev in iter_decoded("ndjson", ((c.t, c.data) for c in response.chunks)):
             data = json_body(ev.data.encode(), f"NDJSON line at byte {ev.start}")
-            events.extend(Timed(ev.t if ev.t is not None else response.t, e) for e in decoder.line(data))
+            events.extend(
+                neutral.Timed(ev.t if ev.t is not None else response.t, e) for e in decoder.line(data)
+            )
     created = 0
     if decoder.head.get("created_at"):
         try:
@@ -246,18 +229,22 @@ def decode_response(response: Response) -> ChatResponse:
             )
         except ValueError:
             created = 0
-    return ChatResponse(tuple(events), "", decoder.head.get("model", ""), created, stream, response.t)
+    return neutral.ChatResponse(tuple(events), "", decoder.head.get("model", ""), created, stream, response.t)
 
 
 def _iso(created: int) -> str:
     return datetime.fromtimestamp(created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _done_line(resp: ChatResponse, message: dict[str, Any]) -> dict[str, Any]:
+def _done_line(resp: neutral.ChatResponse, message: dict[str, Any]) -> dict[str, Any]:
     finish = resp.finish
     nanos = round(resp.end_t * 1e9)
     first = next(
-        (e.t for e in resp.events if isinstance(e.event, TextDelta | ReasoningDelta | ToolCallStart)),
+        (
+            e.t
+            for e in resp.events
+            if isinstance(e.event, neutral.TextDelta | neutral.ReasoningDelta | neutral.ToolCallStart)
+        ),
         resp.end_t,
     )
     return {
@@ -275,16 +262,18 @@ def _done_line(resp: ChatResponse, message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _line_message(ev: Event, args: dict[int, str], ids: dict[int, tuple[str, str]]) -> dict[str, Any] | None:
-    if isinstance(ev, TextDelta):
+def _line_message(
+    ev: neutral.Event, args: dict[int, str], ids: dict[int, tuple[str, str]]
+) -> dict[str, Any] | None:
+    if isinstance(ev, neutral.TextDelta):
         return {"role": "assistant", "content": ev.text}
-    if isinstance(ev, ReasoningDelta):
+    if isinstance(ev, neutral.ReasoningDelta):
         return {"role": "assistant", "content": "", "thinking": ev.text}
-    if isinstance(ev, ToolCallStart):
+    if isinstance(ev, neutral.ToolCallStart):
         ids[ev.index], args[ev.index] = (ev.id, ev.name), ""
-    elif isinstance(ev, ToolArgsDelta):
+    elif isinstance(ev, neutral.ToolArgsDelta):
         args[ev.index] = args.get(ev.index, "") + ev.arguments
-    elif isinstance(ev, ToolCallEnd) and ev.index in ids:
+    elif isinstance(ev, neutral.ToolCallEnd) and ev.index in ids:
         _, name = ids.pop(ev.index)
         try:
             value = json.loads(args.pop(ev.index) or "{}")
@@ -298,11 +287,13 @@ def _line_message(ev: Event, args: dict[int, str], ids: dict[int, tuple[str, str
     return None
 
 
-def _encode_stream(resp: ChatResponse) -> Response:
+def _encode_stream(resp: neutral.ChatResponse) -> Response:
     events = resp.events
-    end_at = next((i for i, e in enumerate(events) if isinstance(e.event, Finish)), None)
+    end_at = next((i for i, e in enumerate(events) if isinstance(e.event, neutral.Finish)), None)
     if end_at is None:
-        end_at = next((i for i, e in enumerate(events) if isinstance(e.event, StreamDone)), len(events) - 1)
+        end_at = next(
+            (i for i, e in enumerate(events) if isinstance(e.event, neutral.StreamDone)), len(events) - 1
+        )
     timed: list[tuple[float, bytes]] = []
     args: dict[int, str] = {}
     ids: dict[int, tuple[str, str]] = {}
@@ -316,7 +307,7 @@ def _encode_stream(resp: ChatResponse) -> Response:
     return to_response(timed, head_t=resp.head_t, content_type="application/x-ndjson")
 
 
-def _encode_whole(resp: ChatResponse) -> Response:
+def _encode_whole(resp: neutral.ChatResponse) -> Response:
     message: dict[str, Any] = {"role": "assistant", "content": resp.text}
     if resp.reasoning:
         message["thinking"] = resp.reasoning

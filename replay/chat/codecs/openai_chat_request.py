@@ -6,17 +6,7 @@ import json
 from typing import Any
 
 from ...model.cassette import Request
-from ..neutral.model import (
-    ChatRequest,
-    Image,
-    Message,
-    Part,
-    Text,
-    Tool,
-    ToolCall,
-    ToolResult,
-    merge_messages,
-)
+from .. import neutral
 from ..neutral.wire import dumps
 from .base import TranslationError, json_body
 
@@ -34,24 +24,24 @@ def _text_of(content: Any) -> str:
     return ""
 
 
-def _user_parts(content: Any) -> tuple[Part, ...]:
+def _user_parts(content: Any) -> tuple[neutral.Part, ...]:
     if isinstance(content, str):
-        return (Text(content),)
-    parts: list[Part] = []
+        return (neutral.Text(content),)
+    parts: list[neutral.Part] = []
     for p in content or []:
         if p.get("type") == "text":
-            parts.append(Text(p["text"]))
+            parts.append(neutral.Text(p["text"]))
         elif p.get("type") == "image_url":
             url = p["image_url"]["url"] if isinstance(p["image_url"], dict) else p["image_url"]
             parts.append(_image_from_url(url))
     return tuple(parts)
 
 
-def _image_from_url(url: str) -> Image:
+def _image_from_url(url: str) -> neutral.Image:
     if url.startswith("data:") and ";base64," in url:
         head, data = url[5:].split(";base64,", 1)
-        return Image(media_type=head, data=data)
-    return Image(url=url)
+        return neutral.Image(media_type=head, data=data)
+    return neutral.Image(url=url)
 
 
 def _args(text: str) -> Any:
@@ -61,30 +51,34 @@ def _args(text: str) -> Any:
         return text  # kept as text: the model produced invalid JSON, and that is the recording
 
 
-def _message(m: dict[str, Any]) -> Message | str | None:
+def _message(m: dict[str, Any]) -> neutral.Message | str | None:
     role = m.get("role")
     if role in ("system", "developer"):
         return _text_of(m.get("content"))
     if role == "tool":
-        return Message("user", (ToolResult(m.get("tool_call_id", ""), _text_of(m.get("content"))),))
+        return neutral.Message(
+            "user", (neutral.ToolResult(m.get("tool_call_id", ""), _text_of(m.get("content"))),)
+        )
     if role == "user":
-        return Message("user", _user_parts(m.get("content")))
+        return neutral.Message("user", _user_parts(m.get("content")))
     if role == "assistant":
-        parts: list[Part] = []
+        parts: list[neutral.Part] = []
         text = _text_of(m.get("content"))
         if text:
-            parts.append(Text(text))
+            parts.append(neutral.Text(text))
         for call in m.get("tool_calls") or []:
             fn = call.get("function", {})
-            parts.append(ToolCall(call.get("id", ""), fn.get("name", ""), _args(fn.get("arguments", ""))))
-        return Message("assistant", tuple(parts))
+            parts.append(
+                neutral.ToolCall(call.get("id", ""), fn.get("name", ""), _args(fn.get("arguments", "")))
+            )
+        return neutral.Message("assistant", tuple(parts))
     return None
 
 
-def decode_request(request: Request) -> ChatRequest:
+def decode_request(request: Request) -> neutral.ChatRequest:
     body = json_body(request.body, f"request body of {request.method} {request.url}")
     system: list[str] = []
-    messages: list[Message] = []
+    messages: list[neutral.Message] = []
     for m in body.get("messages") or []:
         out = _message(m)
         if isinstance(out, str):
@@ -92,12 +86,12 @@ def decode_request(request: Request) -> ChatRequest:
         elif out is not None:
             messages.append(out)
     stop = body.get("stop")
-    return ChatRequest(
+    return neutral.ChatRequest(
         model=body.get("model", ""),
         system="\n".join(system) if system else None,
-        messages=merge_messages(messages),
+        messages=neutral.merge_messages(messages),
         tools=tuple(
-            Tool(
+            neutral.Tool(
                 t["function"]["name"],
                 t["function"].get("description", ""),
                 t["function"].get("parameters", {}),
@@ -113,22 +107,22 @@ def decode_request(request: Request) -> ChatRequest:
     )
 
 
-def _encode_part(p: Part) -> dict[str, Any]:
-    if isinstance(p, Text):
+def _encode_part(p: neutral.Part) -> dict[str, Any]:
+    if isinstance(p, neutral.Text):
         return {"type": "text", "text": p.text}
-    if isinstance(p, Image):
+    if isinstance(p, neutral.Image):
         url = p.url if p.url is not None else f"data:{p.media_type};base64,{p.data}"
         return {"type": "image_url", "image_url": {"url": url}}
     raise TranslationError(f"{type(p).__name__} cannot be part of an OpenAI user message")
 
 
-def _encode_message(m: Message) -> list[dict[str, Any]]:
+def _encode_message(m: neutral.Message) -> list[dict[str, Any]]:
     if m.role == "assistant":
         out: dict[str, Any] = {
             "role": "assistant",
-            "content": "".join(p.text for p in m.parts if isinstance(p, Text)) or None,
+            "content": "".join(p.text for p in m.parts if isinstance(p, neutral.Text)) or None,
         }
-        calls = [p for p in m.parts if isinstance(p, ToolCall)]
+        calls = [p for p in m.parts if isinstance(p, neutral.ToolCall)]
         if calls:
             out["tool_calls"] = [
                 {
@@ -142,13 +136,15 @@ def _encode_message(m: Message) -> list[dict[str, Any]]:
     results = [
         {"role": "tool", "tool_call_id": p.tool_call_id, "content": p.content}
         for p in m.parts
-        if isinstance(p, ToolResult)
+        if isinstance(p, neutral.ToolResult)
     ]
-    rest = [p for p in m.parts if not isinstance(p, ToolResult)]
+    rest = [p for p in m.parts if not isinstance(p, neutral.ToolResult)]
     if not rest:
         return results
     content: Any = (
-        rest[0].text if len(rest) == 1 and isinstance(rest[0], Text) else [_encode_part(p) for p in rest]
+        rest[0].text
+        if len(rest) == 1 and isinstance(rest[0], neutral.Text)
+        else [_encode_part(p) for p in rest]
     )
     return [*results, {"role": "user", "content": content}]
 
@@ -157,7 +153,7 @@ def _args_text(arguments: Any) -> str:
     return arguments if isinstance(arguments, str) else dumps(arguments)
 
 
-def encode_request(req: ChatRequest) -> Request:
+def encode_request(req: neutral.ChatRequest) -> Request:
     messages: list[dict[str, Any]] = (
         [{"role": "system", "content": req.system}] if req.system is not None else []
     )
