@@ -33,7 +33,7 @@ from typing import Any
 from ...model.cassette import Request, Response
 from .. import neutral
 from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks, dumps, json_response, sse, to_response
-from .base import Codec, TranslationError, json_body, timed_sse_json
+from .base import Codec, TranslationError, json_body, json_request, present, stream_field, timed_sse_json
 
 __all__ = ["CODEC"]
 
@@ -143,26 +143,10 @@ def encode_request(req: neutral.ChatRequest) -> Request:
         body["tools"] = [
             {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in req.tools
         ]
-    for key, value in (("temperature", req.temperature), ("top_p", req.top_p)):
-        if value is not None:
-            body[key] = value
-    if req.stop:
-        body["stop_sequences"] = list(req.stop)
+    body.update(present(temperature=req.temperature, top_p=req.top_p, stop_sequences=list(req.stop) or None))
     if req.stream:
         body["stream"] = True
-    return Request(
-        method="POST",
-        url="https://api.anthropic.com/v1/messages",
-        headers=[("content-type", "application/json"), ("anthropic-version", "2023-06-01")],
-        body=dumps(body).encode(),
-    )
-
-
-def is_stream_request(request: Request) -> bool:
-    try:
-        return bool(json.loads(request.body).get("stream", False))
-    except (ValueError, AttributeError):
-        return False
+    return json_request("https://api.anthropic.com/v1/messages", body, ("anthropic-version", "2023-06-01"))
 
 
 # -- responses ------------------------------------------------------------------------------
@@ -355,5 +339,5 @@ CODEC = Codec(
     encode_request,
     decode_response,
     lambda resp, stream: _encode_stream(resp) if stream else _encode_whole(resp),
-    is_stream_request,
+    stream_field,
 )

@@ -16,8 +16,17 @@ from typing import Any
 from ...errors import ReplayError
 from ...model.cassette import Request, Response
 from ..neutral.model import ChatRequest, ChatResponse
+from ..neutral.wire import dumps
 
-__all__ = ["Codec", "TranslationError", "json_body", "timed_sse_json"]
+__all__ = [
+    "Codec",
+    "TranslationError",
+    "json_body",
+    "json_request",
+    "present",
+    "stream_field",
+    "timed_sse_json",
+]
 
 
 class TranslationError(ReplayError, ValueError):
@@ -64,3 +73,26 @@ def timed_sse_json(response: Response) -> Iterator[tuple[float, str, Any]]:
                 f"SSE event at byte {event.start} is not JSON: {event.data[:80]!r}; "
                 "remove the malformed event from the recording (or record it again) before translating"
             ) from None
+
+
+def json_request(url: str, body: Any, *headers: tuple[str, str]) -> Request:
+    """A POST of ``body`` as compact JSON (with any API-specific ``headers`` after the content type)."""
+    return Request(
+        method="POST",
+        url=url,
+        headers=[("content-type", "application/json"), *headers],
+        body=dumps(body).encode(),
+    )
+
+
+def stream_field(request: Request, default: bool = False) -> bool:
+    """The JSON body's ``stream`` flag; ``default`` where the body does not say or is not JSON."""
+    try:
+        return bool(json.loads(request.body).get("stream", default))
+    except (ValueError, AttributeError):
+        return default
+
+
+def present(**fields: Any) -> dict[str, Any]:
+    """The fields that have a value, in order: an unset setting is left out of a body, not sent as null."""
+    return {key: value for key, value in fields.items() if value is not None}

@@ -36,7 +36,7 @@ from ...model.cassette import Request, Response
 from ...model.framing import Header, encode_message, iter_decoded
 from .. import neutral
 from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks, dumps, json_response, to_response
-from .base import Codec, TranslationError, json_body
+from .base import Codec, TranslationError, json_body, json_request, present
 
 __all__ = ["CODEC"]
 
@@ -149,13 +149,12 @@ def encode_request(req: neutral.ChatRequest) -> Request:
     }
     if req.system is not None:
         body["system"] = [{"text": req.system}]
-    config: dict[str, Any] = {
-        k: v
-        for k, v in (("maxTokens", req.max_tokens), ("temperature", req.temperature), ("topP", req.top_p))
-        if v is not None
-    }
-    if req.stop:
-        config["stopSequences"] = list(req.stop)
+    config = present(
+        maxTokens=req.max_tokens,
+        temperature=req.temperature,
+        topP=req.top_p,
+        stopSequences=list(req.stop) or None,
+    )
     if config:
         body["inferenceConfig"] = config
     if req.tools:
@@ -171,12 +170,7 @@ def encode_request(req: neutral.ChatRequest) -> Request:
         ]
         body["toolConfig"] = {"tools": specs}
     op = "converse-stream" if req.stream else "converse"
-    return Request(
-        method="POST",
-        url=f"https://{_HOST}/model/{quote(req.model or 'model', safe='')}/{op}",
-        headers=[("content-type", "application/json")],
-        body=dumps(body).encode(),
-    )
+    return json_request(f"https://{_HOST}/model/{quote(req.model or 'model', safe='')}/{op}", body)
 
 
 def is_stream_request(request: Request) -> bool:

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from ...model.cassette import Request, Response
 from .. import neutral
 from ..neutral.wire import dumps, json_response, sse, to_response
-from .base import Codec, json_body, timed_sse_json
+from .base import Codec, json_body, json_request, present, timed_sse_json
 
 __all__ = ["CODEC"]
 
@@ -175,25 +175,17 @@ def encode_request(req: neutral.ChatRequest) -> Request:
             {"name": t.name, "description": t.description, "parameters": t.parameters} for t in req.tools
         ]
         body["tools"] = [{"functionDeclarations": decls}]
-    config: dict[str, Any] = {
-        k: v
-        for k, v in (
-            ("temperature", req.temperature),
-            ("topP", req.top_p),
-            ("maxOutputTokens", req.max_tokens),
-        )
-        if v is not None
-    }
-    if req.stop:
-        config["stopSequences"] = list(req.stop)
+    config = present(
+        temperature=req.temperature,
+        topP=req.top_p,
+        maxOutputTokens=req.max_tokens,
+        stopSequences=list(req.stop) or None,
+    )
     if config:
         body["generationConfig"] = config
     method = "streamGenerateContent?alt=sse" if req.stream else "generateContent"
-    return Request(
-        method="POST",
-        url=f"https://generativelanguage.googleapis.com/v1/models/{req.model or 'model'}:{method}",
-        headers=[("content-type", "application/json")],
-        body=dumps(body).encode(),
+    return json_request(
+        f"https://generativelanguage.googleapis.com/v1/models/{req.model or 'model'}:{method}", body
     )
 
 

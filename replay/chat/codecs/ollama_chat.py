@@ -35,7 +35,8 @@ from ...model.cassette import Request, Response
 from ...model.framing import encode_line, iter_decoded
 from .. import neutral
 from ..neutral.wire import dumps, json_response, to_response
-from .base import Codec, TranslationError, json_body
+from .base import Codec, TranslationError, json_body, json_request, present, stream_field
+from .openai_chat_request import decode_stop, decode_tool, decode_turns, encode_tool
 
 __all__ = ["CODEC"]
 
@@ -68,33 +69,17 @@ def _message(m: dict[str, Any], calls: list[int]) -> neutral.Message | str | Non
 
 def decode_request(request: Request) -> neutral.ChatRequest:
     body = json_body(request.body, f"request body of {request.method} {request.url}")
-    system: list[str] = []
-    messages: list[neutral.Message] = []
     calls = [0]
-    for m in body.get("messages") or []:
-        out = _message(m, calls)
-        if isinstance(out, str):
-            system.append(out)
-        elif out is not None:
-            messages.append(out)
+    system, messages = decode_turns(_message(m, calls) for m in body.get("messages") or [])
     options = body.get("options") or {}
-    stop = options.get("stop")
     return neutral.ChatRequest(
         model=body.get("model", ""),
-        system="\n".join(system) if system else None,
-        messages=neutral.merge_messages(messages),
-        tools=tuple(
-            neutral.Tool(
-                t["function"]["name"],
-                t["function"].get("description", ""),
-                t["function"].get("parameters", {}),
-            )
-            for t in body.get("tools") or []
-            if "function" in t
-        ),
+        system=system,
+        messages=messages,
+        tools=tuple(decode_tool(t) for t in body.get("tools") or [] if "function" in t),
         temperature=options.get("temperature"),
         top_p=options.get("top_p"),
-        stop=(stop,) if isinstance(stop, str) else tuple(stop or ()),
+        stop=decode_stop(options.get("stop")),
         max_tokens=options.get("num_predict"),
         stream=bool(body.get("stream", True)),  # Ollama streams unless told not to
     )
@@ -136,35 +121,20 @@ def encode_request(req: neutral.ChatRequest) -> Request:
         messages.extend(_encode_message(m, names))
     body: dict[str, Any] = {"model": req.model, "messages": messages, "stream": req.stream}
     if req.tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
-            }
-            for t in req.tools
-        ]
-    options: dict[str, Any] = {
-        k: v
-        for k, v in (("temperature", req.temperature), ("top_p", req.top_p), ("num_predict", req.max_tokens))
-        if v is not None
-    }
-    if req.stop:
-        options["stop"] = list(req.stop)
+        body["tools"] = [encode_tool(t) for t in req.tools]
+    options = present(
+        temperature=req.temperature,
+        top_p=req.top_p,
+        num_predict=req.max_tokens,
+        stop=list(req.stop) or None,
+    )
     if options:
         body["options"] = options
-    return Request(
-        method="POST",
-        url="http://localhost:11434/api/chat",
-        headers=[("content-type", "application/json")],
-        body=dumps(body).encode(),
-    )
+    return json_request("http://localhost:11434/api/chat", body)
 
 
 def is_stream_request(request: Request) -> bool:
-    try:
-        return bool(json.loads(request.body).get("stream", True))
-    except (ValueError, AttributeError):
-        return True
+    return stream_field(request, default=True)  # Ollama streams unless told not to
 
 
 # -- responses ------------------------------------------------------------------------------

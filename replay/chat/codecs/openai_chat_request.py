@@ -1,16 +1,29 @@
-"""Requests of the openai chat codec (see :mod:`replay.chat.codecs.openai_chat`)."""
+"""Requests of the openai chat codec (see :mod:`replay.chat.codecs.openai_chat`).
+
+Ollama's chat API takes OpenAI's forms of turns, tools and stop words, so the helpers for those
+(:func:`decode_turns`, :func:`decode_tool`, :func:`encode_tool`, :func:`decode_stop`) serve it too.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from ...model.cassette import Request
 from .. import neutral
 from ..neutral.wire import dumps
-from .base import TranslationError, json_body
+from .base import TranslationError, json_body, json_request, present, stream_field
 
-__all__ = ["decode_request", "encode_request", "is_stream_request"]
+__all__ = [
+    "decode_request",
+    "decode_stop",
+    "decode_tool",
+    "decode_turns",
+    "encode_request",
+    "encode_tool",
+    "is_stream_request",
+]
 
 
 # -- requests -------------------------------------------------------------------------------
@@ -75,33 +88,46 @@ def _message(m: dict[str, Any]) -> neutral.Message | str | None:
     return None
 
 
-def decode_request(request: Request) -> neutral.ChatRequest:
-    body = json_body(request.body, f"request body of {request.method} {request.url}")
+def decode_turns(
+    turns: Iterable[neutral.Message | str | None],
+) -> tuple[str | None, tuple[neutral.Message, ...]]:
+    """The system text (the system turns' texts, one a line; None without any) and the conversation."""
     system: list[str] = []
     messages: list[neutral.Message] = []
-    for m in body.get("messages") or []:
-        out = _message(m)
-        if isinstance(out, str):
-            system.append(out)
-        elif out is not None:
-            messages.append(out)
-    stop = body.get("stop")
+    for turn in turns:
+        if isinstance(turn, str):
+            system.append(turn)
+        elif turn is not None:
+            messages.append(turn)
+    return ("\n".join(system) if system else None), neutral.merge_messages(messages)
+
+
+def decode_tool(tool: dict[str, Any]) -> neutral.Tool:
+    fn = tool["function"]
+    return neutral.Tool(fn["name"], fn.get("description", ""), fn.get("parameters", {}))
+
+
+def encode_tool(tool: neutral.Tool) -> dict[str, Any]:
+    fn = {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
+    return {"type": "function", "function": fn}
+
+
+def decode_stop(stop: Any) -> tuple[str, ...]:
+    """Stop words, sent as one string or a list."""
+    return (stop,) if isinstance(stop, str) else tuple(stop or ())
+
+
+def decode_request(request: Request) -> neutral.ChatRequest:
+    body = json_body(request.body, f"request body of {request.method} {request.url}")
+    system, messages = decode_turns(_message(m) for m in body.get("messages") or [])
     return neutral.ChatRequest(
         model=body.get("model", ""),
-        system="\n".join(system) if system else None,
-        messages=neutral.merge_messages(messages),
-        tools=tuple(
-            neutral.Tool(
-                t["function"]["name"],
-                t["function"].get("description", ""),
-                t["function"].get("parameters", {}),
-            )
-            for t in body.get("tools") or []
-            if t.get("type") == "function"
-        ),
+        system=system,
+        messages=messages,
+        tools=tuple(decode_tool(t) for t in body.get("tools") or [] if t.get("type") == "function"),
         temperature=body.get("temperature"),
         top_p=body.get("top_p"),
-        stop=(stop,) if isinstance(stop, str) else tuple(stop or ()),
+        stop=decode_stop(body.get("stop")),
         max_tokens=body.get("max_completion_tokens", body.get("max_tokens")),
         stream=bool(body.get("stream", False)),
     )
@@ -161,35 +187,19 @@ def encode_request(req: neutral.ChatRequest) -> Request:
         messages.extend(_encode_message(m))
     body: dict[str, Any] = {"model": req.model, "messages": messages}
     if req.tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
-            }
-            for t in req.tools
-        ]
-    for key, value in (
-        ("temperature", req.temperature),
-        ("top_p", req.top_p),
-        ("max_tokens", req.max_tokens),
-    ):
-        if value is not None:
-            body[key] = value
-    if req.stop:
-        body["stop"] = list(req.stop)
+        body["tools"] = [encode_tool(t) for t in req.tools]
+    body.update(
+        present(
+            temperature=req.temperature,
+            top_p=req.top_p,
+            max_tokens=req.max_tokens,
+            stop=list(req.stop) or None,
+        )
+    )
     if req.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
-    return Request(
-        method="POST",
-        url="https://api.openai.com/v1/chat/completions",
-        headers=[("content-type", "application/json")],
-        body=dumps(body).encode(),
-    )
+    return json_request("https://api.openai.com/v1/chat/completions", body)
 
 
-def is_stream_request(request: Request) -> bool:
-    try:
-        return bool(json.loads(request.body).get("stream", False))
-    except (ValueError, AttributeError):
-        return False
+is_stream_request = stream_field

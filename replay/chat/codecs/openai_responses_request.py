@@ -8,7 +8,7 @@ from typing import Any
 from ...model.cassette import Request
 from .. import neutral
 from ..neutral.wire import dumps
-from .base import json_body
+from .base import json_body, json_request, present, stream_field
 
 __all__ = ["decode_request", "encode_request", "is_stream_request"]
 
@@ -130,25 +130,10 @@ def encode_request(req: neutral.ChatRequest) -> Request:
             }
             for t in req.tools
         ]
-    for key, value in (
-        ("temperature", req.temperature),
-        ("top_p", req.top_p),
-        ("max_output_tokens", req.max_tokens),
-    ):
-        if value is not None:
-            body[key] = value
+    body.update(present(temperature=req.temperature, top_p=req.top_p, max_output_tokens=req.max_tokens))
     if req.stream:
         body["stream"] = True
-    return Request(
-        method="POST",
-        url="https://api.openai.com/v1/responses",
-        headers=[("content-type", "application/json")],
-        body=dumps(body).encode(),
-    )
+    return json_request("https://api.openai.com/v1/responses", body)
 
 
-def is_stream_request(request: Request) -> bool:
-    try:
-        return bool(json.loads(request.body).get("stream", False))
-    except (ValueError, AttributeError):
-        return False
+is_stream_request = stream_field
