@@ -33,7 +33,17 @@ from typing import Any
 from ...model.cassette import Request, Response
 from .. import neutral
 from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks, dumps, json_response, sse, to_response
-from .base import Codec, TranslationError, json_body, json_request, present, stream_field, timed_sse_json
+from .base import (
+    Codec,
+    TranslationError,
+    at,
+    chat_response,
+    json_body,
+    json_request,
+    present,
+    stream_field,
+    timed_sse_json,
+)
 
 __all__ = ["CODEC"]
 
@@ -210,29 +220,22 @@ def decode_response(response: Response) -> neutral.ChatResponse:
     decoder = _Decoder()
     if not response.is_event_stream:
         body = json_body(response.body, "response body")
-        t = response.duration
-        events = [
-            neutral.Timed(t, e)
-            for e in decoder.event({"type": "message_start", "message": {**body, "usage": None}})
+        wire = [
+            {"type": "message_start", "message": {**body, "usage": None}},
+            *(w for i, block in enumerate(body.get("content") or []) for w in _whole_block_events(i, block)),
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": body.get("stop_reason")},
+                "usage": body.get("usage"),
+            },
         ]
-        for i, block in enumerate(body.get("content") or []):
-            for wire in _whole_block_events(i, block):
-                events.extend(neutral.Timed(t, e) for e in decoder.event(wire))
-        delta = {
-            "type": "message_delta",
-            "delta": {"stop_reason": body.get("stop_reason")},
-            "usage": body.get("usage"),
-        }
-        events.extend(neutral.Timed(t, e) for e in [*decoder.event(delta), neutral.StreamDone()])
-        return neutral.ChatResponse(
-            tuple(events), body.get("id", ""), body.get("model", ""), 0, False, response.t
-        )
-    events = []
+        events = [e for w in wire for e in decoder.event(w)]
+        return chat_response(at(response.duration, [*events, neutral.StreamDone()]), body, response)
+    timed: list[neutral.Timed] = []
     for t, _, data in timed_sse_json(response):
         if isinstance(data, dict):
-            events.extend(neutral.Timed(t, e) for e in decoder.event(data))
-    head = decoder.head
-    return neutral.ChatResponse(tuple(events), head.get("id", ""), head.get("model", ""), 0, True, response.t)
+            timed.extend(at(t, decoder.event(data)))
+    return chat_response(timed, decoder.head, response)
 
 
 def _whole_block_events(i: int, block: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,18 +9,20 @@ Example usage::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ...errors import ReplayError
 from ...model.cassette import Request, Response
-from ..neutral.model import ChatRequest, ChatResponse
+from ..neutral.model import ChatRequest, ChatResponse, Event, Timed
 from ..neutral.wire import dumps
 
 __all__ = [
     "Codec",
     "TranslationError",
+    "at",
+    "chat_response",
     "json_body",
     "json_request",
     "present",
@@ -96,3 +98,26 @@ def stream_field(request: Request, default: bool = False) -> bool:
 def present(**fields: Any) -> dict[str, Any]:
     """The fields that have a value, in order: an unset setting is left out of a body, not sent as null."""
     return {key: value for key, value in fields.items() if value is not None}
+
+
+def at(t: float, events: Iterable[Event]) -> list[Timed]:
+    """The events, all read at ``t``."""
+    return [Timed(t, e) for e in events]
+
+
+def chat_response(
+    events: Iterable[Timed], head: Mapping[str, Any], source: Response, *, created: str = ""
+) -> ChatResponse:
+    """The answer decoded from ``source``, with the identity its ``head`` echoes.
+
+    ``head`` is the whole body or the stream's first message: ``id``, ``model`` and, where the
+    API has one, the creation time under the key ``created``.
+    """
+    return ChatResponse(
+        tuple(events),
+        head.get("id", ""),
+        head.get("model", ""),
+        int(head.get(created) or 0) if created else 0,
+        source.is_event_stream,
+        source.t,
+    )

@@ -36,7 +36,7 @@ from ...model.cassette import Request, Response
 from ...model.framing import Header, encode_message, iter_decoded
 from .. import neutral
 from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks, dumps, json_response, to_response
-from .base import Codec, TranslationError, json_body, json_request, present
+from .base import Codec, TranslationError, at, json_body, json_request, present
 
 __all__ = ["CODEC"]
 
@@ -225,8 +225,7 @@ def decode_response(response: Response) -> neutral.ChatResponse:
             ("messageStop", {"stopReason": body.get("stopReason", "")}),
             ("metadata", {"usage": body.get("usage")}),
         ]
-        t = response.duration
-        events = [neutral.Timed(t, e) for kind, data in wire for e in decoder.event(kind, data)]
+        events = at(response.duration, [e for kind, data in wire for e in decoder.event(kind, data)])
         return neutral.ChatResponse(tuple(events), "", "", 0, False, response.t)
     timed: list[neutral.Timed] = []
     for msg in iter_decoded("eventstream", ((c.t, c.data) for c in response.chunks)):
@@ -237,7 +236,7 @@ def decode_response(response: Response) -> neutral.ChatResponse:
             )
         data = json_body(msg.data.encode(), f"event-stream message {msg.event!r} at byte {msg.start}")
         t = msg.t if msg.t is not None else response.t
-        timed.extend(neutral.Timed(t, e) for e in decoder.event(msg.event, data))
+        timed.extend(at(t, decoder.event(msg.event, data)))
     return neutral.ChatResponse(tuple(timed), "", "", 0, True, response.t)
 
 

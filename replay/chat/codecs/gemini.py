@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from ...model.cassette import Request, Response
 from .. import neutral
 from ..neutral.wire import dumps, json_response, sse, to_response
-from .base import Codec, json_body, json_request, present, timed_sse_json
+from .base import Codec, at, json_body, json_request, present, timed_sse_json
 
 __all__ = ["CODEC"]
 
@@ -241,10 +241,10 @@ def decode_response(response: Response) -> neutral.ChatResponse:
     if response.is_event_stream:
         for t, _, data in timed_sse_json(response):
             if isinstance(data, dict):
-                events.extend(neutral.Timed(t, e) for e in decoder.chunk(data))
+                events.extend(at(t, decoder.chunk(data)))
     else:
         body = json_body(response.body, "response body")
-        events.extend(neutral.Timed(response.duration, e) for e in decoder.chunk(body))
+        events.extend(at(response.duration, decoder.chunk(body)))
     if events:
         events.append(neutral.Timed(events[-1].t, neutral.StreamDone()))
     head = decoder.head

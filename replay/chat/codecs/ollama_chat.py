@@ -35,7 +35,7 @@ from ...model.cassette import Request, Response
 from ...model.framing import encode_line, iter_decoded
 from .. import neutral
 from ..neutral.wire import dumps, json_response, to_response
-from .base import Codec, TranslationError, json_body, json_request, present, stream_field
+from .base import Codec, TranslationError, at, json_body, json_request, present, stream_field
 from .openai_chat_request import decode_stop, decode_tool, decode_turns, encode_tool
 
 __all__ = ["CODEC"]
@@ -184,13 +184,11 @@ def decode_response(response: Response) -> neutral.ChatResponse:
     stream = "ndjson" in response.content_type or response.body.strip().count(b"\n") > 0
     if not stream:
         body = json_body(response.body, "response body")
-        events = [neutral.Timed(response.duration, e) for e in decoder.line(body)]
+        events = at(response.duration, decoder.line(body))
     else:
         for ev in iter_decoded("ndjson", ((c.t, c.data) for c in response.chunks)):
             data = json_body(ev.data.encode(), f"NDJSON line at byte {ev.start}")
-            events.extend(
-                neutral.Timed(ev.t if ev.t is not None else response.t, e) for e in decoder.line(data)
-            )
+            events.extend(at(ev.t if ev.t is not None else response.t, decoder.line(data)))
     created = 0
     if decoder.head.get("created_at"):
         try:
@@ -259,11 +257,7 @@ def _line_message(
 
 def _encode_stream(resp: neutral.ChatResponse) -> Response:
     events = resp.events
-    end_at = next((i for i, e in enumerate(events) if isinstance(e.event, neutral.Finish)), None)
-    if end_at is None:
-        end_at = next(
-            (i for i, e in enumerate(events) if isinstance(e.event, neutral.StreamDone)), len(events) - 1
-        )
+    end_at = resp.end_index
     timed: list[tuple[float, bytes]] = []
     args: dict[int, str] = {}
     ids: dict[int, tuple[str, str]] = {}

@@ -33,7 +33,7 @@ from typing import Any
 from ...model.cassette import Request, Response
 from .. import neutral
 from ..neutral.wire import json_response, sse, to_response
-from .base import Codec, json_body, timed_sse_json
+from .base import Codec, at, chat_response, json_body, timed_sse_json
 from .openai_chat_request import decode_request, encode_request, is_stream_request
 
 __all__ = ["CODEC", "DIALECT_FINISH", "decode_finish", "dialect_codec", "encode_finish"]
@@ -142,20 +142,12 @@ def decode_response(response: Response) -> neutral.ChatResponse:
         usage = _usage(data)
         if usage is not None:
             out.append(usage)
-        events.extend(neutral.Timed(t, e) for e in out)
-    return neutral.ChatResponse(
-        tuple(events),
-        head.get("id", ""),
-        head.get("model", ""),
-        int(head.get("created") or 0),
-        True,
-        response.t,
-    )
+        events.extend(at(t, out))
+    return chat_response(events, head, response, created="created")
 
 
 def _decode_whole(response: Response) -> neutral.ChatResponse:
     body = json_body(response.body, "response body")
-    t = response.duration
     out: list[neutral.Event] = [neutral.Start()]
     choice: dict[str, Any] = next((c for c in body.get("choices") or [] if c.get("index", 0) == 0), {})
     message = dict(choice.get("message") or {})
@@ -165,14 +157,7 @@ def _decode_whole(response: Response) -> neutral.ChatResponse:
     if usage is not None:
         out.append(usage)
     out.append(neutral.StreamDone())
-    return neutral.ChatResponse(
-        tuple(neutral.Timed(t, e) for e in out),
-        body.get("id", ""),
-        body.get("model", ""),
-        int(body.get("created") or 0),
-        False,
-        response.t,
-    )
+    return chat_response(at(response.duration, out), body, response, created="created")
 
 
 def _chunk_delta(ev: neutral.Event) -> dict[str, Any] | None:

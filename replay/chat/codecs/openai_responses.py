@@ -31,7 +31,7 @@ from typing import Any
 from ...model.cassette import Response
 from .. import neutral
 from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks, json_response, sse, to_response
-from .base import Codec, json_body, timed_sse_json
+from .base import Codec, at, chat_response, json_body, timed_sse_json
 from .openai_responses_request import decode_request, encode_request, is_stream_request
 
 __all__ = ["CODEC"]
@@ -101,37 +101,16 @@ def decode_response(response: Response) -> neutral.ChatResponse:
     decoder = _Decoder()
     if not response.is_event_stream:
         body = json_body(response.body, "response body")
-        t = response.duration
-        events: list[neutral.Timed] = [
-            neutral.Timed(t, e) for e in decoder.event("response.created", {"response": body})
-        ]
+        events = decoder.event("response.created", {"response": body})
         for item in body.get("output") or []:
-            events.extend(neutral.Timed(t, e) for e in _whole_item(decoder, item))
-        events.extend(
-            neutral.Timed(t, e)
-            for e in decoder.event(f"response.{body.get('status', 'completed')}", {"response": body})
-        )
-        return neutral.ChatResponse(
-            tuple(events),
-            body.get("id", ""),
-            body.get("model", ""),
-            int(body.get("created_at") or 0),
-            False,
-            response.t,
-        )
-    events = []
+            events += _whole_item(decoder, item)
+        events += decoder.event(f"response.{body.get('status', 'completed')}", {"response": body})
+        return chat_response(at(response.duration, events), body, response, created="created_at")
+    timed: list[neutral.Timed] = []
     for t, name, data in timed_sse_json(response):
         if isinstance(data, dict):
-            events.extend(neutral.Timed(t, e) for e in decoder.event(data.get("type", name), data))
-    head = decoder.head
-    return neutral.ChatResponse(
-        tuple(events),
-        head.get("id", ""),
-        head.get("model", ""),
-        int(head.get("created_at") or 0),
-        True,
-        response.t,
-    )
+            timed.extend(at(t, decoder.event(data.get("type", name), data)))
+    return chat_response(timed, decoder.head, response, created="created_at")
 
 
 def _whole_item(decoder: _Decoder, item: dict[str, Any]) -> list[neutral.Event]:
@@ -302,11 +281,7 @@ def _encode_stream(resp: neutral.ChatResponse) -> Response:
     for pos, op in blocks(resp):
         ops.setdefault(pos, []).append(op)
     events = resp.events
-    finish_at = next((i for i, e in enumerate(events) if isinstance(e.event, neutral.Finish)), None)
-    if finish_at is None:
-        finish_at = next(
-            (i for i, e in enumerate(events) if isinstance(e.event, neutral.StreamDone)), len(events) - 1
-        )
+    finish_at = resp.end_index
     timed: list[tuple[float, bytes]] = []
     started = False
     for pos, e in enumerate(events):
