@@ -32,7 +32,16 @@ from typing import Any
 
 from ...model.cassette import Request, Response
 from .. import neutral
-from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks, dumps, json_response, sse, to_response
+from ..neutral.wire import (
+    BlockClose,
+    BlockDelta,
+    BlockOpen,
+    blocks_at,
+    dumps,
+    json_response,
+    sse,
+    to_response,
+)
 from .base import (
     Codec,
     TranslationError,
@@ -287,9 +296,7 @@ def _message_head(resp: neutral.ChatResponse) -> dict[str, Any]:
 
 
 def _encode_stream(resp: neutral.ChatResponse) -> Response:
-    ops: dict[int, list[dict[str, Any]]] = {}
-    for pos, op in blocks(resp):
-        ops.setdefault(pos, []).append(_block_wire(op))
+    ops = {pos: [_block_wire(op) for op in at_pos] for pos, at_pos in blocks_at(resp).items()}
     usage = resp.usage
     timed: list[tuple[float, bytes]] = []
     started = False

@@ -15,10 +15,11 @@ from typing import Any
 
 from ...errors import ReplayError
 from ...model.cassette import Request, Response
-from ..neutral.model import ChatRequest, ChatResponse, Event, Timed
+from .. import neutral
 from ..neutral.wire import dumps
 
 __all__ = [
+    "ChunkDecoder",
     "Codec",
     "TranslationError",
     "at",
@@ -45,10 +46,10 @@ class Codec:
 
     name: str
     handles: Callable[[str, str], bool]
-    decode_request: Callable[[Request], ChatRequest]
-    encode_request: Callable[[ChatRequest], Request]
-    decode_response: Callable[[Response], ChatResponse]
-    encode_response: Callable[[ChatResponse, bool], Response]
+    decode_request: Callable[[Request], neutral.ChatRequest]
+    encode_request: Callable[[neutral.ChatRequest], Request]
+    decode_response: Callable[[Response], neutral.ChatResponse]
+    encode_response: Callable[[neutral.ChatResponse, bool], Response]
     is_stream_request: Callable[[Request], bool]
 
 
@@ -100,20 +101,20 @@ def present(**fields: Any) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def at(t: float, events: Iterable[Event]) -> list[Timed]:
+def at(t: float, events: Iterable[neutral.Event]) -> list[neutral.Timed]:
     """The events, all read at ``t``."""
-    return [Timed(t, e) for e in events]
+    return [neutral.Timed(t, e) for e in events]
 
 
 def chat_response(
-    events: Iterable[Timed], head: Mapping[str, Any], source: Response, *, created: str = ""
-) -> ChatResponse:
+    events: Iterable[neutral.Timed], head: Mapping[str, Any], source: Response, *, created: str = ""
+) -> neutral.ChatResponse:
     """The answer decoded from ``source``, with the identity its ``head`` echoes.
 
     ``head`` is the whole body or the stream's first message: ``id``, ``model`` and, where the
     API has one, the creation time under the key ``created``.
     """
-    return ChatResponse(
+    return neutral.ChatResponse(
         tuple(events),
         head.get("id", ""),
         head.get("model", ""),
@@ -121,3 +122,31 @@ def chat_response(
         source.is_event_stream,
         source.t,
     )
+
+
+class ChunkDecoder:
+    """What decoders of APIs that send whole chunks share (Gemini, Ollama).
+
+    There is no start event: the first chunk is the head, which carries the answer's identity.
+    A tool call comes whole, numbered in order; one without an id is named ``call_<n>``.
+    """
+
+    def __init__(self) -> None:
+        self.tools = 0
+        self.head: dict[str, Any] = {}
+
+    def start(self, data: dict[str, Any]) -> list[neutral.Event]:
+        """``Start`` if ``data`` is the first chunk (the head)."""
+        if self.head:
+            return []
+        self.head = data
+        return [neutral.Start()]
+
+    def whole_call(self, cid: str | None, name: str, arguments: Any) -> list[neutral.Event]:
+        index = self.tools
+        self.tools += 1
+        return [
+            neutral.ToolCallStart(index, cid or f"call_{index}", name),
+            neutral.ToolArgsDelta(index, dumps(arguments or {})),
+            neutral.ToolCallEnd(index),
+        ]

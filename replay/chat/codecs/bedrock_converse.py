@@ -35,7 +35,7 @@ from urllib.parse import quote, unquote, urlsplit
 from ...model.cassette import Request, Response
 from ...model.framing import Header, encode_message, iter_decoded
 from .. import neutral
-from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks, dumps, json_response, to_response
+from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks_at, dumps, json_response, to_response
 from .base import Codec, TranslationError, at, json_body, json_request, present
 
 __all__ = ["CODEC"]
@@ -297,9 +297,7 @@ def _metadata(resp: neutral.ChatResponse) -> dict[str, Any]:
 
 
 def _encode_stream(resp: neutral.ChatResponse) -> Response:
-    ops: dict[int, list[BlockOpen | BlockDelta | BlockClose]] = {}
-    for pos, op in blocks(resp):
-        ops.setdefault(pos, []).append(op)
+    ops = blocks_at(resp)
     timed: list[tuple[float, bytes]] = []
     started = False
     last = len(resp.events) - 1

@@ -29,14 +29,13 @@ Example usage::
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
 from ...model.cassette import Request, Response
 from .. import neutral
-from ..neutral.wire import dumps, json_response, sse, to_response
-from .base import Codec, at, json_body, json_request, present, timed_sse_json
+from ..neutral.wire import WholeCalls, dumps, json_response, sse, to_response
+from .base import ChunkDecoder, Codec, at, json_body, json_request, present, timed_sse_json
 
 __all__ = ["CODEC"]
 
@@ -196,16 +195,9 @@ def is_stream_request(request: Request) -> bool:
 # -- responses ------------------------------------------------------------------------------
 
 
-class _Decoder:
-    def __init__(self) -> None:
-        self.tools = 0
-        self.head: dict[str, Any] = {}
-
+class _Decoder(ChunkDecoder):
     def chunk(self, data: dict[str, Any]) -> list[neutral.Event]:
-        out: list[neutral.Event] = []
-        if not self.head:
-            self.head = data
-            out.append(neutral.Start())
+        out = self.start(data)
         candidates = data.get("candidates") or [{}]
         cand = candidates[0]
         for p in (cand.get("content") or {}).get("parts") or []:
@@ -226,13 +218,7 @@ class _Decoder:
         call = _get(p, "functionCall")
         if not call:
             return []
-        index = self.tools
-        self.tools += 1
-        return [
-            neutral.ToolCallStart(index, call.get("id") or f"call_{index}", call.get("name", "")),
-            neutral.ToolArgsDelta(index, dumps(call.get("args") or {})),
-            neutral.ToolCallEnd(index),
-        ]
+        return self.whole_call(call.get("id"), call.get("name", ""), call.get("args"))
 
 
 def decode_response(response: Response) -> neutral.ChatResponse:
@@ -276,33 +262,23 @@ def _chunk(
     return out
 
 
-def _parts_of(
-    resp: neutral.ChatResponse, ev: neutral.Event, args: dict[int, str], ids: dict[int, tuple[str, str]]
-) -> list[dict[str, Any]]:
+def _parts_of(ev: neutral.Event, calls: WholeCalls) -> list[dict[str, Any]]:
     if isinstance(ev, neutral.TextDelta):
         return [{"text": ev.text}]
     if isinstance(ev, neutral.ReasoningDelta):
         return [{"text": ev.text, "thought": True}]
-    if isinstance(ev, neutral.ToolCallStart):
-        ids[ev.index], args[ev.index] = (ev.id, ev.name), ""
-    elif isinstance(ev, neutral.ToolArgsDelta):
-        args[ev.index] = args.get(ev.index, "") + ev.arguments
-    elif isinstance(ev, neutral.ToolCallEnd) and ev.index in ids:
-        cid, name = ids.pop(ev.index)
-        try:
-            value = json.loads(args.pop(ev.index) or "{}")
-        except ValueError:
-            value = {}
-        return [{"functionCall": {"id": cid, "name": name, "args": value}}]
-    return []
+    call = calls.feed(ev)
+    if call is None:
+        return []
+    cid, name, value = call
+    return [{"functionCall": {"id": cid, "name": name, "args": value}}]
 
 
 def _encode_stream(resp: neutral.ChatResponse) -> Response:
     timed: list[tuple[float, bytes]] = []
-    args: dict[int, str] = {}
-    ids: dict[int, tuple[str, str]] = {}
+    calls = WholeCalls()
     for e in resp.events:
-        parts = _parts_of(resp, e.event, args, ids)
+        parts = _parts_of(e.event, calls)
         if parts:
             timed.append((e.t, sse(_chunk(resp, parts))))
         elif isinstance(e.event, neutral.Finish):
@@ -312,15 +288,14 @@ def _encode_stream(resp: neutral.ChatResponse) -> Response:
 
 def _encode_whole(resp: neutral.ChatResponse) -> Response:
     parts: list[dict[str, Any]] = []
-    args: dict[int, str] = {}
-    ids: dict[int, tuple[str, str]] = {}
+    calls = WholeCalls()
     if resp.reasoning:
         parts.append({"text": resp.reasoning, "thought": True})
     if resp.text:
         parts.append({"text": resp.text})
     for e in resp.events:
         if isinstance(e.event, neutral.ToolCallStart | neutral.ToolArgsDelta | neutral.ToolCallEnd):
-            parts.extend(_parts_of(resp, e.event, args, ids))
+            parts.extend(_parts_of(e.event, calls))
     finish = resp.finish
     return json_response(
         _chunk(resp, parts, _FINISH_OUT[finish.reason] if finish else "STOP"),

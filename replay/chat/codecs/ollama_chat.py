@@ -34,8 +34,8 @@ from typing import Any
 from ...model.cassette import Request, Response
 from ...model.framing import encode_line, iter_decoded
 from .. import neutral
-from ..neutral.wire import dumps, json_response, to_response
-from .base import Codec, TranslationError, at, json_body, json_request, present, stream_field
+from ..neutral.wire import WholeCalls, dumps, json_response, to_response
+from .base import ChunkDecoder, Codec, TranslationError, at, json_body, json_request, present, stream_field
 from .openai_chat_request import decode_stop, decode_tool, decode_turns, encode_tool
 
 __all__ = ["CODEC"]
@@ -140,29 +140,17 @@ def is_stream_request(request: Request) -> bool:
 # -- responses ------------------------------------------------------------------------------
 
 
-class _Decoder:
-    def __init__(self) -> None:
-        self.tools = 0
-        self.head: dict[str, Any] = {}
-
+class _Decoder(ChunkDecoder):
     def line(self, data: dict[str, Any]) -> list[neutral.Event]:
-        out: list[neutral.Event] = []
-        if not self.head:
-            self.head = data
-            out.append(neutral.Start())
+        out = self.start(data)
         message = data.get("message") or {}
         if message.get("thinking"):
             out.append(neutral.ReasoningDelta(message["thinking"]))
         if message.get("content"):
             out.append(neutral.TextDelta(message["content"]))
         for call in message.get("tool_calls") or []:
-            fn, index = call.get("function", {}), self.tools
-            self.tools += 1
-            out += [
-                neutral.ToolCallStart(index, call.get("id") or f"call_{index}", fn.get("name", "")),
-                neutral.ToolArgsDelta(index, dumps(fn.get("arguments") or {})),
-                neutral.ToolCallEnd(index),
-            ]
+            fn = call.get("function", {})
+            out += self.whole_call(call.get("id"), fn.get("name", ""), fn.get("arguments"))
         if data.get("done"):
             reason = data.get("done_reason") or "stop"
             decoded: neutral.FinishReason = "other"
@@ -230,39 +218,28 @@ def _done_line(resp: neutral.ChatResponse, message: dict[str, Any]) -> dict[str,
     }
 
 
-def _line_message(
-    ev: neutral.Event, args: dict[int, str], ids: dict[int, tuple[str, str]]
-) -> dict[str, Any] | None:
+def _line_message(ev: neutral.Event, calls: WholeCalls) -> dict[str, Any] | None:
     if isinstance(ev, neutral.TextDelta):
         return {"role": "assistant", "content": ev.text}
     if isinstance(ev, neutral.ReasoningDelta):
         return {"role": "assistant", "content": "", "thinking": ev.text}
-    if isinstance(ev, neutral.ToolCallStart):
-        ids[ev.index], args[ev.index] = (ev.id, ev.name), ""
-    elif isinstance(ev, neutral.ToolArgsDelta):
-        args[ev.index] = args.get(ev.index, "") + ev.arguments
-    elif isinstance(ev, neutral.ToolCallEnd) and ev.index in ids:
-        _, name = ids.pop(ev.index)
-        try:
-            value = json.loads(args.pop(ev.index) or "{}")
-        except ValueError:
-            value = {}
-        return {
-            "role": "assistant",
-            "content": "",
-            "tool_calls": [{"function": {"name": name, "arguments": value}}],
-        }
-    return None
+    call = calls.feed(ev)
+    if call is None:
+        return None
+    _, name, value = call
+    return {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [{"function": {"name": name, "arguments": value}}],
+    }
 
 
 def _encode_stream(resp: neutral.ChatResponse) -> Response:
-    events = resp.events
     end_at = resp.end_index
     timed: list[tuple[float, bytes]] = []
-    args: dict[int, str] = {}
-    ids: dict[int, tuple[str, str]] = {}
-    for pos, e in enumerate(events):
-        message = _line_message(e.event, args, ids)
+    calls = WholeCalls()
+    for pos, e in enumerate(resp.events):
+        message = _line_message(e.event, calls)
         if message is not None:
             line = {"model": resp.model, "created_at": _iso(resp.created), "message": message, "done": False}
             timed.append((e.t, encode_line(dumps(line))))

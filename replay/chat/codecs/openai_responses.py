@@ -30,7 +30,16 @@ from typing import Any
 
 from ...model.cassette import Response
 from .. import neutral
-from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks, json_response, sse, to_response
+from ..neutral.wire import (
+    BlockClose,
+    BlockDelta,
+    BlockOpen,
+    blocks,
+    blocks_at,
+    json_response,
+    sse,
+    to_response,
+)
 from .base import Codec, at, chat_response, json_body, timed_sse_json
 from .openai_responses_request import decode_request, encode_request, is_stream_request
 
@@ -277,9 +286,7 @@ class _Encoder:
 
 def _encode_stream(resp: neutral.ChatResponse) -> Response:
     enc = _Encoder(resp)
-    ops: dict[int, list[BlockOpen | BlockDelta | BlockClose]] = {}
-    for pos, op in blocks(resp):
-        ops.setdefault(pos, []).append(op)
+    ops = blocks_at(resp)
     events = resp.events
     finish_at = resp.end_index
     timed: list[tuple[float, bytes]] = []
