@@ -44,34 +44,27 @@ from ..neutral.wire import (
 )
 from .base import (
     Codec,
+    FinishWords,
     TranslationError,
     at,
     chat_response,
     json_body,
     json_request,
-    present,
+    settings,
     stream_field,
     timed_sse_json,
 )
 
 __all__ = ["CODEC"]
 
-_FINISH_IN: dict[str, neutral.FinishReason] = {
-    "end_turn": "stop",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-    "stop_sequence": "stop_sequence",
-}
-_FINISH_OUT: dict[neutral.FinishReason, str] = {
-    "stop": "end_turn",
-    "length": "max_tokens",
-    "tool_calls": "tool_use",
-    "content_filter": "refusal",
-    "stop_sequence": "stop_sequence",
-    "other": "end_turn",
-}
+_FINISH = FinishWords(
+    "end_turn",
+    stop=("end_turn",),
+    length=("max_tokens", "model_context_window_exceeded"),
+    tool_calls=("tool_use",),
+    content_filter=("refusal",),
+    stop_sequence=("stop_sequence",),
+)
 DEFAULT_MAX_TOKENS = 4096
 
 
@@ -162,7 +155,7 @@ def encode_request(req: neutral.ChatRequest) -> Request:
         body["tools"] = [
             {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in req.tools
         ]
-    body.update(present(temperature=req.temperature, top_p=req.top_p, stop_sequences=list(req.stop) or None))
+    body.update(settings(req, {"temperature": "temperature", "top_p": "top_p", "stop": "stop_sequences"}))
     if req.stream:
         body["stream"] = True
     return json_request("https://api.anthropic.com/v1/messages", body, ("anthropic-version", "2023-06-01"))
@@ -203,7 +196,7 @@ class _Decoder:
             out.append(neutral.ToolCallEnd(self.tool_of_block[data["index"]]))
         elif kind == "message_delta":
             reason = (data.get("delta") or {}).get("stop_reason")
-            out.extend([neutral.Finish(_FINISH_IN.get(reason, "other"), reason)] if reason else [])
+            out.extend([_FINISH.decode(reason)] if reason else [])
             usage = _usage(data.get("usage"))
             out.extend([usage] if usage else [])
         elif kind == "message_stop":
@@ -307,7 +300,7 @@ def _encode_stream(resp: neutral.ChatResponse) -> Response:
             wire.append({"type": "message_start", "message": _message_head(resp)})
         wire.extend(ops.get(pos, []))
         if isinstance(e.event, neutral.Finish):
-            delta = {"stop_reason": _FINISH_OUT[e.event.reason], "stop_sequence": None}
+            delta = {"stop_reason": _FINISH.encode(e.event), "stop_sequence": None}
             wire.append(
                 {
                     "type": "message_delta",
@@ -333,10 +326,9 @@ def _encode_whole(resp: neutral.ChatResponse) -> Response:
         )
     body = _message_head(resp)
     usage = resp.usage
-    finish = resp.finish
     body.update(
         content=content,
-        stop_reason=_FINISH_OUT[finish.reason] if finish else "end_turn",
+        stop_reason=_FINISH.encode(resp.finish),
         usage={"input_tokens": usage.input_tokens or 0, "output_tokens": usage.output_tokens or 0},
     )
     return json_response(body, t=resp.end_t, head_t=resp.head_t)

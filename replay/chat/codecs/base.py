@@ -21,12 +21,13 @@ from ..neutral.wire import dumps
 __all__ = [
     "ChunkDecoder",
     "Codec",
+    "FinishWords",
     "TranslationError",
     "at",
     "chat_response",
     "json_body",
     "json_request",
-    "present",
+    "settings",
     "stream_field",
     "timed_sse_json",
 ]
@@ -51,6 +52,34 @@ class Codec:
     decode_response: Callable[[Response], neutral.ChatResponse]
     encode_response: Callable[[neutral.ChatResponse, bool], Response]
     is_stream_request: Callable[[Request], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class FinishWords:
+    """An API's finish words per neutral reason: read from any of them, written as the first.
+
+    A reason with no word is written as ``default`` (the API has no equivalent); a word not listed
+    is read as ``other``.
+    """
+
+    default: str
+    stop: tuple[str, ...] = ()
+    length: tuple[str, ...] = ()
+    tool_calls: tuple[str, ...] = ()
+    content_filter: tuple[str, ...] = ()
+    stop_sequence: tuple[str, ...] = ()
+    other: tuple[str, ...] = ()
+
+    def decode(self, raw: str, had_tools: bool = False) -> neutral.Finish:
+        listed = [r for r in neutral.FINISH_REASONS if raw in getattr(self, r)]
+        reason: neutral.FinishReason = listed[0] if listed else "other"
+        # An API without a tool-call finish says "stop"; the calls in the answer say it was one.
+        return neutral.Finish("tool_calls" if reason == "stop" and had_tools else reason, raw)
+
+    def encode(self, finish: neutral.Finish | None) -> str:
+        """The word for ``finish`` (no finish: ``stop``)."""
+        words: tuple[str, ...] = getattr(self, finish.reason if finish else "stop")
+        return words[0] if words else self.default
 
 
 def json_body(data: bytes, what: str) -> Any:
@@ -96,9 +125,19 @@ def stream_field(request: Request, default: bool = False) -> bool:
         return default
 
 
-def present(**fields: Any) -> dict[str, Any]:
-    """The fields that have a value, in order: an unset setting is left out of a body, not sent as null."""
-    return {key: value for key, value in fields.items() if value is not None}
+def settings(req: neutral.ChatRequest, names: Mapping[str, str]) -> dict[str, Any]:
+    """The request's sampling settings that are set, under the API's ``names`` and in their order.
+
+    ``names`` maps ``temperature``, ``top_p``, ``max_tokens`` and ``stop`` to the API's keys; a
+    setting left out of it has no place in that API. An unset setting is left out, not sent as null.
+    """
+    values = {
+        "temperature": req.temperature,
+        "top_p": req.top_p,
+        "max_tokens": req.max_tokens,
+        "stop": list(req.stop) or None,
+    }
+    return {key: values[setting] for setting, key in names.items() if values[setting] is not None}
 
 
 def at(t: float, events: Iterable[neutral.Event]) -> list[neutral.Timed]:

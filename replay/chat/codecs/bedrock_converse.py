@@ -36,27 +36,25 @@ from ...model.cassette import Request, Response
 from ...model.framing import Header, encode_message, iter_decoded
 from .. import neutral
 from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks_at, dumps, json_response, to_response
-from .base import Codec, TranslationError, at, json_body, json_request, present
+from .base import Codec, FinishWords, TranslationError, at, json_body, json_request, settings
 
 __all__ = ["CODEC"]
 
-_FINISH_IN: dict[str, neutral.FinishReason] = {
-    "end_turn": "stop",
-    "tool_use": "tool_calls",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "guardrail_intervened": "content_filter",
-    "content_filtered": "content_filter",
-    "stop_sequence": "stop_sequence",
+# Bedrock's names for the sampling settings, in the order it writes them.
+_SETTINGS = {
+    "max_tokens": "maxTokens",
+    "temperature": "temperature",
+    "top_p": "topP",
+    "stop": "stopSequences",
 }
-_FINISH_OUT: dict[neutral.FinishReason, str] = {
-    "stop": "end_turn",
-    "tool_calls": "tool_use",
-    "length": "max_tokens",
-    "content_filter": "content_filtered",
-    "stop_sequence": "stop_sequence",
-    "other": "end_turn",
-}
+_FINISH = FinishWords(
+    "end_turn",
+    stop=("end_turn",),
+    tool_calls=("tool_use",),
+    length=("max_tokens", "model_context_window_exceeded"),
+    content_filter=("content_filtered", "guardrail_intervened"),
+    stop_sequence=("stop_sequence",),
+)
 CONTENT_TYPE = "application/vnd.amazon.eventstream"
 _HOST = "bedrock-runtime.us-east-1.amazonaws.com"
 
@@ -149,12 +147,7 @@ def encode_request(req: neutral.ChatRequest) -> Request:
     }
     if req.system is not None:
         body["system"] = [{"text": req.system}]
-    config = present(
-        maxTokens=req.max_tokens,
-        temperature=req.temperature,
-        topP=req.top_p,
-        stopSequences=list(req.stop) or None,
-    )
+    config = settings(req, _SETTINGS)
     if config:
         body["inferenceConfig"] = config
     if req.tools:
@@ -204,7 +197,7 @@ class _Decoder:
             return [neutral.ToolCallEnd(self.tool_of_block[index])]
         if kind == "messageStop":
             reason = data.get("stopReason", "")
-            return [neutral.Finish(_FINISH_IN.get(reason, "other"), reason)]
+            return [_FINISH.decode(reason)]
         if kind == "metadata":
             usage = data.get("usage") or {}
             return [
@@ -308,7 +301,7 @@ def _encode_stream(resp: neutral.ChatResponse) -> Response:
             wire.append(("messageStart", {"role": "assistant"}))
         wire.extend(w for w in (_block_wire(op) for op in ops.get(pos, [])) if w is not None)
         if isinstance(e.event, neutral.Finish):
-            wire.append(("messageStop", {"stopReason": _FINISH_OUT[e.event.reason]}))
+            wire.append(("messageStop", {"stopReason": _FINISH.encode(e.event)}))
         if pos == last:
             wire.append(("metadata", _metadata(resp)))
         timed.extend((e.t, _message(kind, payload)) for kind, payload in wire)
@@ -328,10 +321,9 @@ def _encode_whole(resp: neutral.ChatResponse) -> Response:
         content.append(
             {"toolUse": {"toolUseId": cid, "name": name, "input": json.loads(args) if args else {}}}
         )
-    finish = resp.finish
     body = {
         "output": {"message": {"role": "assistant", "content": content}},
-        "stopReason": _FINISH_OUT[finish.reason] if finish else "end_turn",
+        "stopReason": _FINISH.encode(resp.finish),
         **_metadata(resp),
     }
     return json_response(body, t=resp.end_t, head_t=resp.head_t)

@@ -35,19 +35,24 @@ from urllib.parse import urlsplit
 from ...model.cassette import Request, Response
 from .. import neutral
 from ..neutral.wire import WholeCalls, dumps, json_response, sse, to_response
-from .base import ChunkDecoder, Codec, at, json_body, json_request, present, timed_sse_json
+from .base import ChunkDecoder, Codec, FinishWords, at, json_body, json_request, settings, timed_sse_json
 
 __all__ = ["CODEC"]
 
-_FILTERED = ("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY")
-_FINISH_OUT: dict[neutral.FinishReason, str] = {
-    "stop": "STOP",
-    "tool_calls": "STOP",
-    "stop_sequence": "STOP",
-    "length": "MAX_TOKENS",
-    "content_filter": "SAFETY",
-    "other": "OTHER",
+# Gemini's names for the sampling settings, in the order it writes them.
+_SETTINGS = {
+    "temperature": "temperature",
+    "top_p": "topP",
+    "max_tokens": "maxOutputTokens",
+    "stop": "stopSequences",
 }
+_FINISH = FinishWords(
+    "STOP",
+    stop=("STOP",),
+    length=("MAX_TOKENS",),
+    content_filter=("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"),
+    other=("OTHER",),
+)
 
 
 def _get(d: dict[str, Any], camel: str) -> Any:
@@ -56,14 +61,6 @@ def _get(d: dict[str, Any], camel: str) -> Any:
         return d[camel]
     snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
     return d.get(snake)
-
-
-def _decode_finish(raw: str, had_tools: bool) -> neutral.Finish:
-    if raw == "STOP":
-        return neutral.Finish("tool_calls" if had_tools else "stop", raw)
-    if raw == "MAX_TOKENS":
-        return neutral.Finish("length", raw)
-    return neutral.Finish("content_filter" if raw in _FILTERED else "other", raw)
 
 
 # -- requests -------------------------------------------------------------------------------
@@ -174,12 +171,7 @@ def encode_request(req: neutral.ChatRequest) -> Request:
             {"name": t.name, "description": t.description, "parameters": t.parameters} for t in req.tools
         ]
         body["tools"] = [{"functionDeclarations": decls}]
-    config = present(
-        temperature=req.temperature,
-        topP=req.top_p,
-        maxOutputTokens=req.max_tokens,
-        stopSequences=list(req.stop) or None,
-    )
+    config = settings(req, _SETTINGS)
     if config:
         body["generationConfig"] = config
     method = "streamGenerateContent?alt=sse" if req.stream else "generateContent"
@@ -204,7 +196,7 @@ class _Decoder(ChunkDecoder):
             out.extend(self._part(p))
         reason = _get(cand, "finishReason")
         if reason:
-            out.append(_decode_finish(reason, self.tools > 0))
+            out.append(_FINISH.decode(reason, self.tools > 0))
         usage = _get(data, "usageMetadata")
         if isinstance(usage, dict):
             out.append(
@@ -282,7 +274,7 @@ def _encode_stream(resp: neutral.ChatResponse) -> Response:
         if parts:
             timed.append((e.t, sse(_chunk(resp, parts))))
         elif isinstance(e.event, neutral.Finish):
-            timed.append((e.t, sse(_chunk(resp, [], _FINISH_OUT[e.event.reason]))))
+            timed.append((e.t, sse(_chunk(resp, [], _FINISH.encode(e.event)))))
     return to_response(timed, head_t=resp.head_t, content_type="text/event-stream")
 
 
@@ -296,9 +288,8 @@ def _encode_whole(resp: neutral.ChatResponse) -> Response:
     for e in resp.events:
         if isinstance(e.event, neutral.ToolCallStart | neutral.ToolArgsDelta | neutral.ToolCallEnd):
             parts.extend(_parts_of(e.event, calls))
-    finish = resp.finish
     return json_response(
-        _chunk(resp, parts, _FINISH_OUT[finish.reason] if finish else "STOP"),
+        _chunk(resp, parts, _FINISH.encode(resp.finish)),
         t=resp.end_t,
         head_t=resp.head_t,
     )

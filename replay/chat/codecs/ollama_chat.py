@@ -35,10 +35,22 @@ from ...model.cassette import Request, Response
 from ...model.framing import encode_line, iter_decoded
 from .. import neutral
 from ..neutral.wire import WholeCalls, dumps, json_response, to_response
-from .base import ChunkDecoder, Codec, TranslationError, at, json_body, json_request, present, stream_field
-from .openai_chat_request import decode_stop, decode_tool, decode_turns, encode_tool
+from .base import (
+    ChunkDecoder,
+    Codec,
+    FinishWords,
+    TranslationError,
+    at,
+    json_body,
+    json_request,
+    settings,
+    stream_field,
+)
+from .openai_chat_request import SETTINGS, decode_stop, decode_tool, decode_turns, encode_tool
 
 __all__ = ["CODEC"]
+
+_FINISH = FinishWords("stop", stop=("stop",), length=("length",))
 
 
 # -- requests -------------------------------------------------------------------------------
@@ -122,12 +134,7 @@ def encode_request(req: neutral.ChatRequest) -> Request:
     body: dict[str, Any] = {"model": req.model, "messages": messages, "stream": req.stream}
     if req.tools:
         body["tools"] = [encode_tool(t) for t in req.tools]
-    options = present(
-        temperature=req.temperature,
-        top_p=req.top_p,
-        num_predict=req.max_tokens,
-        stop=list(req.stop) or None,
-    )
+    options = settings(req, {**SETTINGS, "max_tokens": "num_predict"})
     if options:
         body["options"] = options
     return json_request("http://localhost:11434/api/chat", body)
@@ -152,14 +159,8 @@ class _Decoder(ChunkDecoder):
             fn = call.get("function", {})
             out += self.whole_call(call.get("id"), fn.get("name", ""), fn.get("arguments"))
         if data.get("done"):
-            reason = data.get("done_reason") or "stop"
-            decoded: neutral.FinishReason = "other"
-            if reason == "stop":
-                decoded = "tool_calls" if self.tools else "stop"
-            elif reason == "length":
-                decoded = "length"
             out += [
-                neutral.Finish(decoded, reason),
+                _FINISH.decode(data.get("done_reason") or "stop", self.tools > 0),
                 neutral.UsageReport(data.get("prompt_eval_count"), data.get("eval_count")),
                 neutral.StreamDone(),
             ]
@@ -208,7 +209,7 @@ def _done_line(resp: neutral.ChatResponse, message: dict[str, Any]) -> dict[str,
         "created_at": _iso(resp.created),
         "message": message,
         "done": True,
-        "done_reason": "length" if finish is not None and finish.reason == "length" else "stop",
+        "done_reason": _FINISH.encode(finish),
         "total_duration": nanos,
         "load_duration": 0,
         "prompt_eval_count": resp.usage.input_tokens or 0,

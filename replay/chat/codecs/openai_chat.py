@@ -33,28 +33,18 @@ from typing import Any
 from ...model.cassette import Request, Response
 from .. import neutral
 from ..neutral.wire import json_response, sse, to_response
-from .base import Codec, at, chat_response, json_body, timed_sse_json
+from .base import Codec, FinishWords, at, chat_response, json_body, timed_sse_json
 from .openai_chat_request import decode_request, encode_request, is_stream_request
 
 __all__ = ["CODEC", "DIALECT_FINISH", "decode_finish", "dialect_codec", "encode_finish"]
 
-_FINISH_IN: dict[str, neutral.FinishReason] = {
-    "stop": "stop",
-    "eos": "stop",
-    "length": "length",
-    "model_length": "length",
-    "tool_calls": "tool_calls",
-    "function_call": "tool_calls",
-    "content_filter": "content_filter",
-}
-_FINISH_OUT: dict[neutral.FinishReason, str] = {
-    "stop": "stop",
-    "length": "length",
-    "tool_calls": "tool_calls",
-    "content_filter": "content_filter",
-    "stop_sequence": "stop",
-    "other": "stop",
-}
+_FINISH = FinishWords(
+    "stop",
+    stop=("stop", "eos"),
+    length=("length", "model_length"),
+    tool_calls=("tool_calls", "function_call"),
+    content_filter=("content_filter",),
+)
 # Each dialect's own words where they differ from OpenAI's.
 DIALECT_FINISH: dict[str, dict[neutral.FinishReason, str]] = {
     "openai": {},
@@ -65,12 +55,12 @@ DIALECT_FINISH: dict[str, dict[neutral.FinishReason, str]] = {
 
 
 def decode_finish(raw: str) -> neutral.Finish:
-    return neutral.Finish(_FINISH_IN.get(raw, "other"), raw)
+    return _FINISH.decode(raw)
 
 
 def encode_finish(finish: neutral.Finish | None, dialect: str = "openai") -> str:
     reason: neutral.FinishReason = finish.reason if finish else "stop"
-    return DIALECT_FINISH[dialect].get(reason) or _FINISH_OUT[reason]
+    return DIALECT_FINISH[dialect].get(reason) or _FINISH.encode(finish)
 
 
 # -- responses ------------------------------------------------------------------------------

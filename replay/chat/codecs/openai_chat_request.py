@@ -13,9 +13,10 @@ from typing import Any
 from ...model.cassette import Request
 from .. import neutral
 from ..neutral.wire import dumps
-from .base import TranslationError, json_body, json_request, present, stream_field
+from .base import TranslationError, json_body, json_request, settings, stream_field
 
 __all__ = [
+    "SETTINGS",
     "decode_request",
     "decode_stop",
     "decode_tool",
@@ -27,6 +28,9 @@ __all__ = [
 
 
 # -- requests -------------------------------------------------------------------------------
+
+# OpenAI's names for the sampling settings (Ollama's are the same but ``num_predict``).
+SETTINGS = {"temperature": "temperature", "top_p": "top_p", "max_tokens": "max_tokens", "stop": "stop"}
 
 
 def _text_of(content: Any) -> str:
@@ -188,14 +192,7 @@ def encode_request(req: neutral.ChatRequest) -> Request:
     body: dict[str, Any] = {"model": req.model, "messages": messages}
     if req.tools:
         body["tools"] = [encode_tool(t) for t in req.tools]
-    body.update(
-        present(
-            temperature=req.temperature,
-            top_p=req.top_p,
-            max_tokens=req.max_tokens,
-            stop=list(req.stop) or None,
-        )
-    )
+    body.update(settings(req, SETTINGS))
     if req.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

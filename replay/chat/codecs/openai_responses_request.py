@@ -8,7 +8,7 @@ from typing import Any
 from ...model.cassette import Request
 from .. import neutral
 from ..neutral.wire import dumps
-from .base import json_body, json_request, present, stream_field
+from .base import json_body, json_request, settings, stream_field
 
 __all__ = ["decode_request", "encode_request", "is_stream_request"]
 
@@ -130,7 +130,9 @@ def encode_request(req: neutral.ChatRequest) -> Request:
             }
             for t in req.tools
         ]
-    body.update(present(temperature=req.temperature, top_p=req.top_p, max_output_tokens=req.max_tokens))
+    body.update(
+        settings(req, {"temperature": "temperature", "top_p": "top_p", "max_tokens": "max_output_tokens"})
+    )
     if req.stream:
         body["stream"] = True
     return json_request("https://api.openai.com/v1/responses", body)
