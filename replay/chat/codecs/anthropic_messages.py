@@ -19,10 +19,6 @@ their ``signature`` and ``redacted_thinking`` blocks have no equivalent elsewher
 (an encoded thinking block has an empty signature). ``ping`` events carry nothing. A request
 without ``max_tokens`` (required here) is encoded with 4096. A tool call whose arguments are not
 a JSON object (the model wrote invalid JSON) is encoded with ``input: {}`` in requests.
-
-Example usage::
-
-    neutral = CODEC.decode_response(interaction.response)
 """
 
 from __future__ import annotations

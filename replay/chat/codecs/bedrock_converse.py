@@ -20,10 +20,6 @@ event``) framed with :func:`replay.model.framing.encode_message` (CRCs included)
 have no ``contentBlockStart`` (as Bedrock sends them); tool-use blocks do. Reasoning is
 ``reasoningContent.text`` (its signature has no equivalent and is not written). Images are
 sent as bytes with a ``format`` taken from the media type; an image given by URL cannot be.
-
-Example usage::
-
-    neutral = CODEC.decode_response(interaction.response)
 """
 
 from __future__ import annotations
@@ -40,13 +36,6 @@ from .base import Codec, FinishWords, TranslationError, at, json_body, json_requ
 
 __all__ = ["CODEC"]
 
-# Bedrock's names for the sampling settings, in the order it writes them.
-_SETTINGS = {
-    "max_tokens": "maxTokens",
-    "temperature": "temperature",
-    "top_p": "topP",
-    "stop": "stopSequences",
-}
 _FINISH = FinishWords(
     "end_turn",
     stop=("end_turn",),
@@ -136,6 +125,15 @@ def _encode_part(p: neutral.Part) -> dict[str, Any]:
             "status": "error" if p.is_error else "success",
         }
     }
+
+
+# Bedrock's names for the sampling settings, in the order it writes them.
+_SETTINGS = {
+    "max_tokens": "maxTokens",
+    "temperature": "temperature",
+    "top_p": "topP",
+    "stop": "stopSequences",
+}
 
 
 def encode_request(req: neutral.ChatRequest) -> Request:

@@ -21,10 +21,6 @@ no stream-start or end event: the first chunk carries the first content. A funct
 an ``id`` is numbered ``call_<n>``. A tool result is sent as ``functionResponse`` with
 ``response: {"result": text}``, named after the call it answers. Reasoning is a part with
 ``thought: true``. Only candidate 0 is read.
-
-Example usage::
-
-    neutral = CODEC.decode_response(interaction.response)
 """
 
 from __future__ import annotations
@@ -39,13 +35,6 @@ from .base import ChunkDecoder, Codec, FinishWords, at, json_body, json_request,
 
 __all__ = ["CODEC"]
 
-# Gemini's names for the sampling settings, in the order it writes them.
-_SETTINGS = {
-    "temperature": "temperature",
-    "top_p": "topP",
-    "max_tokens": "maxOutputTokens",
-    "stop": "stopSequences",
-}
 _FINISH = FinishWords(
     "STOP",
     stop=("STOP",),
@@ -151,6 +140,15 @@ def _encode_part(p: neutral.Part, names: dict[str, str]) -> dict[str, Any]:
         }
     name = p.name or names.get(p.tool_call_id, p.tool_call_id)
     return {"functionResponse": {"id": p.tool_call_id, "name": name, "response": {"result": p.content}}}
+
+
+# Gemini's names for the sampling settings, in the order it writes them.
+_SETTINGS = {
+    "temperature": "temperature",
+    "top_p": "topP",
+    "max_tokens": "maxOutputTokens",
+    "stop": "stopSequences",
+}
 
 
 def encode_request(req: neutral.ChatRequest) -> Request:

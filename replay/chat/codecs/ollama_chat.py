@@ -19,10 +19,6 @@ written in one line at the time its arguments completed; Ollama has no tool-call
 without one is numbered ``call_<n>``; requests carry ``tool_call_id``/``tool_name`` so a
 translation back keeps them). Reasoning is the message's ``thinking`` field. There is no
 start line: the first line carries the first content; the ``done: true`` line ends the stream.
-
-Example usage::
-
-    neutral = CODEC.decode_response(interaction.response)
 """
 
 from __future__ import annotations

@@ -18,10 +18,6 @@ Reasoning is read from ``response.reasoning_text.delta`` and ``reasoning_summary
 and written as a ``reasoning`` item with ``reasoning_text`` content. The stream has no ``[DONE]``:
 its terminal event (``response.completed`` / ``incomplete`` / ``failed``) is the end marker.
 Stop sequences in a request have no equivalent and are dropped.
-
-Example usage::
-
-    neutral = CODEC.decode_response(interaction.response)
 """
 
 from __future__ import annotations
