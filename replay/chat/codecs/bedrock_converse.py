@@ -128,12 +128,7 @@ def _encode_part(p: neutral.Part) -> dict[str, Any]:
 
 
 # Bedrock's names for the sampling settings, in the order it writes them.
-_SETTINGS = {
-    "max_tokens": "maxTokens",
-    "temperature": "temperature",
-    "top_p": "topP",
-    "stop": "stopSequences",
-}
+_SETTINGS = dict(max_tokens="maxTokens", temperature="temperature", top_p="topP", stop="stopSequences")
 
 
 def encode_request(req: neutral.ChatRequest) -> Request:

@@ -143,12 +143,7 @@ def _encode_part(p: neutral.Part, names: dict[str, str]) -> dict[str, Any]:
 
 
 # Gemini's names for the sampling settings, in the order it writes them.
-_SETTINGS = {
-    "temperature": "temperature",
-    "top_p": "topP",
-    "max_tokens": "maxOutputTokens",
-    "stop": "stopSequences",
-}
+_SETTINGS = dict(temperature="temperature", top_p="topP", max_tokens="maxOutputTokens", stop="stopSequences")
 
 
 def encode_request(req: neutral.ChatRequest) -> Request:
