@@ -1,4 +1,4 @@
-"""What every API codec provides, and the errors they raise.
+"""What every API codec provides, the errors they raise, and the helpers they share.
 
 Example usage::
 
