@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+from pydantic import Discriminator, Field, Tag, TypeAdapter
 
+from .open_model import OpenModel
 from .shapes import ANTHROPIC_EVENT_TYPES
 
 __all__ = [
@@ -52,14 +53,6 @@ __all__ = [
 ]
 
 
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    def dump(self) -> dict[str, Any]:
-        """The JSON-ready mapping, extra fields included, unset optional fields left out."""
-        return self.model_dump(mode="json", exclude_unset=True)
-
-
 def _type_of(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("type", ""))
@@ -69,25 +62,25 @@ def _type_of(value: Any) -> str:
 # -- content blocks ------------------------------------------------------------------------
 
 
-class TextBlock(_Open):
+class TextBlock(OpenModel):
     type: Literal["text"] = "text"
     text: str = ""
 
 
-class ToolUseBlock(_Open):
+class ToolUseBlock(OpenModel):
     type: Literal["tool_use"] = "tool_use"
     id: str
     name: str
     input: Any = Field(default_factory=dict)
 
 
-class ThinkingBlock(_Open):
+class ThinkingBlock(OpenModel):
     type: Literal["thinking"] = "thinking"
     thinking: str = ""
     signature: str | None = None
 
 
-class OtherBlock(_Open):
+class OtherBlock(OpenModel):
     """A block of a type not modelled here (``redacted_thinking``, server tool results...)."""
 
     type: str
@@ -110,12 +103,12 @@ ContentBlock = Annotated[
 ]
 
 
-class AnthropicUsage(_Open):
+class AnthropicUsage(OpenModel):
     input_tokens: int | None = None
     output_tokens: int | None = None
 
 
-class AnthropicMessage(_Open):
+class AnthropicMessage(OpenModel):
     """A complete message (what a non-streaming ``messages.create`` returns)."""
 
     id: str = ""
@@ -136,27 +129,27 @@ class AnthropicMessage(_Open):
 # -- stream deltas -------------------------------------------------------------------------
 
 
-class TextDelta(_Open):
+class TextDelta(OpenModel):
     type: Literal["text_delta"] = "text_delta"
     text: str = ""
 
 
-class InputJsonDelta(_Open):
+class InputJsonDelta(OpenModel):
     type: Literal["input_json_delta"] = "input_json_delta"
     partial_json: str = ""
 
 
-class ThinkingDelta(_Open):
+class ThinkingDelta(OpenModel):
     type: Literal["thinking_delta"] = "thinking_delta"
     thinking: str = ""
 
 
-class SignatureDelta(_Open):
+class SignatureDelta(OpenModel):
     type: Literal["signature_delta"] = "signature_delta"
     signature: str = ""
 
 
-class OtherDelta(_Open):
+class OtherDelta(OpenModel):
     """A delta of a type not modelled here (``citations_delta``...)."""
 
     type: str
@@ -183,60 +176,60 @@ BlockDelta = Annotated[
 # -- stream events -------------------------------------------------------------------------
 
 
-class MessageStartEvent(_Open):
+class MessageStartEvent(OpenModel):
     type: Literal["message_start"] = "message_start"
     message: AnthropicMessage
 
 
-class ContentBlockStartEvent(_Open):
+class ContentBlockStartEvent(OpenModel):
     type: Literal["content_block_start"] = "content_block_start"
     index: int
     content_block: ContentBlock
 
 
-class ContentBlockDeltaEvent(_Open):
+class ContentBlockDeltaEvent(OpenModel):
     type: Literal["content_block_delta"] = "content_block_delta"
     index: int
     delta: BlockDelta
 
 
-class ContentBlockStopEvent(_Open):
+class ContentBlockStopEvent(OpenModel):
     type: Literal["content_block_stop"] = "content_block_stop"
     index: int
 
 
-class MessageDelta(_Open):
+class MessageDelta(OpenModel):
     stop_reason: str | None = None
     stop_sequence: str | None = None
 
 
-class MessageDeltaEvent(_Open):
+class MessageDeltaEvent(OpenModel):
     type: Literal["message_delta"] = "message_delta"
     delta: MessageDelta = Field(default_factory=MessageDelta)
     usage: AnthropicUsage | None = None
 
 
-class MessageStopEvent(_Open):
+class MessageStopEvent(OpenModel):
     type: Literal["message_stop"] = "message_stop"
 
 
-class PingEvent(_Open):
+class PingEvent(OpenModel):
     type: Literal["ping"] = "ping"
 
 
-class ErrorDetail(_Open):
+class ErrorDetail(OpenModel):
     type: str = "api_error"
     message: str = ""
 
 
-class ErrorEvent(_Open):
+class ErrorEvent(OpenModel):
     """A mid-stream error (``event: error``), e.g. ``overloaded_error``."""
 
     type: Literal["error"] = "error"
     error: ErrorDetail = Field(default_factory=ErrorDetail)
 
 
-class OtherEvent(_Open):
+class OtherEvent(OpenModel):
     type: str
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from .open_model import OpenModel
 
 __all__ = [
     "BedrockConverseResponse",
@@ -20,13 +22,9 @@ __all__ = [
     "ResponsesObject",
 ]
 
-_OPEN = ConfigDict(extra="allow")
 
-
-class ResponsesObject(BaseModel):
+class ResponsesObject(OpenModel):
     """An OpenAI Responses API ``response`` object."""
-
-    model_config = _OPEN
 
     id: str
     object: str = "response"
@@ -37,28 +35,22 @@ class ResponsesObject(BaseModel):
     usage: dict[str, Any] | None = None
 
 
-class GeminiCandidate(BaseModel):
-    model_config = _OPEN
-
+class GeminiCandidate(OpenModel):
     content: dict[str, Any] | None = None
     finishReason: str | None = None
     index: int = 0
 
 
-class GeminiResponse(BaseModel):
+class GeminiResponse(OpenModel):
     """A Gemini ``GenerateContentResponse`` (or one chunk of a stream)."""
-
-    model_config = _OPEN
 
     candidates: list[GeminiCandidate] = Field(default_factory=list)
     usageMetadata: dict[str, Any] | None = None
     modelVersion: str | None = None
 
 
-class OllamaResponse(BaseModel):
+class OllamaResponse(OpenModel):
     """An Ollama ``/api/chat`` or ``/api/generate`` response (or one line of a stream)."""
-
-    model_config = _OPEN
 
     model: str
     created_at: str
@@ -70,10 +62,8 @@ class OllamaResponse(BaseModel):
     eval_count: int | None = None
 
 
-class BedrockConverseResponse(BaseModel):
+class BedrockConverseResponse(OpenModel):
     """A Bedrock ``Converse`` response."""
-
-    model_config = _OPEN
 
     output: dict[str, Any]
     stopReason: str

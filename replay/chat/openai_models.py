@@ -18,9 +18,11 @@ Example usage::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from .open_model import OpenModel
 
 __all__ = [
     "ChatCompletion",
@@ -36,23 +38,14 @@ __all__ = [
 ]
 
 
-class _Open(BaseModel):
-    # Providers add fields all the time; a replay tool must keep them, not judge them.
-    model_config = ConfigDict(extra="allow")
-
-    def dump(self) -> dict[str, Any]:
-        """The JSON-ready mapping, extra fields included, unset optional fields left out."""
-        return self.model_dump(mode="json", exclude_unset=True)
-
-
-class FunctionCall(_Open):
+class FunctionCall(OpenModel):
     """A function name and its JSON arguments (a fragment of them, in a stream)."""
 
     name: str | None = None
     arguments: str | None = None
 
 
-class ToolCall(_Open):
+class ToolCall(OpenModel):
     """A complete tool call in a message."""
 
     id: str | None = None
@@ -60,7 +53,7 @@ class ToolCall(_Open):
     function: FunctionCall = Field(default_factory=FunctionCall)
 
 
-class ToolCallDelta(_Open):
+class ToolCallDelta(OpenModel):
     """A piece of a streamed tool call; pieces with the same ``index`` form one call."""
 
     index: int = 0
@@ -69,7 +62,7 @@ class ToolCallDelta(_Open):
     function: FunctionCall | None = None
 
 
-class ChatMessage(_Open):
+class ChatMessage(OpenModel):
     """The assistant's message in a non-streamed choice."""
 
     role: str = "assistant"
@@ -79,7 +72,7 @@ class ChatMessage(_Open):
     function_call: FunctionCall | None = None
 
 
-class ChoiceDelta(_Open):
+class ChoiceDelta(OpenModel):
     """What one streamed chunk adds to a choice."""
 
     role: str | None = None
@@ -89,7 +82,7 @@ class ChoiceDelta(_Open):
     function_call: FunctionCall | None = None
 
 
-class Choice(_Open):
+class Choice(OpenModel):
     index: int = 0
     message: ChatMessage = Field(default_factory=ChatMessage)
     finish_reason: str | None = None
@@ -97,7 +90,7 @@ class Choice(_Open):
     logprobs: Any = None
 
 
-class ChunkChoice(_Open):
+class ChunkChoice(OpenModel):
     index: int = 0
     delta: ChoiceDelta = Field(default_factory=ChoiceDelta)
     finish_reason: str | None = None
@@ -105,22 +98,31 @@ class ChunkChoice(_Open):
     logprobs: Any = None
 
 
-class Usage(_Open):
+class Usage(OpenModel):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
 
 
-class ChatCompletion(_Open):
-    """A non-streamed chat completion (``object: chat.completion``)."""
+_ChoiceT = TypeVar("_ChoiceT", Choice, ChunkChoice)
+
+
+class _Completion(OpenModel, Generic[_ChoiceT]):
+    """What a completion and a chunk of one share; they differ in ``object`` and the choices' kind."""
 
     id: str = ""
-    object: str = "chat.completion"
+    object: str
     created: int = 0
     model: str = ""
-    choices: list[Choice]
+    choices: list[_ChoiceT]
     usage: Usage | None = None
     system_fingerprint: str | None = None
+
+
+class ChatCompletion(_Completion[Choice]):
+    """A non-streamed chat completion (``object: chat.completion``)."""
+
+    object: str = "chat.completion"
 
     def choice(self, index: int = 0) -> Choice:
         """The choice with this ``index`` (choices are not always in order)."""
@@ -134,14 +136,8 @@ class ChatCompletion(_Open):
         return [c.finish_reason for c in sorted(self.choices, key=lambda c: c.index)]
 
 
-class ChatCompletionChunk(_Open):
+class ChatCompletionChunk(_Completion[ChunkChoice]):
     """One streamed chunk (``object: chat.completion.chunk``); ``choices`` is empty on a
     usage-only final chunk and on Azure's leading prompt-filter chunk."""
 
-    id: str = ""
     object: str = "chat.completion.chunk"
-    created: int = 0
-    model: str = ""
-    choices: list[ChunkChoice]
-    usage: Usage | None = None
-    system_fingerprint: str | None = None

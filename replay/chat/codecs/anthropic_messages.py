@@ -19,10 +19,6 @@ their ``signature`` and ``redacted_thinking`` blocks have no equivalent elsewher
 (an encoded thinking block has an empty signature). ``ping`` events carry nothing. A request
 without ``max_tokens`` (required here) is encoded with 4096. A tool call whose arguments are not
 a JSON object (the model wrote invalid JSON) is encoded with ``input: {}`` in requests.
-
-Example usage::
-
-    neutral = CODEC.decode_response(interaction.response)
 """
 
 from __future__ import annotations
@@ -31,51 +27,40 @@ import json
 from typing import Any
 
 from ...model.cassette import Request, Response
-from ..neutral.model import (
-    ChatRequest,
-    ChatResponse,
-    Event,
-    Finish,
-    FinishReason,
-    Image,
-    Message,
-    Part,
-    ReasoningDelta,
-    Start,
-    StreamDone,
-    Text,
-    TextDelta,
-    Timed,
-    Tool,
-    ToolArgsDelta,
-    ToolCall,
-    ToolCallEnd,
-    ToolCallStart,
-    ToolResult,
-    UsageReport,
-    merge_messages,
+from .. import neutral
+from ..neutral.wire import (
+    BlockClose,
+    BlockDelta,
+    BlockOpen,
+    blocks_at,
+    dumps,
+    json_response,
+    sse,
+    to_response,
 )
-from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks, dumps, json_response, sse, to_response
-from .base import Codec, TranslationError, json_body, timed_sse_json
+from .base import (
+    Codec,
+    FinishWords,
+    TranslationError,
+    at,
+    chat_response,
+    json_body,
+    json_request,
+    settings,
+    stream_field,
+    timed_sse_json,
+)
 
 __all__ = ["CODEC"]
 
-_FINISH_IN: dict[str, FinishReason] = {
-    "end_turn": "stop",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-    "stop_sequence": "stop_sequence",
-}
-_FINISH_OUT: dict[FinishReason, str] = {
-    "stop": "end_turn",
-    "length": "max_tokens",
-    "tool_calls": "tool_use",
-    "content_filter": "refusal",
-    "stop_sequence": "stop_sequence",
-    "other": "end_turn",
-}
+_FINISH = FinishWords(
+    "end_turn",
+    stop=("end_turn",),
+    length=("max_tokens", "model_context_window_exceeded"),
+    tool_calls=("tool_use",),
+    content_filter=("refusal",),
+    stop_sequence=("stop_sequence",),
+)
 DEFAULT_MAX_TOKENS = 4096
 
 
@@ -87,39 +72,39 @@ def _text(content: Any) -> str:
     )
 
 
-def _part(block: dict[str, Any]) -> Part | None:
+def _part(block: dict[str, Any]) -> neutral.Part | None:
     kind = block.get("type")
     if kind == "text":
-        return Text(block["text"])
+        return neutral.Text(block["text"])
     if kind == "image":
         src = block.get("source", {})
         if src.get("type") == "url":
-            return Image(url=src["url"])
-        return Image(media_type=src.get("media_type", "image/png"), data=src.get("data"))
+            return neutral.Image(url=src["url"])
+        return neutral.Image(media_type=src.get("media_type", "image/png"), data=src.get("data"))
     if kind == "tool_use":
-        return ToolCall(block["id"], block["name"], block.get("input", {}))
+        return neutral.ToolCall(block["id"], block["name"], block.get("input", {}))
     if kind == "tool_result":
-        return ToolResult(
+        return neutral.ToolResult(
             block["tool_use_id"], _text(block.get("content", "")), is_error=bool(block.get("is_error"))
         )
     return None  # thinking blocks sent back: no neutral equivalent
 
 
-def decode_request(request: Request) -> ChatRequest:
+def decode_request(request: Request) -> neutral.ChatRequest:
     body = json_body(request.body, f"request body of {request.method} {request.url}")
     messages = []
     for m in body.get("messages") or []:
         content = m.get("content")
         blocks_ = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
         parts = tuple(p for p in (_part(b) for b in blocks_) if p is not None)
-        messages.append(Message("assistant" if m.get("role") == "assistant" else "user", parts))
+        messages.append(neutral.Message("assistant" if m.get("role") == "assistant" else "user", parts))
     system = body.get("system")
-    return ChatRequest(
+    return neutral.ChatRequest(
         model=body.get("model", ""),
         system=_text(system) if system is not None else None,
-        messages=merge_messages(messages),
+        messages=neutral.merge_messages(messages),
         tools=tuple(
-            Tool(t["name"], t.get("description", ""), t.get("input_schema", {}))
+            neutral.Tool(t["name"], t.get("description", ""), t.get("input_schema", {}))
             for t in body.get("tools") or []
             if "name" in t
         ),
@@ -131,14 +116,14 @@ def decode_request(request: Request) -> ChatRequest:
     )
 
 
-def _encode_part(p: Part) -> dict[str, Any]:
-    if isinstance(p, Text):
+def _encode_part(p: neutral.Part) -> dict[str, Any]:
+    if isinstance(p, neutral.Text):
         return {"type": "text", "text": p.text}
-    if isinstance(p, Image):
+    if isinstance(p, neutral.Image):
         if p.url is not None:
             return {"type": "image", "source": {"type": "url", "url": p.url}}
         return {"type": "image", "source": {"type": "base64", "media_type": p.media_type, "data": p.data}}
-    if isinstance(p, ToolCall):
+    if isinstance(p, neutral.ToolCall):
         return {
             "type": "tool_use",
             "id": p.id,
@@ -151,13 +136,13 @@ def _encode_part(p: Part) -> dict[str, Any]:
     return out
 
 
-def encode_request(req: ChatRequest) -> Request:
+def encode_request(req: neutral.ChatRequest) -> Request:
     body: dict[str, Any] = {
         "model": req.model,
         "max_tokens": req.max_tokens if req.max_tokens is not None else DEFAULT_MAX_TOKENS,
         "messages": [
             {"role": m.role, "content": [_encode_part(p) for p in m.parts]}
-            for m in merge_messages(req.messages)
+            for m in neutral.merge_messages(req.messages)
         ],
     }
     if req.system is not None:
@@ -166,35 +151,19 @@ def encode_request(req: ChatRequest) -> Request:
         body["tools"] = [
             {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in req.tools
         ]
-    for key, value in (("temperature", req.temperature), ("top_p", req.top_p)):
-        if value is not None:
-            body[key] = value
-    if req.stop:
-        body["stop_sequences"] = list(req.stop)
+    body.update(settings(req, {"temperature": "temperature", "top_p": "top_p", "stop": "stop_sequences"}))
     if req.stream:
         body["stream"] = True
-    return Request(
-        method="POST",
-        url="https://api.anthropic.com/v1/messages",
-        headers=[("content-type", "application/json"), ("anthropic-version", "2023-06-01")],
-        body=dumps(body).encode(),
-    )
-
-
-def is_stream_request(request: Request) -> bool:
-    try:
-        return bool(json.loads(request.body).get("stream", False))
-    except (ValueError, AttributeError):
-        return False
+    return json_request("https://api.anthropic.com/v1/messages", body, ("anthropic-version", "2023-06-01"))
 
 
 # -- responses ------------------------------------------------------------------------------
 
 
-def _usage(usage: Any) -> UsageReport | None:
+def _usage(usage: Any) -> neutral.UsageReport | None:
     if not isinstance(usage, dict):
         return None
-    return UsageReport(usage.get("input_tokens"), usage.get("output_tokens"))
+    return neutral.UsageReport(usage.get("input_tokens"), usage.get("output_tokens"))
 
 
 class _Decoder:
@@ -202,73 +171,69 @@ class _Decoder:
         self.tool_of_block: dict[int, int] = {}
         self.head: dict[str, Any] = {}
 
-    def event(self, data: dict[str, Any]) -> list[Event]:
+    def event(self, data: dict[str, Any]) -> list[neutral.Event]:
         kind = data.get("type")
-        out: list[Event] = []
+        out: list[neutral.Event] = []
         if kind == "message_start":
             self.head = data.get("message", {})
-            out.append(Start())
+            out.append(neutral.Start())
             usage = _usage(self.head.get("usage"))
             out.extend([usage] if usage else [])
         elif kind == "content_block_start":
             block = data.get("content_block", {})
             if block.get("type") == "tool_use":
                 self.tool_of_block[data["index"]] = index = len(self.tool_of_block)
-                out.append(ToolCallStart(index, block.get("id", ""), block.get("name", "")))
+                out.append(neutral.ToolCallStart(index, block.get("id", ""), block.get("name", "")))
             elif block.get("type") == "text" and block.get("text"):
-                out.append(TextDelta(block["text"]))
+                out.append(neutral.TextDelta(block["text"]))
         elif kind == "content_block_delta":
             out.extend(self._delta(data["index"], data.get("delta", {})))
         elif kind == "content_block_stop" and data.get("index") in self.tool_of_block:
-            out.append(ToolCallEnd(self.tool_of_block[data["index"]]))
+            out.append(neutral.ToolCallEnd(self.tool_of_block[data["index"]]))
         elif kind == "message_delta":
             reason = (data.get("delta") or {}).get("stop_reason")
-            out.extend([Finish(_FINISH_IN.get(reason, "other"), reason)] if reason else [])
+            out.extend([_FINISH.decode(reason)] if reason else [])
             usage = _usage(data.get("usage"))
             out.extend([usage] if usage else [])
         elif kind == "message_stop":
-            out.append(StreamDone())
+            out.append(neutral.StreamDone())
         elif kind == "error":
             raise TranslationError(
                 f"the stream carries an error event ({data.get('error')}); an error cannot be translated"
             )
         return out
 
-    def _delta(self, index: int, delta: dict[str, Any]) -> list[Event]:
+    def _delta(self, index: int, delta: dict[str, Any]) -> list[neutral.Event]:
         kind = delta.get("type")
         if kind == "text_delta" and delta.get("text"):
-            return [TextDelta(delta["text"])]
+            return [neutral.TextDelta(delta["text"])]
         if kind == "thinking_delta" and delta.get("thinking"):
-            return [ReasoningDelta(delta["thinking"])]
+            return [neutral.ReasoningDelta(delta["thinking"])]
         if kind == "input_json_delta" and delta.get("partial_json") and index in self.tool_of_block:
-            return [ToolArgsDelta(self.tool_of_block[index], delta["partial_json"])]
+            return [neutral.ToolArgsDelta(self.tool_of_block[index], delta["partial_json"])]
         return []
 
 
-def decode_response(response: Response) -> ChatResponse:
+def decode_response(response: Response) -> neutral.ChatResponse:
     decoder = _Decoder()
     if not response.is_event_stream:
         body = json_body(response.body, "response body")
-        t = response.duration
-        events = [
-            Timed(t, e) for e in decoder.event({"type": "message_start", "message": {**body, "usage": None}})
+        wire = [
+            {"type": "message_start", "message": {**body, "usage": None}},
+            *(w for i, block in enumerate(body.get("content") or []) for w in _whole_block_events(i, block)),
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": body.get("stop_reason")},
+                "usage": body.get("usage"),
+            },
         ]
-        for i, block in enumerate(body.get("content") or []):
-            for wire in _whole_block_events(i, block):
-                events.extend(Timed(t, e) for e in decoder.event(wire))
-        delta = {
-            "type": "message_delta",
-            "delta": {"stop_reason": body.get("stop_reason")},
-            "usage": body.get("usage"),
-        }
-        events.extend(Timed(t, e) for e in [*decoder.event(delta), StreamDone()])
-        return ChatResponse(tuple(events), body.get("id", ""), body.get("model", ""), 0, False, response.t)
-    events = []
+        events = [e for w in wire for e in decoder.event(w)]
+        return chat_response(at(response.duration, [*events, neutral.StreamDone()]), body, response)
+    timed: list[neutral.Timed] = []
     for t, _, data in timed_sse_json(response):
         if isinstance(data, dict):
-            events.extend(Timed(t, e) for e in decoder.event(data))
-    head = decoder.head
-    return ChatResponse(tuple(events), head.get("id", ""), head.get("model", ""), 0, True, response.t)
+            timed.extend(at(t, decoder.event(data)))
+    return chat_response(timed, decoder.head, response)
 
 
 def _whole_block_events(i: int, block: dict[str, Any]) -> list[dict[str, Any]]:
@@ -305,7 +270,7 @@ def _block_wire(op: BlockOpen | BlockDelta | BlockClose) -> dict[str, Any]:
     return {"type": "content_block_stop", "index": op.block}
 
 
-def _message_head(resp: ChatResponse) -> dict[str, Any]:
+def _message_head(resp: neutral.ChatResponse) -> dict[str, Any]:
     usage = resp.usage
     return {
         "id": resp.id or "msg_replay",
@@ -319,21 +284,19 @@ def _message_head(resp: ChatResponse) -> dict[str, Any]:
     }
 
 
-def _encode_stream(resp: ChatResponse) -> Response:
-    ops: dict[int, list[dict[str, Any]]] = {}
-    for pos, op in blocks(resp):
-        ops.setdefault(pos, []).append(_block_wire(op))
+def _encode_stream(resp: neutral.ChatResponse) -> Response:
+    ops = {pos: [_block_wire(op) for op in at_pos] for pos, at_pos in blocks_at(resp).items()}
     usage = resp.usage
     timed: list[tuple[float, bytes]] = []
     started = False
     for pos, e in enumerate(resp.events):
         wire: list[dict[str, Any]] = []
-        if not started and (isinstance(e.event, Start) or pos in ops):
+        if not started and (isinstance(e.event, neutral.Start) or pos in ops):
             started = True
             wire.append({"type": "message_start", "message": _message_head(resp)})
         wire.extend(ops.get(pos, []))
-        if isinstance(e.event, Finish):
-            delta = {"stop_reason": _FINISH_OUT[e.event.reason], "stop_sequence": None}
+        if isinstance(e.event, neutral.Finish):
+            delta = {"stop_reason": _FINISH.encode(e.event), "stop_sequence": None}
             wire.append(
                 {
                     "type": "message_delta",
@@ -341,13 +304,13 @@ def _encode_stream(resp: ChatResponse) -> Response:
                     "usage": {"output_tokens": usage.output_tokens or 0},
                 }
             )
-        elif isinstance(e.event, StreamDone):
+        elif isinstance(e.event, neutral.StreamDone):
             wire.append({"type": "message_stop"})
         timed.extend((e.t, sse(w, event=w["type"])) for w in wire)
     return to_response(timed, head_t=resp.head_t, content_type="text/event-stream; charset=utf-8")
 
 
-def _encode_whole(resp: ChatResponse) -> Response:
+def _encode_whole(resp: neutral.ChatResponse) -> Response:
     content: list[dict[str, Any]] = []
     if resp.reasoning:
         content.append({"type": "thinking", "thinking": resp.reasoning, "signature": ""})
@@ -359,10 +322,9 @@ def _encode_whole(resp: ChatResponse) -> Response:
         )
     body = _message_head(resp)
     usage = resp.usage
-    finish = resp.finish
     body.update(
         content=content,
-        stop_reason=_FINISH_OUT[finish.reason] if finish else "end_turn",
+        stop_reason=_FINISH.encode(resp.finish),
         usage={"input_tokens": usage.input_tokens or 0, "output_tokens": usage.output_tokens or 0},
     )
     return json_response(body, t=resp.end_t, head_t=resp.head_t)
@@ -375,5 +337,5 @@ CODEC = Codec(
     encode_request,
     decode_response,
     lambda resp, stream: _encode_stream(resp) if stream else _encode_whole(resp),
-    is_stream_request,
+    stream_field,
 )

@@ -1,4 +1,4 @@
-"""What every API codec provides, and the errors they raise.
+"""What every API codec provides, the errors they raise, and the helpers they share.
 
 Example usage::
 
@@ -9,15 +9,28 @@ Example usage::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ...errors import ReplayError
 from ...model.cassette import Request, Response
-from ..neutral.model import ChatRequest, ChatResponse
+from .. import neutral
+from ..neutral.wire import dumps
 
-__all__ = ["Codec", "TranslationError", "json_body", "timed_sse_json"]
+__all__ = [
+    "ChunkDecoder",
+    "Codec",
+    "FinishWords",
+    "TranslationError",
+    "at",
+    "chat_response",
+    "json_body",
+    "json_request",
+    "settings",
+    "stream_field",
+    "timed_sse_json",
+]
 
 
 class TranslationError(ReplayError, ValueError):
@@ -34,11 +47,39 @@ class Codec:
 
     name: str
     handles: Callable[[str, str], bool]
-    decode_request: Callable[[Request], ChatRequest]
-    encode_request: Callable[[ChatRequest], Request]
-    decode_response: Callable[[Response], ChatResponse]
-    encode_response: Callable[[ChatResponse, bool], Response]
+    decode_request: Callable[[Request], neutral.ChatRequest]
+    encode_request: Callable[[neutral.ChatRequest], Request]
+    decode_response: Callable[[Response], neutral.ChatResponse]
+    encode_response: Callable[[neutral.ChatResponse, bool], Response]
     is_stream_request: Callable[[Request], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class FinishWords:
+    """An API's finish words per neutral reason: read from any of them, written as the first.
+
+    A reason with no word is written as ``default`` (the API has no equivalent); a word not listed
+    is read as ``other``.
+    """
+
+    default: str
+    stop: tuple[str, ...] = ()
+    length: tuple[str, ...] = ()
+    tool_calls: tuple[str, ...] = ()
+    content_filter: tuple[str, ...] = ()
+    stop_sequence: tuple[str, ...] = ()
+    other: tuple[str, ...] = ()
+
+    def decode(self, raw: str, had_tools: bool = False) -> neutral.Finish:
+        listed = [r for r in neutral.FINISH_REASONS if raw in getattr(self, r)]
+        reason: neutral.FinishReason = listed[0] if listed else "other"
+        # An API without a tool-call finish says "stop"; the calls in the answer say it was one.
+        return neutral.Finish("tool_calls" if reason == "stop" and had_tools else reason, raw)
+
+    def encode(self, finish: neutral.Finish | None) -> str:
+        """The word for ``finish`` (no finish: ``stop``)."""
+        words: tuple[str, ...] = getattr(self, finish.reason if finish else "stop")
+        return words[0] if words else self.default
 
 
 def json_body(data: bytes, what: str) -> Any:
@@ -64,3 +105,87 @@ def timed_sse_json(response: Response) -> Iterator[tuple[float, str, Any]]:
                 f"SSE event at byte {event.start} is not JSON: {event.data[:80]!r}; "
                 "remove the malformed event from the recording (or record it again) before translating"
             ) from None
+
+
+def json_request(url: str, body: Any, *headers: tuple[str, str]) -> Request:
+    """A POST of ``body`` as compact JSON (with any API-specific ``headers`` after the content type)."""
+    return Request(
+        method="POST",
+        url=url,
+        headers=[("content-type", "application/json"), *headers],
+        body=dumps(body).encode(),
+    )
+
+
+def stream_field(request: Request, default: bool = False) -> bool:
+    """The JSON body's ``stream`` flag; ``default`` where the body does not say or is not JSON."""
+    try:
+        return bool(json.loads(request.body).get("stream", default))
+    except (ValueError, AttributeError):
+        return default
+
+
+def settings(req: neutral.ChatRequest, names: Mapping[str, str]) -> dict[str, Any]:
+    """The request's sampling settings that are set, under the API's ``names`` and in their order.
+
+    ``names`` maps ``temperature``, ``top_p``, ``max_tokens`` and ``stop`` to the API's keys; a
+    setting left out of it has no place in that API. An unset setting is left out, not sent as null.
+    """
+    values = {
+        "temperature": req.temperature,
+        "top_p": req.top_p,
+        "max_tokens": req.max_tokens,
+        "stop": list(req.stop) or None,
+    }
+    return {key: values[setting] for setting, key in names.items() if values[setting] is not None}
+
+
+def at(t: float, events: Iterable[neutral.Event]) -> list[neutral.Timed]:
+    """The events, all read at ``t``."""
+    return [neutral.Timed(t, e) for e in events]
+
+
+def chat_response(
+    events: Iterable[neutral.Timed], head: Mapping[str, Any], source: Response, *, created: str = ""
+) -> neutral.ChatResponse:
+    """The answer decoded from ``source``, with the identity its ``head`` echoes.
+
+    ``head`` is the whole body or the stream's first message: ``id``, ``model`` and, where the
+    API has one, the creation time under the key ``created``.
+    """
+    return neutral.ChatResponse(
+        tuple(events),
+        head.get("id", ""),
+        head.get("model", ""),
+        int(head.get(created) or 0) if created else 0,
+        source.is_event_stream,
+        source.t,
+    )
+
+
+class ChunkDecoder:
+    """What decoders of APIs that send whole chunks share (Gemini, Ollama).
+
+    There is no start event: the first chunk is the head, which carries the answer's identity.
+    A tool call comes whole, numbered in order; one without an id is named ``call_<n>``.
+    """
+
+    def __init__(self) -> None:
+        self.tools = 0
+        self.head: dict[str, Any] = {}
+
+    def start(self, data: dict[str, Any]) -> list[neutral.Event]:
+        """``Start`` if ``data`` is the first chunk (the head)."""
+        if self.head:
+            return []
+        self.head = data
+        return [neutral.Start()]
+
+    def whole_call(self, cid: str | None, name: str, arguments: Any) -> list[neutral.Event]:
+        index = self.tools
+        self.tools += 1
+        return [
+            neutral.ToolCallStart(index, cid or f"call_{index}", name),
+            neutral.ToolArgsDelta(index, dumps(arguments or {})),
+            neutral.ToolCallEnd(index),
+        ]

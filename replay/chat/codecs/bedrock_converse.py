@@ -20,10 +20,6 @@ event``) framed with :func:`replay.model.framing.encode_message` (CRCs included)
 have no ``contentBlockStart`` (as Bedrock sends them); tool-use blocks do. Reasoning is
 ``reasoningContent.text`` (its signature has no equivalent and is not written). Images are
 sent as bytes with a ``format`` taken from the media type; an image given by URL cannot be.
-
-Example usage::
-
-    neutral = CODEC.decode_response(interaction.response)
 """
 
 from __future__ import annotations
@@ -34,52 +30,20 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ...model.cassette import Request, Response
 from ...model.framing import Header, encode_message, iter_decoded
-from ..neutral.model import (
-    ChatRequest,
-    ChatResponse,
-    Event,
-    Finish,
-    FinishReason,
-    Image,
-    Message,
-    Part,
-    ReasoningDelta,
-    Start,
-    StreamDone,
-    Text,
-    TextDelta,
-    Timed,
-    Tool,
-    ToolArgsDelta,
-    ToolCall,
-    ToolCallEnd,
-    ToolCallStart,
-    ToolResult,
-    UsageReport,
-    merge_messages,
-)
-from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks, dumps, json_response, to_response
-from .base import Codec, TranslationError, json_body
+from .. import neutral
+from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks_at, dumps, json_response, to_response
+from .base import Codec, FinishWords, TranslationError, at, json_body, json_request, settings
 
 __all__ = ["CODEC"]
 
-_FINISH_IN: dict[str, FinishReason] = {
-    "end_turn": "stop",
-    "tool_use": "tool_calls",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "guardrail_intervened": "content_filter",
-    "content_filtered": "content_filter",
-    "stop_sequence": "stop_sequence",
-}
-_FINISH_OUT: dict[FinishReason, str] = {
-    "stop": "end_turn",
-    "tool_calls": "tool_use",
-    "length": "max_tokens",
-    "content_filter": "content_filtered",
-    "stop_sequence": "stop_sequence",
-    "other": "end_turn",
-}
+_FINISH = FinishWords(
+    "end_turn",
+    stop=("end_turn",),
+    tool_calls=("tool_use",),
+    length=("max_tokens", "model_context_window_exceeded"),
+    content_filter=("content_filtered", "guardrail_intervened"),
+    stop_sequence=("stop_sequence",),
+)
 CONTENT_TYPE = "application/vnd.amazon.eventstream"
 _HOST = "bedrock-runtime.us-east-1.amazonaws.com"
 
@@ -87,30 +51,32 @@ _HOST = "bedrock-runtime.us-east-1.amazonaws.com"
 # -- requests -------------------------------------------------------------------------------
 
 
-def _part(block: dict[str, Any]) -> Part | None:
+def _part(block: dict[str, Any]) -> neutral.Part | None:
     if "text" in block:
-        return Text(block["text"])
+        return neutral.Text(block["text"])
     if "image" in block:
         img = block["image"]
-        return Image(media_type=f"image/{img.get('format', 'png')}", data=img.get("source", {}).get("bytes"))
+        return neutral.Image(
+            media_type=f"image/{img.get('format', 'png')}", data=img.get("source", {}).get("bytes")
+        )
     if "toolUse" in block:
         use = block["toolUse"]
-        return ToolCall(use.get("toolUseId", ""), use.get("name", ""), use.get("input", {}))
+        return neutral.ToolCall(use.get("toolUseId", ""), use.get("name", ""), use.get("input", {}))
     if "toolResult" in block:
         res = block["toolResult"]
         text = "".join(
             c.get("text", "") if "text" in c else dumps(c.get("json")) for c in res.get("content") or []
         )
-        return ToolResult(res.get("toolUseId", ""), text, is_error=res.get("status") == "error")
+        return neutral.ToolResult(res.get("toolUseId", ""), text, is_error=res.get("status") == "error")
     return None
 
 
-def decode_request(request: Request) -> ChatRequest:
+def decode_request(request: Request) -> neutral.ChatRequest:
     body = json_body(request.body, f"request body of {request.method} {request.url}")
     path = urlsplit(request.url).path
     model = unquote(path.split("/model/", 1)[-1].rsplit("/", 1)[0]) if "/model/" in path else ""
     messages = [
-        Message(
+        neutral.Message(
             "assistant" if m.get("role") == "assistant" else "user",
             tuple(p for p in (_part(b) for b in m.get("content") or []) if p is not None),
         )
@@ -119,12 +85,12 @@ def decode_request(request: Request) -> ChatRequest:
     config = body.get("inferenceConfig") or {}
     specs = [t["toolSpec"] for t in (body.get("toolConfig") or {}).get("tools") or [] if "toolSpec" in t]
     system = body.get("system")
-    return ChatRequest(
+    return neutral.ChatRequest(
         model=model,
         system="".join(s.get("text", "") for s in system) if system else None,
-        messages=merge_messages(messages),
+        messages=neutral.merge_messages(messages),
         tools=tuple(
-            Tool(s["name"], s.get("description", ""), (s.get("inputSchema") or {}).get("json", {}))
+            neutral.Tool(s["name"], s.get("description", ""), (s.get("inputSchema") or {}).get("json", {}))
             for s in specs
         ),
         temperature=config.get("temperature"),
@@ -135,16 +101,16 @@ def decode_request(request: Request) -> ChatRequest:
     )
 
 
-def _encode_part(p: Part) -> dict[str, Any]:
-    if isinstance(p, Text):
+def _encode_part(p: neutral.Part) -> dict[str, Any]:
+    if isinstance(p, neutral.Text):
         return {"text": p.text}
-    if isinstance(p, Image):
+    if isinstance(p, neutral.Image):
         if p.data is None:
             raise TranslationError(
                 "Bedrock Converse takes images as bytes only; an image given by URL cannot be translated"
             )
         return {"image": {"format": p.media_type.rsplit("/", 1)[-1], "source": {"bytes": p.data}}}
-    if isinstance(p, ToolCall):
+    if isinstance(p, neutral.ToolCall):
         return {
             "toolUse": {
                 "toolUseId": p.id,
@@ -161,22 +127,20 @@ def _encode_part(p: Part) -> dict[str, Any]:
     }
 
 
-def encode_request(req: ChatRequest) -> Request:
+# Bedrock's names for the sampling settings, in the order it writes them.
+_SETTINGS = dict(max_tokens="maxTokens", temperature="temperature", top_p="topP", stop="stopSequences")
+
+
+def encode_request(req: neutral.ChatRequest) -> Request:
     body: dict[str, Any] = {
         "messages": [
             {"role": m.role, "content": [_encode_part(p) for p in m.parts]}
-            for m in merge_messages(req.messages)
+            for m in neutral.merge_messages(req.messages)
         ]
     }
     if req.system is not None:
         body["system"] = [{"text": req.system}]
-    config: dict[str, Any] = {
-        k: v
-        for k, v in (("maxTokens", req.max_tokens), ("temperature", req.temperature), ("topP", req.top_p))
-        if v is not None
-    }
-    if req.stop:
-        config["stopSequences"] = list(req.stop)
+    config = settings(req, _SETTINGS)
     if config:
         body["inferenceConfig"] = config
     if req.tools:
@@ -192,12 +156,7 @@ def encode_request(req: ChatRequest) -> Request:
         ]
         body["toolConfig"] = {"tools": specs}
     op = "converse-stream" if req.stream else "converse"
-    return Request(
-        method="POST",
-        url=f"https://{_HOST}/model/{quote(req.model or 'model', safe='')}/{op}",
-        headers=[("content-type", "application/json")],
-        body=dumps(body).encode(),
-    )
+    return json_request(f"https://{_HOST}/model/{quote(req.model or 'model', safe='')}/{op}", body)
 
 
 def is_stream_request(request: Request) -> bool:
@@ -211,34 +170,37 @@ class _Decoder:
     def __init__(self) -> None:
         self.tool_of_block: dict[int, int] = {}
 
-    def event(self, kind: str, data: dict[str, Any]) -> list[Event]:
+    def event(self, kind: str, data: dict[str, Any]) -> list[neutral.Event]:
         index = data.get("contentBlockIndex", 0)
         if kind == "messageStart":
-            return [Start()]
+            return [neutral.Start()]
         if kind == "contentBlockStart" and "toolUse" in (data.get("start") or {}):
             use = data["start"]["toolUse"]
             self.tool_of_block[index] = tool = len(self.tool_of_block)
-            return [ToolCallStart(tool, use.get("toolUseId", ""), use.get("name", ""))]
+            return [neutral.ToolCallStart(tool, use.get("toolUseId", ""), use.get("name", ""))]
         if kind == "contentBlockDelta":
             delta = data.get("delta") or {}
             if delta.get("text"):
-                return [TextDelta(delta["text"])]
+                return [neutral.TextDelta(delta["text"])]
             if (delta.get("reasoningContent") or {}).get("text"):
-                return [ReasoningDelta(delta["reasoningContent"]["text"])]
+                return [neutral.ReasoningDelta(delta["reasoningContent"]["text"])]
             if (delta.get("toolUse") or {}).get("input") and index in self.tool_of_block:
-                return [ToolArgsDelta(self.tool_of_block[index], delta["toolUse"]["input"])]
+                return [neutral.ToolArgsDelta(self.tool_of_block[index], delta["toolUse"]["input"])]
         if kind == "contentBlockStop" and index in self.tool_of_block:
-            return [ToolCallEnd(self.tool_of_block[index])]
+            return [neutral.ToolCallEnd(self.tool_of_block[index])]
         if kind == "messageStop":
             reason = data.get("stopReason", "")
-            return [Finish(_FINISH_IN.get(reason, "other"), reason)]
+            return [_FINISH.decode(reason)]
         if kind == "metadata":
             usage = data.get("usage") or {}
-            return [UsageReport(usage.get("inputTokens"), usage.get("outputTokens")), StreamDone()]
+            return [
+                neutral.UsageReport(usage.get("inputTokens"), usage.get("outputTokens")),
+                neutral.StreamDone(),
+            ]
         return []
 
 
-def decode_response(response: Response) -> ChatResponse:
+def decode_response(response: Response) -> neutral.ChatResponse:
     decoder = _Decoder()
     if response.content_type != CONTENT_TYPE:
         body = json_body(response.body, "response body")
@@ -249,10 +211,9 @@ def decode_response(response: Response) -> ChatResponse:
             ("messageStop", {"stopReason": body.get("stopReason", "")}),
             ("metadata", {"usage": body.get("usage")}),
         ]
-        t = response.duration
-        events = [Timed(t, e) for kind, data in wire for e in decoder.event(kind, data)]
-        return ChatResponse(tuple(events), "", "", 0, False, response.t)
-    timed: list[Timed] = []
+        events = at(response.duration, [e for kind, data in wire for e in decoder.event(kind, data)])
+        return neutral.ChatResponse(tuple(events), "", "", 0, False, response.t)
+    timed: list[neutral.Timed] = []
     for msg in iter_decoded("eventstream", ((c.t, c.data) for c in response.chunks)):
         if getattr(msg, "message_type", "event") != "event":
             raise TranslationError(
@@ -261,8 +222,8 @@ def decode_response(response: Response) -> ChatResponse:
             )
         data = json_body(msg.data.encode(), f"event-stream message {msg.event!r} at byte {msg.start}")
         t = msg.t if msg.t is not None else response.t
-        timed.extend(Timed(t, e) for e in decoder.event(msg.event, data))
-    return ChatResponse(tuple(timed), "", "", 0, True, response.t)
+        timed.extend(at(t, decoder.event(msg.event, data)))
+    return neutral.ChatResponse(tuple(timed), "", "", 0, True, response.t)
 
 
 def _whole_block(i: int, block: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -313,7 +274,7 @@ def _block_wire(op: BlockOpen | BlockDelta | BlockClose) -> tuple[str, dict[str,
     return "contentBlockStop", {"contentBlockIndex": op.block}
 
 
-def _metadata(resp: ChatResponse) -> dict[str, Any]:
+def _metadata(resp: neutral.ChatResponse) -> dict[str, Any]:
     inp, out = resp.usage.input_tokens or 0, resp.usage.output_tokens or 0
     return {
         "usage": {"inputTokens": inp, "outputTokens": out, "totalTokens": inp + out},
@@ -321,21 +282,19 @@ def _metadata(resp: ChatResponse) -> dict[str, Any]:
     }
 
 
-def _encode_stream(resp: ChatResponse) -> Response:
-    ops: dict[int, list[BlockOpen | BlockDelta | BlockClose]] = {}
-    for pos, op in blocks(resp):
-        ops.setdefault(pos, []).append(op)
+def _encode_stream(resp: neutral.ChatResponse) -> Response:
+    ops = blocks_at(resp)
     timed: list[tuple[float, bytes]] = []
     started = False
     last = len(resp.events) - 1
     for pos, e in enumerate(resp.events):
         wire: list[tuple[str, dict[str, Any]]] = []
-        if not started and (isinstance(e.event, Start) or pos in ops):
+        if not started and (isinstance(e.event, neutral.Start) or pos in ops):
             started = True
             wire.append(("messageStart", {"role": "assistant"}))
         wire.extend(w for w in (_block_wire(op) for op in ops.get(pos, [])) if w is not None)
-        if isinstance(e.event, Finish):
-            wire.append(("messageStop", {"stopReason": _FINISH_OUT[e.event.reason]}))
+        if isinstance(e.event, neutral.Finish):
+            wire.append(("messageStop", {"stopReason": _FINISH.encode(e.event)}))
         if pos == last:
             wire.append(("metadata", _metadata(resp)))
         timed.extend((e.t, _message(kind, payload)) for kind, payload in wire)
@@ -345,7 +304,7 @@ def _encode_stream(resp: ChatResponse) -> Response:
     )
 
 
-def _encode_whole(resp: ChatResponse) -> Response:
+def _encode_whole(resp: neutral.ChatResponse) -> Response:
     content: list[dict[str, Any]] = []
     if resp.reasoning:
         content.append({"reasoningContent": {"reasoningText": {"text": resp.reasoning}}})
@@ -355,10 +314,9 @@ def _encode_whole(resp: ChatResponse) -> Response:
         content.append(
             {"toolUse": {"toolUseId": cid, "name": name, "input": json.loads(args) if args else {}}}
         )
-    finish = resp.finish
     body = {
         "output": {"message": {"role": "assistant", "content": content}},
-        "stopReason": _FINISH_OUT[finish.reason] if finish else "end_turn",
+        "stopReason": _FINISH.encode(resp.finish),
         **_metadata(resp),
     }
     return json_response(body, t=resp.end_t, head_t=resp.head_t)

@@ -21,57 +21,27 @@ no stream-start or end event: the first chunk carries the first content. A funct
 an ``id`` is numbered ``call_<n>``. A tool result is sent as ``functionResponse`` with
 ``response: {"result": text}``, named after the call it answers. Reasoning is a part with
 ``thought: true``. Only candidate 0 is read.
-
-Example usage::
-
-    neutral = CODEC.decode_response(interaction.response)
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
 from ...model.cassette import Request, Response
-from ..neutral.model import (
-    ChatRequest,
-    ChatResponse,
-    Event,
-    Finish,
-    FinishReason,
-    Image,
-    Message,
-    Part,
-    ReasoningDelta,
-    Start,
-    StreamDone,
-    Text,
-    TextDelta,
-    Timed,
-    Tool,
-    ToolArgsDelta,
-    ToolCall,
-    ToolCallEnd,
-    ToolCallStart,
-    ToolResult,
-    UsageReport,
-    merge_messages,
-)
-from ..neutral.wire import dumps, json_response, sse, to_response
-from .base import Codec, json_body, timed_sse_json
+from .. import neutral
+from ..neutral.wire import WholeCalls, dumps, json_response, sse, to_response
+from .base import ChunkDecoder, Codec, FinishWords, at, json_body, json_request, settings, timed_sse_json
 
 __all__ = ["CODEC"]
 
-_FILTERED = ("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY")
-_FINISH_OUT: dict[FinishReason, str] = {
-    "stop": "STOP",
-    "tool_calls": "STOP",
-    "stop_sequence": "STOP",
-    "length": "MAX_TOKENS",
-    "content_filter": "SAFETY",
-    "other": "OTHER",
-}
+_FINISH = FinishWords(
+    "STOP",
+    stop=("STOP",),
+    length=("MAX_TOKENS",),
+    content_filter=("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"),
+    other=("OTHER",),
+)
 
 
 def _get(d: dict[str, Any], camel: str) -> Any:
@@ -82,29 +52,23 @@ def _get(d: dict[str, Any], camel: str) -> Any:
     return d.get(snake)
 
 
-def _decode_finish(raw: str, had_tools: bool) -> Finish:
-    if raw == "STOP":
-        return Finish("tool_calls" if had_tools else "stop", raw)
-    if raw == "MAX_TOKENS":
-        return Finish("length", raw)
-    return Finish("content_filter" if raw in _FILTERED else "other", raw)
-
-
 # -- requests -------------------------------------------------------------------------------
 
 
-def _part(p: dict[str, Any], index: int) -> Part | None:
+def _part(p: dict[str, Any], index: int) -> neutral.Part | None:
     if "text" in p and not p.get("thought"):
-        return Text(p["text"])
+        return neutral.Text(p["text"])
     inline = _get(p, "inlineData")
     if inline:
-        return Image(media_type=_get(inline, "mimeType") or "image/png", data=inline.get("data"))
+        return neutral.Image(media_type=_get(inline, "mimeType") or "image/png", data=inline.get("data"))
     file = _get(p, "fileData")
     if file:
-        return Image(media_type=_get(file, "mimeType") or "image/png", url=_get(file, "fileUri"))
+        return neutral.Image(media_type=_get(file, "mimeType") or "image/png", url=_get(file, "fileUri"))
     call = _get(p, "functionCall")
     if call:
-        return ToolCall(call.get("id") or f"call_{index}", call.get("name", ""), call.get("args") or {})
+        return neutral.ToolCall(
+            call.get("id") or f"call_{index}", call.get("name", ""), call.get("args") or {}
+        )
     answer = _get(p, "functionResponse")
     if answer:
         response = answer.get("response") or {}
@@ -113,11 +77,13 @@ def _part(p: dict[str, Any], index: int) -> Part | None:
             if set(response) == {"result"} and isinstance(response["result"], str)
             else dumps(response)
         )
-        return ToolResult(answer.get("id") or answer.get("name", ""), text, name=answer.get("name", ""))
+        return neutral.ToolResult(
+            answer.get("id") or answer.get("name", ""), text, name=answer.get("name", "")
+        )
     return None
 
 
-def decode_request(request: Request) -> ChatRequest:
+def decode_request(request: Request) -> neutral.ChatRequest:
     body = json_body(request.body, f"request body of {request.method} {request.url}")
     messages = []
     calls = 0
@@ -125,21 +91,23 @@ def decode_request(request: Request) -> ChatRequest:
         parts = []
         for p in content.get("parts") or []:
             part = _part(p, calls)
-            calls += isinstance(part, ToolCall)
+            calls += isinstance(part, neutral.ToolCall)
             if part is not None:
                 parts.append(part)
-        messages.append(Message("assistant" if content.get("role") == "model" else "user", tuple(parts)))
+        messages.append(
+            neutral.Message("assistant" if content.get("role") == "model" else "user", tuple(parts))
+        )
     system = _get(body, "systemInstruction")
     config = _get(body, "generationConfig") or {}
     tools = [f for t in body.get("tools") or [] for f in _get(t, "functionDeclarations") or []]
     path = urlsplit(request.url).path
-    return ChatRequest(
+    return neutral.ChatRequest(
         model=path.rsplit("/", 1)[-1].split(":", 1)[0],
         system="".join(p.get("text", "") for p in system.get("parts") or []) if system else None,
-        messages=merge_messages(messages),
+        messages=neutral.merge_messages(messages),
         # The SDK sends a JSON schema given as ``parameters_json_schema`` as ``parametersJsonSchema``.
         tools=tuple(
-            Tool(
+            neutral.Tool(
                 f["name"],
                 f.get("description", ""),
                 f.get("parameters") or _get(f, "parametersJsonSchema") or {},
@@ -154,14 +122,14 @@ def decode_request(request: Request) -> ChatRequest:
     )
 
 
-def _encode_part(p: Part, names: dict[str, str]) -> dict[str, Any]:
-    if isinstance(p, Text):
+def _encode_part(p: neutral.Part, names: dict[str, str]) -> dict[str, Any]:
+    if isinstance(p, neutral.Text):
         return {"text": p.text}
-    if isinstance(p, Image):
+    if isinstance(p, neutral.Image):
         if p.url is not None:
             return {"fileData": {"mimeType": p.media_type, "fileUri": p.url}}
         return {"inlineData": {"mimeType": p.media_type, "data": p.data}}
-    if isinstance(p, ToolCall):
+    if isinstance(p, neutral.ToolCall):
         names[p.id] = p.name
         return {
             "functionCall": {
@@ -174,7 +142,11 @@ def _encode_part(p: Part, names: dict[str, str]) -> dict[str, Any]:
     return {"functionResponse": {"id": p.tool_call_id, "name": name, "response": {"result": p.content}}}
 
 
-def encode_request(req: ChatRequest) -> Request:
+# Gemini's names for the sampling settings, in the order it writes them.
+_SETTINGS = dict(temperature="temperature", top_p="topP", max_tokens="maxOutputTokens", stop="stopSequences")
+
+
+def encode_request(req: neutral.ChatRequest) -> Request:
     names: dict[str, str] = {}
     body: dict[str, Any] = {
         "contents": [
@@ -192,25 +164,12 @@ def encode_request(req: ChatRequest) -> Request:
             {"name": t.name, "description": t.description, "parameters": t.parameters} for t in req.tools
         ]
         body["tools"] = [{"functionDeclarations": decls}]
-    config: dict[str, Any] = {
-        k: v
-        for k, v in (
-            ("temperature", req.temperature),
-            ("topP", req.top_p),
-            ("maxOutputTokens", req.max_tokens),
-        )
-        if v is not None
-    }
-    if req.stop:
-        config["stopSequences"] = list(req.stop)
+    config = settings(req, _SETTINGS)
     if config:
         body["generationConfig"] = config
     method = "streamGenerateContent?alt=sse" if req.stream else "generateContent"
-    return Request(
-        method="POST",
-        url=f"https://generativelanguage.googleapis.com/v1/models/{req.model or 'model'}:{method}",
-        headers=[("content-type", "application/json")],
-        body=dumps(body).encode(),
+    return json_request(
+        f"https://generativelanguage.googleapis.com/v1/models/{req.model or 'model'}:{method}", body
     )
 
 
@@ -221,57 +180,46 @@ def is_stream_request(request: Request) -> bool:
 # -- responses ------------------------------------------------------------------------------
 
 
-class _Decoder:
-    def __init__(self) -> None:
-        self.tools = 0
-        self.head: dict[str, Any] = {}
-
-    def chunk(self, data: dict[str, Any]) -> list[Event]:
-        out: list[Event] = []
-        if not self.head:
-            self.head = data
-            out.append(Start())
+class _Decoder(ChunkDecoder):
+    def chunk(self, data: dict[str, Any]) -> list[neutral.Event]:
+        out = self.start(data)
         candidates = data.get("candidates") or [{}]
         cand = candidates[0]
         for p in (cand.get("content") or {}).get("parts") or []:
             out.extend(self._part(p))
         reason = _get(cand, "finishReason")
         if reason:
-            out.append(_decode_finish(reason, self.tools > 0))
+            out.append(_FINISH.decode(reason, self.tools > 0))
         usage = _get(data, "usageMetadata")
         if isinstance(usage, dict):
-            out.append(UsageReport(_get(usage, "promptTokenCount"), _get(usage, "candidatesTokenCount")))
+            out.append(
+                neutral.UsageReport(_get(usage, "promptTokenCount"), _get(usage, "candidatesTokenCount"))
+            )
         return out
 
-    def _part(self, p: dict[str, Any]) -> list[Event]:
+    def _part(self, p: dict[str, Any]) -> list[neutral.Event]:
         if p.get("text"):
-            return [ReasoningDelta(p["text"]) if p.get("thought") else TextDelta(p["text"])]
+            return [neutral.ReasoningDelta(p["text"]) if p.get("thought") else neutral.TextDelta(p["text"])]
         call = _get(p, "functionCall")
         if not call:
             return []
-        index = self.tools
-        self.tools += 1
-        return [
-            ToolCallStart(index, call.get("id") or f"call_{index}", call.get("name", "")),
-            ToolArgsDelta(index, dumps(call.get("args") or {})),
-            ToolCallEnd(index),
-        ]
+        return self.whole_call(call.get("id"), call.get("name", ""), call.get("args"))
 
 
-def decode_response(response: Response) -> ChatResponse:
+def decode_response(response: Response) -> neutral.ChatResponse:
     decoder = _Decoder()
-    events: list[Timed] = []
+    events: list[neutral.Timed] = []
     if response.is_event_stream:
         for t, _, data in timed_sse_json(response):
             if isinstance(data, dict):
-                events.extend(Timed(t, e) for e in decoder.chunk(data))
+                events.extend(at(t, decoder.chunk(data)))
     else:
         body = json_body(response.body, "response body")
-        events.extend(Timed(response.duration, e) for e in decoder.chunk(body))
+        events.extend(at(response.duration, decoder.chunk(body)))
     if events:
-        events.append(Timed(events[-1].t, StreamDone()))
+        events.append(neutral.Timed(events[-1].t, neutral.StreamDone()))
     head = decoder.head
-    return ChatResponse(
+    return neutral.ChatResponse(
         tuple(events),
         _get(head, "responseId") or "",
         _get(head, "modelVersion") or "",
@@ -281,12 +229,14 @@ def decode_response(response: Response) -> ChatResponse:
     )
 
 
-def _usage(resp: ChatResponse) -> dict[str, int]:
+def _usage(resp: neutral.ChatResponse) -> dict[str, int]:
     inp, out = resp.usage.input_tokens or 0, resp.usage.output_tokens or 0
     return {"promptTokenCount": inp, "candidatesTokenCount": out, "totalTokenCount": inp + out}
 
 
-def _chunk(resp: ChatResponse, parts: list[dict[str, Any]], finish: str | None = None) -> dict[str, Any]:
+def _chunk(
+    resp: neutral.ChatResponse, parts: list[dict[str, Any]], finish: str | None = None
+) -> dict[str, Any]:
     cand: dict[str, Any] = {"index": 0}
     if parts:
         cand["content"] = {"role": "model", "parts": parts}
@@ -297,54 +247,42 @@ def _chunk(resp: ChatResponse, parts: list[dict[str, Any]], finish: str | None =
     return out
 
 
-def _parts_of(
-    resp: ChatResponse, ev: Event, args: dict[int, str], ids: dict[int, tuple[str, str]]
-) -> list[dict[str, Any]]:
-    if isinstance(ev, TextDelta):
+def _parts_of(ev: neutral.Event, calls: WholeCalls) -> list[dict[str, Any]]:
+    if isinstance(ev, neutral.TextDelta):
         return [{"text": ev.text}]
-    if isinstance(ev, ReasoningDelta):
+    if isinstance(ev, neutral.ReasoningDelta):
         return [{"text": ev.text, "thought": True}]
-    if isinstance(ev, ToolCallStart):
-        ids[ev.index], args[ev.index] = (ev.id, ev.name), ""
-    elif isinstance(ev, ToolArgsDelta):
-        args[ev.index] = args.get(ev.index, "") + ev.arguments
-    elif isinstance(ev, ToolCallEnd) and ev.index in ids:
-        cid, name = ids.pop(ev.index)
-        try:
-            value = json.loads(args.pop(ev.index) or "{}")
-        except ValueError:
-            value = {}
-        return [{"functionCall": {"id": cid, "name": name, "args": value}}]
-    return []
+    call = calls.feed(ev)
+    if call is None:
+        return []
+    cid, name, value = call
+    return [{"functionCall": {"id": cid, "name": name, "args": value}}]
 
 
-def _encode_stream(resp: ChatResponse) -> Response:
+def _encode_stream(resp: neutral.ChatResponse) -> Response:
     timed: list[tuple[float, bytes]] = []
-    args: dict[int, str] = {}
-    ids: dict[int, tuple[str, str]] = {}
+    calls = WholeCalls()
     for e in resp.events:
-        parts = _parts_of(resp, e.event, args, ids)
+        parts = _parts_of(e.event, calls)
         if parts:
             timed.append((e.t, sse(_chunk(resp, parts))))
-        elif isinstance(e.event, Finish):
-            timed.append((e.t, sse(_chunk(resp, [], _FINISH_OUT[e.event.reason]))))
+        elif isinstance(e.event, neutral.Finish):
+            timed.append((e.t, sse(_chunk(resp, [], _FINISH.encode(e.event)))))
     return to_response(timed, head_t=resp.head_t, content_type="text/event-stream")
 
 
-def _encode_whole(resp: ChatResponse) -> Response:
+def _encode_whole(resp: neutral.ChatResponse) -> Response:
     parts: list[dict[str, Any]] = []
-    args: dict[int, str] = {}
-    ids: dict[int, tuple[str, str]] = {}
+    calls = WholeCalls()
     if resp.reasoning:
         parts.append({"text": resp.reasoning, "thought": True})
     if resp.text:
         parts.append({"text": resp.text})
     for e in resp.events:
-        if isinstance(e.event, ToolCallStart | ToolArgsDelta | ToolCallEnd):
-            parts.extend(_parts_of(resp, e.event, args, ids))
-    finish = resp.finish
+        if isinstance(e.event, neutral.ToolCallStart | neutral.ToolArgsDelta | neutral.ToolCallEnd):
+            parts.extend(_parts_of(e.event, calls))
     return json_response(
-        _chunk(resp, parts, _FINISH_OUT[finish.reason] if finish else "STOP"),
+        _chunk(resp, parts, _FINISH.encode(resp.finish)),
         t=resp.end_t,
         head_t=resp.head_t,
     )

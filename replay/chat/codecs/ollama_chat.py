@@ -19,10 +19,6 @@ written in one line at the time its arguments completed; Ollama has no tool-call
 without one is numbered ``call_<n>``; requests carry ``tool_call_id``/``tool_name`` so a
 translation back keeps them). Reasoning is the message's ``thinking`` field. There is no
 start line: the first line carries the first content; the ``done: true`` line ends the stream.
-
-Example usage::
-
-    neutral = CODEC.decode_response(interaction.response)
 """
 
 from __future__ import annotations
@@ -33,102 +29,80 @@ from typing import Any
 
 from ...model.cassette import Request, Response
 from ...model.framing import encode_line, iter_decoded
-from ..neutral.model import (
-    ChatRequest,
-    ChatResponse,
-    Event,
-    Finish,
-    FinishReason,
-    Image,
-    Message,
-    Part,
-    ReasoningDelta,
-    Start,
-    StreamDone,
-    Text,
-    TextDelta,
-    Timed,
-    Tool,
-    ToolArgsDelta,
-    ToolCall,
-    ToolCallEnd,
-    ToolCallStart,
-    ToolResult,
-    UsageReport,
-    merge_messages,
+from .. import neutral
+from ..neutral.wire import WholeCalls, dumps, json_response, to_response
+from .base import (
+    ChunkDecoder,
+    Codec,
+    FinishWords,
+    TranslationError,
+    at,
+    json_body,
+    json_request,
+    settings,
+    stream_field,
 )
-from ..neutral.wire import dumps, json_response, to_response
-from .base import Codec, TranslationError, json_body
+from .openai_chat_request import SETTINGS, decode_stop, decode_tool, decode_turns, encode_tool
 
 __all__ = ["CODEC"]
+
+_FINISH = FinishWords("stop", stop=("stop",), length=("length",))
 
 
 # -- requests -------------------------------------------------------------------------------
 
 
-def _message(m: dict[str, Any], calls: list[int]) -> Message | str | None:
+def _message(m: dict[str, Any], calls: list[int]) -> neutral.Message | str | None:
     role = m.get("role")
     content = m.get("content") or ""
     if role == "system":
         return content
     if role == "tool":
         name = m.get("tool_name", "")
-        return Message("user", (ToolResult(m.get("tool_call_id") or name, content, name=name),))
-    parts: list[Part] = [Text(content)] if content else []
-    parts.extend(Image(media_type="image/png", data=img) for img in m.get("images") or [])
+        return neutral.Message(
+            "user", (neutral.ToolResult(m.get("tool_call_id") or name, content, name=name),)
+        )
+    parts: list[neutral.Part] = [neutral.Text(content)] if content else []
+    parts.extend(neutral.Image(media_type="image/png", data=img) for img in m.get("images") or [])
     for call in m.get("tool_calls") or []:
         fn = call.get("function", {})
         parts.append(
-            ToolCall(call.get("id") or f"call_{calls[0]}", fn.get("name", ""), fn.get("arguments") or {})
+            neutral.ToolCall(
+                call.get("id") or f"call_{calls[0]}", fn.get("name", ""), fn.get("arguments") or {}
+            )
         )
         calls[0] += 1
-    return Message("assistant" if role == "assistant" else "user", tuple(parts))
+    return neutral.Message("assistant" if role == "assistant" else "user", tuple(parts))
 
 
-def decode_request(request: Request) -> ChatRequest:
+def decode_request(request: Request) -> neutral.ChatRequest:
     body = json_body(request.body, f"request body of {request.method} {request.url}")
-    system: list[str] = []
-    messages: list[Message] = []
     calls = [0]
-    for m in body.get("messages") or []:
-        out = _message(m, calls)
-        if isinstance(out, str):
-            system.append(out)
-        elif out is not None:
-            messages.append(out)
+    system, messages = decode_turns(_message(m, calls) for m in body.get("messages") or [])
     options = body.get("options") or {}
-    stop = options.get("stop")
-    return ChatRequest(
+    return neutral.ChatRequest(
         model=body.get("model", ""),
-        system="\n".join(system) if system else None,
-        messages=merge_messages(messages),
-        tools=tuple(
-            Tool(
-                t["function"]["name"],
-                t["function"].get("description", ""),
-                t["function"].get("parameters", {}),
-            )
-            for t in body.get("tools") or []
-            if "function" in t
-        ),
+        system=system,
+        messages=messages,
+        tools=tuple(decode_tool(t) for t in body.get("tools") or [] if "function" in t),
         temperature=options.get("temperature"),
         top_p=options.get("top_p"),
-        stop=(stop,) if isinstance(stop, str) else tuple(stop or ()),
+        stop=decode_stop(options.get("stop")),
         max_tokens=options.get("num_predict"),
         stream=bool(body.get("stream", True)),  # Ollama streams unless told not to
     )
 
 
-def _encode_message(m: Message, names: dict[str, str]) -> list[dict[str, Any]]:
-    text = "".join(p.text for p in m.parts if isinstance(p, Text))
-    images = [p.data for p in m.parts if isinstance(p, Image) and p.data is not None]
-    if any(isinstance(p, Image) and p.data is None for p in m.parts):
+def _encode_message(m: neutral.Message, names: dict[str, str]) -> list[dict[str, Any]]:
+    text = "".join(p.text for p in m.parts if isinstance(p, neutral.Text))
+    images = [p.data for p in m.parts if isinstance(p, neutral.Image) and p.data is not None]
+    if any(isinstance(p, neutral.Image) and p.data is None for p in m.parts):
         raise TranslationError(
             "Ollama takes images as base64 data only; an image given by URL cannot be translated"
         )
     out: list[dict[str, Any]] = []
     for p in m.parts:
-        if isinstance(p, ToolResult):
+        if isinstance(p, neutral.ToolResult):
             name = p.name or names.get(p.tool_call_id, "")
             out.append(
                 {"role": "tool", "content": p.content, "tool_name": name, "tool_call_id": p.tool_call_id}
@@ -136,7 +110,7 @@ def _encode_message(m: Message, names: dict[str, str]) -> list[dict[str, Any]]:
     msg: dict[str, Any] = {"role": m.role, "content": text}
     if images:
         msg["images"] = images
-    calls = [p for p in m.parts if isinstance(p, ToolCall)]
+    calls = [p for p in m.parts if isinstance(p, neutral.ToolCall)]
     for c in calls:
         names[c.id] = c.name
     if calls:
@@ -148,96 +122,58 @@ def _encode_message(m: Message, names: dict[str, str]) -> list[dict[str, Any]]:
     return out
 
 
-def encode_request(req: ChatRequest) -> Request:
+def encode_request(req: neutral.ChatRequest) -> Request:
     names: dict[str, str] = {}
     messages = [{"role": "system", "content": req.system}] if req.system is not None else []
     for m in req.messages:
         messages.extend(_encode_message(m, names))
     body: dict[str, Any] = {"model": req.model, "messages": messages, "stream": req.stream}
     if req.tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
-            }
-            for t in req.tools
-        ]
-    options: dict[str, Any] = {
-        k: v
-        for k, v in (("temperature", req.temperature), ("top_p", req.top_p), ("num_predict", req.max_tokens))
-        if v is not None
-    }
-    if req.stop:
-        options["stop"] = list(req.stop)
+        body["tools"] = [encode_tool(t) for t in req.tools]
+    options = settings(req, {**SETTINGS, "max_tokens": "num_predict"})
     if options:
         body["options"] = options
-    return Request(
-        method="POST",
-        url="http://localhost:11434/api/chat",
-        headers=[("content-type", "application/json")],
-        body=dumps(body).encode(),
-    )
+    return json_request("http://localhost:11434/api/chat", body)
 
 
 def is_stream_request(request: Request) -> bool:
-    try:
-        return bool(json.loads(request.body).get("stream", True))
-    except (ValueError, AttributeError):
-        return True
+    return stream_field(request, default=True)  # Ollama streams unless told not to
 
 
 # -- responses ------------------------------------------------------------------------------
 
 
-class _Decoder:
-    def __init__(self) -> None:
-        self.tools = 0
-        self.head: dict[str, Any] = {}
-
-    def line(self, data: dict[str, Any]) -> list[Event]:
-        out: list[Event] = []
-        if not self.head:
-            self.head = data
-            out.append(Start())
+class _Decoder(ChunkDecoder):
+    def line(self, data: dict[str, Any]) -> list[neutral.Event]:
+        out = self.start(data)
         message = data.get("message") or {}
         if message.get("thinking"):
-            out.append(ReasoningDelta(message["thinking"]))
+            out.append(neutral.ReasoningDelta(message["thinking"]))
         if message.get("content"):
-            out.append(TextDelta(message["content"]))
+            out.append(neutral.TextDelta(message["content"]))
         for call in message.get("tool_calls") or []:
-            fn, index = call.get("function", {}), self.tools
-            self.tools += 1
-            out += [
-                ToolCallStart(index, call.get("id") or f"call_{index}", fn.get("name", "")),
-                ToolArgsDelta(index, dumps(fn.get("arguments") or {})),
-                ToolCallEnd(index),
-            ]
+            fn = call.get("function", {})
+            out += self.whole_call(call.get("id"), fn.get("name", ""), fn.get("arguments"))
         if data.get("done"):
-            reason = data.get("done_reason") or "stop"
-            neutral: FinishReason = "other"
-            if reason == "stop":
-                neutral = "tool_calls" if self.tools else "stop"
-            elif reason == "length":
-                neutral = "length"
             out += [
-                Finish(neutral, reason),
-                UsageReport(data.get("prompt_eval_count"), data.get("eval_count")),
-                StreamDone(),
+                _FINISH.decode(data.get("done_reason") or "stop", self.tools > 0),
+                neutral.UsageReport(data.get("prompt_eval_count"), data.get("eval_count")),
+                neutral.StreamDone(),
             ]
         return out
 
 
-def decode_response(response: Response) -> ChatResponse:
+def decode_response(response: Response) -> neutral.ChatResponse:
     decoder = _Decoder()
-    events: list[Timed] = []
+    events: list[neutral.Timed] = []
     stream = "ndjson" in response.content_type or response.body.strip().count(b"\n") > 0
     if not stream:
         body = json_body(response.body, "response body")
-        events = [Timed(response.duration, e) for e in decoder.line(body)]
+        events = at(response.duration, decoder.line(body))
     else:
         for ev in iter_decoded("ndjson", ((c.t, c.data) for c in response.chunks)):
             data = json_body(ev.data.encode(), f"NDJSON line at byte {ev.start}")
-            events.extend(Timed(ev.t if ev.t is not None else response.t, e) for e in decoder.line(data))
+            events.extend(at(ev.t if ev.t is not None else response.t, decoder.line(data)))
     created = 0
     if decoder.head.get("created_at"):
         try:
@@ -246,18 +182,22 @@ def decode_response(response: Response) -> ChatResponse:
             )
         except ValueError:
             created = 0
-    return ChatResponse(tuple(events), "", decoder.head.get("model", ""), created, stream, response.t)
+    return neutral.ChatResponse(tuple(events), "", decoder.head.get("model", ""), created, stream, response.t)
 
 
 def _iso(created: int) -> str:
     return datetime.fromtimestamp(created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _done_line(resp: ChatResponse, message: dict[str, Any]) -> dict[str, Any]:
+def _done_line(resp: neutral.ChatResponse, message: dict[str, Any]) -> dict[str, Any]:
     finish = resp.finish
     nanos = round(resp.end_t * 1e9)
     first = next(
-        (e.t for e in resp.events if isinstance(e.event, TextDelta | ReasoningDelta | ToolCallStart)),
+        (
+            e.t
+            for e in resp.events
+            if isinstance(e.event, neutral.TextDelta | neutral.ReasoningDelta | neutral.ToolCallStart)
+        ),
         resp.end_t,
     )
     return {
@@ -265,7 +205,7 @@ def _done_line(resp: ChatResponse, message: dict[str, Any]) -> dict[str, Any]:
         "created_at": _iso(resp.created),
         "message": message,
         "done": True,
-        "done_reason": "length" if finish is not None and finish.reason == "length" else "stop",
+        "done_reason": _FINISH.encode(finish),
         "total_duration": nanos,
         "load_duration": 0,
         "prompt_eval_count": resp.usage.input_tokens or 0,
@@ -275,39 +215,28 @@ def _done_line(resp: ChatResponse, message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _line_message(ev: Event, args: dict[int, str], ids: dict[int, tuple[str, str]]) -> dict[str, Any] | None:
-    if isinstance(ev, TextDelta):
+def _line_message(ev: neutral.Event, calls: WholeCalls) -> dict[str, Any] | None:
+    if isinstance(ev, neutral.TextDelta):
         return {"role": "assistant", "content": ev.text}
-    if isinstance(ev, ReasoningDelta):
+    if isinstance(ev, neutral.ReasoningDelta):
         return {"role": "assistant", "content": "", "thinking": ev.text}
-    if isinstance(ev, ToolCallStart):
-        ids[ev.index], args[ev.index] = (ev.id, ev.name), ""
-    elif isinstance(ev, ToolArgsDelta):
-        args[ev.index] = args.get(ev.index, "") + ev.arguments
-    elif isinstance(ev, ToolCallEnd) and ev.index in ids:
-        _, name = ids.pop(ev.index)
-        try:
-            value = json.loads(args.pop(ev.index) or "{}")
-        except ValueError:
-            value = {}
-        return {
-            "role": "assistant",
-            "content": "",
-            "tool_calls": [{"function": {"name": name, "arguments": value}}],
-        }
-    return None
+    call = calls.feed(ev)
+    if call is None:
+        return None
+    _, name, value = call
+    return {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [{"function": {"name": name, "arguments": value}}],
+    }
 
 
-def _encode_stream(resp: ChatResponse) -> Response:
-    events = resp.events
-    end_at = next((i for i, e in enumerate(events) if isinstance(e.event, Finish)), None)
-    if end_at is None:
-        end_at = next((i for i, e in enumerate(events) if isinstance(e.event, StreamDone)), len(events) - 1)
+def _encode_stream(resp: neutral.ChatResponse) -> Response:
+    end_at = resp.end_index
     timed: list[tuple[float, bytes]] = []
-    args: dict[int, str] = {}
-    ids: dict[int, tuple[str, str]] = {}
-    for pos, e in enumerate(events):
-        message = _line_message(e.event, args, ids)
+    calls = WholeCalls()
+    for pos, e in enumerate(resp.events):
+        message = _line_message(e.event, calls)
         if message is not None:
             line = {"model": resp.model, "created_at": _iso(resp.created), "message": message, "done": False}
             timed.append((e.t, encode_line(dumps(line))))
@@ -316,7 +245,7 @@ def _encode_stream(resp: ChatResponse) -> Response:
     return to_response(timed, head_t=resp.head_t, content_type="application/x-ndjson")
 
 
-def _encode_whole(resp: ChatResponse) -> Response:
+def _encode_whole(resp: neutral.ChatResponse) -> Response:
     message: dict[str, Any] = {"role": "assistant", "content": resp.text}
     if resp.reasoning:
         message["thinking"] = resp.reasoning

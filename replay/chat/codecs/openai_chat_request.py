@@ -1,29 +1,36 @@
-"""Requests of the openai chat codec (see :mod:`replay.chat.codecs.openai_chat`)."""
+"""Requests of the openai chat codec (see :mod:`replay.chat.codecs.openai_chat`).
+
+Ollama's chat API takes OpenAI's forms of turns, tools and stop words, so the helpers for those
+(:func:`decode_turns`, :func:`decode_tool`, :func:`encode_tool`, :func:`decode_stop`) serve it too.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from ...model.cassette import Request
-from ..neutral.model import (
-    ChatRequest,
-    Image,
-    Message,
-    Part,
-    Text,
-    Tool,
-    ToolCall,
-    ToolResult,
-    merge_messages,
-)
+from .. import neutral
 from ..neutral.wire import dumps
-from .base import TranslationError, json_body
+from .base import TranslationError, json_body, json_request, settings, stream_field
 
-__all__ = ["decode_request", "encode_request", "is_stream_request"]
+__all__ = [
+    "SETTINGS",
+    "decode_request",
+    "decode_stop",
+    "decode_tool",
+    "decode_turns",
+    "encode_request",
+    "encode_tool",
+    "is_stream_request",
+]
 
 
 # -- requests -------------------------------------------------------------------------------
+
+# OpenAI's names for the sampling settings (Ollama's are the same but ``num_predict``).
+SETTINGS = {"temperature": "temperature", "top_p": "top_p", "max_tokens": "max_tokens", "stop": "stop"}
 
 
 def _text_of(content: Any) -> str:
@@ -34,24 +41,24 @@ def _text_of(content: Any) -> str:
     return ""
 
 
-def _user_parts(content: Any) -> tuple[Part, ...]:
+def _user_parts(content: Any) -> tuple[neutral.Part, ...]:
     if isinstance(content, str):
-        return (Text(content),)
-    parts: list[Part] = []
+        return (neutral.Text(content),)
+    parts: list[neutral.Part] = []
     for p in content or []:
         if p.get("type") == "text":
-            parts.append(Text(p["text"]))
+            parts.append(neutral.Text(p["text"]))
         elif p.get("type") == "image_url":
             url = p["image_url"]["url"] if isinstance(p["image_url"], dict) else p["image_url"]
             parts.append(_image_from_url(url))
     return tuple(parts)
 
 
-def _image_from_url(url: str) -> Image:
+def _image_from_url(url: str) -> neutral.Image:
     if url.startswith("data:") and ";base64," in url:
         head, data = url[5:].split(";base64,", 1)
-        return Image(media_type=head, data=data)
-    return Image(url=url)
+        return neutral.Image(media_type=head, data=data)
+    return neutral.Image(url=url)
 
 
 def _args(text: str) -> Any:
@@ -61,74 +68,91 @@ def _args(text: str) -> Any:
         return text  # kept as text: the model produced invalid JSON, and that is the recording
 
 
-def _message(m: dict[str, Any]) -> Message | str | None:
+def _message(m: dict[str, Any]) -> neutral.Message | str | None:
     role = m.get("role")
     if role in ("system", "developer"):
         return _text_of(m.get("content"))
     if role == "tool":
-        return Message("user", (ToolResult(m.get("tool_call_id", ""), _text_of(m.get("content"))),))
+        return neutral.Message(
+            "user", (neutral.ToolResult(m.get("tool_call_id", ""), _text_of(m.get("content"))),)
+        )
     if role == "user":
-        return Message("user", _user_parts(m.get("content")))
+        return neutral.Message("user", _user_parts(m.get("content")))
     if role == "assistant":
-        parts: list[Part] = []
+        parts: list[neutral.Part] = []
         text = _text_of(m.get("content"))
         if text:
-            parts.append(Text(text))
+            parts.append(neutral.Text(text))
         for call in m.get("tool_calls") or []:
             fn = call.get("function", {})
-            parts.append(ToolCall(call.get("id", ""), fn.get("name", ""), _args(fn.get("arguments", ""))))
-        return Message("assistant", tuple(parts))
+            parts.append(
+                neutral.ToolCall(call.get("id", ""), fn.get("name", ""), _args(fn.get("arguments", "")))
+            )
+        return neutral.Message("assistant", tuple(parts))
     return None
 
 
-def decode_request(request: Request) -> ChatRequest:
-    body = json_body(request.body, f"request body of {request.method} {request.url}")
+def decode_turns(
+    turns: Iterable[neutral.Message | str | None],
+) -> tuple[str | None, tuple[neutral.Message, ...]]:
+    """The system text (the system turns' texts, one a line; None without any) and the conversation."""
     system: list[str] = []
-    messages: list[Message] = []
-    for m in body.get("messages") or []:
-        out = _message(m)
-        if isinstance(out, str):
-            system.append(out)
-        elif out is not None:
-            messages.append(out)
-    stop = body.get("stop")
-    return ChatRequest(
+    messages: list[neutral.Message] = []
+    for turn in turns:
+        if isinstance(turn, str):
+            system.append(turn)
+        elif turn is not None:
+            messages.append(turn)
+    return ("\n".join(system) if system else None), neutral.merge_messages(messages)
+
+
+def decode_tool(tool: dict[str, Any]) -> neutral.Tool:
+    fn = tool["function"]
+    return neutral.Tool(fn["name"], fn.get("description", ""), fn.get("parameters", {}))
+
+
+def encode_tool(tool: neutral.Tool) -> dict[str, Any]:
+    fn = {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
+    return {"type": "function", "function": fn}
+
+
+def decode_stop(stop: Any) -> tuple[str, ...]:
+    """Stop words, sent as one string or a list."""
+    return (stop,) if isinstance(stop, str) else tuple(stop or ())
+
+
+def decode_request(request: Request) -> neutral.ChatRequest:
+    body = json_body(request.body, f"request body of {request.method} {request.url}")
+    system, messages = decode_turns(_message(m) for m in body.get("messages") or [])
+    return neutral.ChatRequest(
         model=body.get("model", ""),
-        system="\n".join(system) if system else None,
-        messages=merge_messages(messages),
-        tools=tuple(
-            Tool(
-                t["function"]["name"],
-                t["function"].get("description", ""),
-                t["function"].get("parameters", {}),
-            )
-            for t in body.get("tools") or []
-            if t.get("type") == "function"
-        ),
+        system=system,
+        messages=messages,
+        tools=tuple(decode_tool(t) for t in body.get("tools") or [] if t.get("type") == "function"),
         temperature=body.get("temperature"),
         top_p=body.get("top_p"),
-        stop=(stop,) if isinstance(stop, str) else tuple(stop or ()),
+        stop=decode_stop(body.get("stop")),
         max_tokens=body.get("max_completion_tokens", body.get("max_tokens")),
         stream=bool(body.get("stream", False)),
     )
 
 
-def _encode_part(p: Part) -> dict[str, Any]:
-    if isinstance(p, Text):
+def _encode_part(p: neutral.Part) -> dict[str, Any]:
+    if isinstance(p, neutral.Text):
         return {"type": "text", "text": p.text}
-    if isinstance(p, Image):
+    if isinstance(p, neutral.Image):
         url = p.url if p.url is not None else f"data:{p.media_type};base64,{p.data}"
         return {"type": "image_url", "image_url": {"url": url}}
     raise TranslationError(f"{type(p).__name__} cannot be part of an OpenAI user message")
 
 
-def _encode_message(m: Message) -> list[dict[str, Any]]:
+def _encode_message(m: neutral.Message) -> list[dict[str, Any]]:
     if m.role == "assistant":
         out: dict[str, Any] = {
             "role": "assistant",
-            "content": "".join(p.text for p in m.parts if isinstance(p, Text)) or None,
+            "content": "".join(p.text for p in m.parts if isinstance(p, neutral.Text)) or None,
         }
-        calls = [p for p in m.parts if isinstance(p, ToolCall)]
+        calls = [p for p in m.parts if isinstance(p, neutral.ToolCall)]
         if calls:
             out["tool_calls"] = [
                 {
@@ -142,13 +166,15 @@ def _encode_message(m: Message) -> list[dict[str, Any]]:
     results = [
         {"role": "tool", "tool_call_id": p.tool_call_id, "content": p.content}
         for p in m.parts
-        if isinstance(p, ToolResult)
+        if isinstance(p, neutral.ToolResult)
     ]
-    rest = [p for p in m.parts if not isinstance(p, ToolResult)]
+    rest = [p for p in m.parts if not isinstance(p, neutral.ToolResult)]
     if not rest:
         return results
     content: Any = (
-        rest[0].text if len(rest) == 1 and isinstance(rest[0], Text) else [_encode_part(p) for p in rest]
+        rest[0].text
+        if len(rest) == 1 and isinstance(rest[0], neutral.Text)
+        else [_encode_part(p) for p in rest]
     )
     return [*results, {"role": "user", "content": content}]
 
@@ -157,7 +183,7 @@ def _args_text(arguments: Any) -> str:
     return arguments if isinstance(arguments, str) else dumps(arguments)
 
 
-def encode_request(req: ChatRequest) -> Request:
+def encode_request(req: neutral.ChatRequest) -> Request:
     messages: list[dict[str, Any]] = (
         [{"role": "system", "content": req.system}] if req.system is not None else []
     )
@@ -165,35 +191,12 @@ def encode_request(req: ChatRequest) -> Request:
         messages.extend(_encode_message(m))
     body: dict[str, Any] = {"model": req.model, "messages": messages}
     if req.tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
-            }
-            for t in req.tools
-        ]
-    for key, value in (
-        ("temperature", req.temperature),
-        ("top_p", req.top_p),
-        ("max_tokens", req.max_tokens),
-    ):
-        if value is not None:
-            body[key] = value
-    if req.stop:
-        body["stop"] = list(req.stop)
+        body["tools"] = [encode_tool(t) for t in req.tools]
+    body.update(settings(req, SETTINGS))
     if req.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
-    return Request(
-        method="POST",
-        url="https://api.openai.com/v1/chat/completions",
-        headers=[("content-type", "application/json")],
-        body=dumps(body).encode(),
-    )
+    return json_request("https://api.openai.com/v1/chat/completions", body)
 
 
-def is_stream_request(request: Request) -> bool:
-    try:
-        return bool(json.loads(request.body).get("stream", False))
-    except (ValueError, AttributeError):
-        return False
+is_stream_request = stream_field

@@ -18,10 +18,6 @@ Reasoning is read from ``response.reasoning_text.delta`` and ``reasoning_summary
 and written as a ``reasoning`` item with ``reasoning_text`` content. The stream has no ``[DONE]``:
 its terminal event (``response.completed`` / ``incomplete`` / ``failed``) is the end marker.
 Stop sequences in a request have no equivalent and are dropped.
-
-Example usage::
-
-    neutral = CODEC.decode_response(interaction.response)
 """
 
 from __future__ import annotations
@@ -29,22 +25,18 @@ from __future__ import annotations
 from typing import Any
 
 from ...model.cassette import Response
-from ..neutral.model import (
-    ChatResponse,
-    Event,
-    Finish,
-    ReasoningDelta,
-    Start,
-    StreamDone,
-    TextDelta,
-    Timed,
-    ToolArgsDelta,
-    ToolCallEnd,
-    ToolCallStart,
-    UsageReport,
+from .. import neutral
+from ..neutral.wire import (
+    BlockClose,
+    BlockDelta,
+    BlockOpen,
+    blocks,
+    blocks_at,
+    json_response,
+    sse,
+    to_response,
 )
-from ..neutral.wire import BlockClose, BlockDelta, BlockOpen, blocks, json_response, sse, to_response
-from .base import Codec, json_body, timed_sse_json
+from .base import Codec, at, chat_response, json_body, timed_sse_json
 from .openai_responses_request import decode_request, encode_request, is_stream_request
 
 __all__ = ["CODEC"]
@@ -53,23 +45,23 @@ __all__ = ["CODEC"]
 # -- responses ------------------------------------------------------------------------------
 
 
-def _finish(body: dict[str, Any], had_tools: bool) -> Finish:
+def _finish(body: dict[str, Any], had_tools: bool) -> neutral.Finish:
     status = body.get("status", "completed")
     if status == "completed":
-        return Finish("tool_calls" if had_tools else "stop", status)
+        return neutral.Finish("tool_calls" if had_tools else "stop", status)
     reason = (body.get("incomplete_details") or {}).get("reason", "")
     if status == "incomplete" and reason == "max_output_tokens":
-        return Finish("length", reason)
+        return neutral.Finish("length", reason)
     if status == "incomplete" and reason == "content_filter":
-        return Finish("content_filter", reason)
-    return Finish("other", reason or status)
+        return neutral.Finish("content_filter", reason)
+    return neutral.Finish("other", reason or status)
 
 
-def _usage(body: dict[str, Any]) -> list[Event]:
+def _usage(body: dict[str, Any]) -> list[neutral.Event]:
     usage = body.get("usage")
     if not isinstance(usage, dict):
         return []
-    return [UsageReport(usage.get("input_tokens"), usage.get("output_tokens"))]
+    return [neutral.UsageReport(usage.get("input_tokens"), usage.get("output_tokens"))]
 
 
 class _Decoder:
@@ -77,71 +69,56 @@ class _Decoder:
         self.tools: dict[str, int] = {}  # item id -> tool index
         self.head: dict[str, Any] = {}
 
-    def event(self, kind: str, data: dict[str, Any]) -> list[Event]:
+    def event(self, kind: str, data: dict[str, Any]) -> list[neutral.Event]:
         if kind == "response.created":
             self.head = data.get("response", {})
-            return [Start()]
+            return [neutral.Start()]
         if kind == "response.output_item.added" and data.get("item", {}).get("type") == "function_call":
             item = data["item"]
             self.tools[item.get("id", "")] = index = len(self.tools)
-            start: list[Event] = [ToolCallStart(index, item.get("call_id", ""), item.get("name", ""))]
-            return start + ([ToolArgsDelta(index, item["arguments"])] if item.get("arguments") else [])
+            start: list[neutral.Event] = [
+                neutral.ToolCallStart(index, item.get("call_id", ""), item.get("name", ""))
+            ]
+            return start + (
+                [neutral.ToolArgsDelta(index, item["arguments"])] if item.get("arguments") else []
+            )
         if kind == "response.output_text.delta" and data.get("delta"):
-            return [TextDelta(data["delta"])]
+            return [neutral.TextDelta(data["delta"])]
         if kind in ("response.reasoning_text.delta", "response.reasoning_summary_text.delta") and data.get(
             "delta"
         ):
-            return [ReasoningDelta(data["delta"])]
+            return [neutral.ReasoningDelta(data["delta"])]
         if (
             kind == "response.function_call_arguments.delta"
             and data.get("item_id") in self.tools
             and data.get("delta")
         ):
-            return [ToolArgsDelta(self.tools[data["item_id"]], data["delta"])]
+            return [neutral.ToolArgsDelta(self.tools[data["item_id"]], data["delta"])]
         if kind == "response.output_item.done" and data.get("item", {}).get("id") in self.tools:
-            return [ToolCallEnd(self.tools[data["item"]["id"]])]
+            return [neutral.ToolCallEnd(self.tools[data["item"]["id"]])]
         if kind in ("response.completed", "response.incomplete", "response.failed"):
             body = data.get("response", {})
-            return [_finish(body, bool(self.tools)), *_usage(body), StreamDone()]
+            return [_finish(body, bool(self.tools)), *_usage(body), neutral.StreamDone()]
         return []
 
 
-def decode_response(response: Response) -> ChatResponse:
+def decode_response(response: Response) -> neutral.ChatResponse:
     decoder = _Decoder()
     if not response.is_event_stream:
         body = json_body(response.body, "response body")
-        t = response.duration
-        events: list[Timed] = [Timed(t, e) for e in decoder.event("response.created", {"response": body})]
+        events = decoder.event("response.created", {"response": body})
         for item in body.get("output") or []:
-            events.extend(Timed(t, e) for e in _whole_item(decoder, item))
-        events.extend(
-            Timed(t, e)
-            for e in decoder.event(f"response.{body.get('status', 'completed')}", {"response": body})
-        )
-        return ChatResponse(
-            tuple(events),
-            body.get("id", ""),
-            body.get("model", ""),
-            int(body.get("created_at") or 0),
-            False,
-            response.t,
-        )
-    events = []
+            events += _whole_item(decoder, item)
+        events += decoder.event(f"response.{body.get('status', 'completed')}", {"response": body})
+        return chat_response(at(response.duration, events), body, response, created="created_at")
+    timed: list[neutral.Timed] = []
     for t, name, data in timed_sse_json(response):
         if isinstance(data, dict):
-            events.extend(Timed(t, e) for e in decoder.event(data.get("type", name), data))
-    head = decoder.head
-    return ChatResponse(
-        tuple(events),
-        head.get("id", ""),
-        head.get("model", ""),
-        int(head.get("created_at") or 0),
-        True,
-        response.t,
-    )
+            timed.extend(at(t, decoder.event(data.get("type", name), data)))
+    return chat_response(timed, decoder.head, response, created="created_at")
 
 
-def _whole_item(decoder: _Decoder, item: dict[str, Any]) -> list[Event]:
+def _whole_item(decoder: _Decoder, item: dict[str, Any]) -> list[neutral.Event]:
     kind = item.get("type")
     if kind == "function_call":
         return decoder.event("response.output_item.added", {"item": item}) + decoder.event(
@@ -149,17 +126,17 @@ def _whole_item(decoder: _Decoder, item: dict[str, Any]) -> list[Event]:
         )
     if kind == "message":
         return [
-            TextDelta(p["text"])
+            neutral.TextDelta(p["text"])
             for p in item.get("content") or []
             if p.get("type") == "output_text" and p.get("text")
         ]
     if kind == "reasoning":
         texts = [p.get("text", "") for p in [*(item.get("content") or []), *(item.get("summary") or [])]]
-        return [ReasoningDelta(t) for t in texts if t]
+        return [neutral.ReasoningDelta(t) for t in texts if t]
     return []
 
 
-def _snapshot(resp: ChatResponse, status: str, output: list[dict[str, Any]]) -> dict[str, Any]:
+def _snapshot(resp: neutral.ChatResponse, status: str, output: list[dict[str, Any]]) -> dict[str, Any]:
     finish = resp.finish
     incomplete = None
     if status == "incomplete" and finish is not None:
@@ -200,7 +177,7 @@ def _snapshot(resp: ChatResponse, status: str, output: list[dict[str, Any]]) -> 
     }
 
 
-def _final_status(resp: ChatResponse) -> str:
+def _final_status(resp: neutral.ChatResponse) -> str:
     finish = resp.finish
     return (
         "incomplete" if finish is not None and finish.reason in ("length", "content_filter") else "completed"
@@ -210,7 +187,7 @@ def _final_status(resp: ChatResponse) -> str:
 class _Encoder:
     """Builds the event sequence; items are kept so ``output_item.done`` and the final snapshot agree."""
 
-    def __init__(self, resp: ChatResponse) -> None:
+    def __init__(self, resp: neutral.ChatResponse) -> None:
         self.resp = resp
         self.seq = 0
         self.items: dict[int, dict[str, Any]] = {}
@@ -303,22 +280,16 @@ class _Encoder:
         return [{k: v for k, v in item.items() if k != "_text"} for _, item in sorted(self.items.items())]
 
 
-def _encode_stream(resp: ChatResponse) -> Response:
+def _encode_stream(resp: neutral.ChatResponse) -> Response:
     enc = _Encoder(resp)
-    ops: dict[int, list[BlockOpen | BlockDelta | BlockClose]] = {}
-    for pos, op in blocks(resp):
-        ops.setdefault(pos, []).append(op)
+    ops = blocks_at(resp)
     events = resp.events
-    finish_at = next((i for i, e in enumerate(events) if isinstance(e.event, Finish)), None)
-    if finish_at is None:
-        finish_at = next(
-            (i for i, e in enumerate(events) if isinstance(e.event, StreamDone)), len(events) - 1
-        )
+    finish_at = resp.end_index
     timed: list[tuple[float, bytes]] = []
     started = False
     for pos, e in enumerate(events):
         wire: list[bytes] = []
-        if not started and (isinstance(e.event, Start) or pos in ops or pos == finish_at):
+        if not started and (isinstance(e.event, neutral.Start) or pos in ops or pos == finish_at):
             started = True
             snap = _snapshot(resp, "in_progress", [])
             wire += [
@@ -334,7 +305,7 @@ def _encode_stream(resp: ChatResponse) -> Response:
     return to_response(timed, head_t=resp.head_t, content_type="text/event-stream; charset=utf-8")
 
 
-def _encode_whole(resp: ChatResponse) -> Response:
+def _encode_whole(resp: neutral.ChatResponse) -> Response:
     enc = _Encoder(resp)
     for _, op in blocks(resp):
         enc.block(op)

@@ -6,19 +6,9 @@ import json
 from typing import Any
 
 from ...model.cassette import Request
-from ..neutral.model import (
-    ChatRequest,
-    Image,
-    Message,
-    Part,
-    Text,
-    Tool,
-    ToolCall,
-    ToolResult,
-    merge_messages,
-)
+from .. import neutral
 from ..neutral.wire import dumps
-from .base import json_body
+from .base import json_body, json_request, settings, stream_field
 
 __all__ = ["decode_request", "encode_request", "is_stream_request"]
 
@@ -26,24 +16,24 @@ __all__ = ["decode_request", "encode_request", "is_stream_request"]
 # -- requests -------------------------------------------------------------------------------
 
 
-def _content_parts(content: Any) -> list[Part]:
+def _content_parts(content: Any) -> list[neutral.Part]:
     if isinstance(content, str):
-        return [Text(content)]
-    parts: list[Part] = []
+        return [neutral.Text(content)]
+    parts: list[neutral.Part] = []
     for p in content or []:
         if p.get("type") in ("input_text", "output_text", "text"):
-            parts.append(Text(p.get("text", "")))
+            parts.append(neutral.Text(p.get("text", "")))
         elif p.get("type") == "input_image":
             url = p.get("image_url", "")
             if url.startswith("data:") and ";base64," in url:
                 head, data = url[5:].split(";base64,", 1)
-                parts.append(Image(media_type=head, data=data))
+                parts.append(neutral.Image(media_type=head, data=data))
             else:
-                parts.append(Image(url=url))
+                parts.append(neutral.Image(url=url))
     return parts
 
 
-def _item(item: dict[str, Any], system: list[str]) -> Message | None:
+def _item(item: dict[str, Any], system: list[str]) -> neutral.Message | None:
     kind = item.get("type", "message")
     if kind == "function_call":
         args = item.get("arguments", "")
@@ -51,31 +41,39 @@ def _item(item: dict[str, Any], system: list[str]) -> Message | None:
             value: Any = json.loads(args) if args else {}
         except ValueError:
             value = args
-        return Message("assistant", (ToolCall(item.get("call_id", ""), item.get("name", ""), value),))
+        return neutral.Message(
+            "assistant", (neutral.ToolCall(item.get("call_id", ""), item.get("name", ""), value),)
+        )
     if kind == "function_call_output":
-        return Message("user", (ToolResult(item.get("call_id", ""), str(item.get("output", ""))),))
+        return neutral.Message(
+            "user", (neutral.ToolResult(item.get("call_id", ""), str(item.get("output", ""))),)
+        )
     if kind != "message":
         return None
     role = item.get("role")
     if role in ("system", "developer"):
-        system.append("".join(p.text for p in _content_parts(item.get("content")) if isinstance(p, Text)))
+        system.append(
+            "".join(p.text for p in _content_parts(item.get("content")) if isinstance(p, neutral.Text))
+        )
         return None
-    return Message("assistant" if role == "assistant" else "user", tuple(_content_parts(item.get("content"))))
+    return neutral.Message(
+        "assistant" if role == "assistant" else "user", tuple(_content_parts(item.get("content")))
+    )
 
 
-def decode_request(request: Request) -> ChatRequest:
+def decode_request(request: Request) -> neutral.ChatRequest:
     body = json_body(request.body, f"request body of {request.method} {request.url}")
     system: list[str] = [body["instructions"]] if body.get("instructions") else []
     items = body.get("input") or []
     if isinstance(items, str):
         items = [{"role": "user", "content": items}]
     messages = [m for m in (_item(i, system) for i in items) if m is not None]
-    return ChatRequest(
+    return neutral.ChatRequest(
         model=body.get("model", ""),
         system="\n".join(system) if system else None,
-        messages=merge_messages(messages),
+        messages=neutral.merge_messages(messages),
         tools=tuple(
-            Tool(t["name"], t.get("description") or "", t.get("parameters") or {})
+            neutral.Tool(t["name"], t.get("description") or "", t.get("parameters") or {})
             for t in body.get("tools") or []
             if t.get("type") == "function"
         ),
@@ -86,7 +84,7 @@ def decode_request(request: Request) -> ChatRequest:
     )
 
 
-def _encode_message(m: Message) -> list[dict[str, Any]]:
+def _encode_message(m: neutral.Message) -> list[dict[str, Any]]:
     """Items in the parts' order: a run of text and images is one message item."""
     out: list[dict[str, Any]] = []
     content: list[dict[str, Any]] = []
@@ -98,12 +96,12 @@ def _encode_message(m: Message) -> list[dict[str, Any]]:
             content.clear()
 
     for p in m.parts:
-        if isinstance(p, Text):
+        if isinstance(p, neutral.Text):
             content.append({"type": text_type, "text": p.text})
-        elif isinstance(p, Image):
+        elif isinstance(p, neutral.Image):
             url = p.url if p.url is not None else f"data:{p.media_type};base64,{p.data}"
             content.append({"type": "input_image", "image_url": url})
-        elif isinstance(p, ToolCall):
+        elif isinstance(p, neutral.ToolCall):
             flush()
             args = p.arguments if isinstance(p.arguments, str) else dumps(p.arguments)
             out.append({"type": "function_call", "call_id": p.id, "name": p.name, "arguments": args})
@@ -114,7 +112,7 @@ def _encode_message(m: Message) -> list[dict[str, Any]]:
     return out
 
 
-def encode_request(req: ChatRequest) -> Request:
+def encode_request(req: neutral.ChatRequest) -> Request:
     body: dict[str, Any] = {
         "model": req.model,
         "input": [i for m in req.messages for i in _encode_message(m)],
@@ -132,25 +130,12 @@ def encode_request(req: ChatRequest) -> Request:
             }
             for t in req.tools
         ]
-    for key, value in (
-        ("temperature", req.temperature),
-        ("top_p", req.top_p),
-        ("max_output_tokens", req.max_tokens),
-    ):
-        if value is not None:
-            body[key] = value
+    body.update(
+        settings(req, {"temperature": "temperature", "top_p": "top_p", "max_tokens": "max_output_tokens"})
+    )
     if req.stream:
         body["stream"] = True
-    return Request(
-        method="POST",
-        url="https://api.openai.com/v1/responses",
-        headers=[("content-type", "application/json")],
-        body=dumps(body).encode(),
-    )
+    return json_request("https://api.openai.com/v1/responses", body)
 
 
-def is_stream_request(request: Request) -> bool:
-    try:
-        return bool(json.loads(request.body).get("stream", False))
-    except (ValueError, AttributeError):
-        return False
+is_stream_request = stream_field

@@ -1,5 +1,8 @@
 """The provider-neutral chat exchange (:mod:`.model`) and the wire helpers codecs share (:mod:`.wire`).
 
+The package's names are the model's: codecs write ``neutral.TextDelta``, and the list of names
+lives once, in ``model.__all__``.
+
 Example usage::
 
     from replay.chat.neutral import ChatResponse, TextDelta, Timed
@@ -9,56 +12,7 @@ Example usage::
 
 from __future__ import annotations
 
-from .model import (
-    FINISH_REASONS,
-    ChatRequest,
-    ChatResponse,
-    Event,
-    Finish,
-    FinishReason,
-    Image,
-    Message,
-    Part,
-    ReasoningDelta,
-    Role,
-    Start,
-    StreamDone,
-    Text,
-    TextDelta,
-    Timed,
-    Tool,
-    ToolArgsDelta,
-    ToolCall,
-    ToolCallEnd,
-    ToolCallStart,
-    ToolResult,
-    UsageReport,
-    merge_messages,
-)
+from . import model
+from .model import *  # noqa: F403 - re-exported as they are, listed in model.__all__
 
-__all__ = [
-    "FINISH_REASONS",
-    "ChatRequest",
-    "ChatResponse",
-    "Event",
-    "Finish",
-    "FinishReason",
-    "Image",
-    "Message",
-    "Part",
-    "ReasoningDelta",
-    "Role",
-    "Start",
-    "StreamDone",
-    "Text",
-    "TextDelta",
-    "Timed",
-    "Tool",
-    "ToolArgsDelta",
-    "ToolCall",
-    "ToolCallEnd",
-    "ToolCallStart",
-    "ToolResult",
-    "UsageReport",
-    "merge_messages",
-]
+__all__ = model.__all__

@@ -296,3 +296,12 @@ class ChatResponse:
     @property
     def end_t(self) -> float:
         return self.events[-1].t if self.events else self.head_t
+
+    @property
+    def end_index(self) -> int:
+        """Where a single closing message goes: the finish, else the end marker, else the last event."""
+        for kind in (Finish, StreamDone):
+            found = next((i for i, e in enumerate(self.events) if isinstance(e.event, kind)), None)
+            if found is not None:
+                return found
+        return len(self.events) - 1

@@ -20,6 +20,7 @@ from ...model.cassette import Chunks, Response
 from ...model.framing import encode_event
 from .model import (
     ChatResponse,
+    Event,
     Finish,
     ReasoningDelta,
     StreamDone,
@@ -35,7 +36,9 @@ __all__ = [
     "BlockClose",
     "BlockDelta",
     "BlockOpen",
+    "WholeCalls",
     "blocks",
+    "blocks_at",
     "dumps",
     "json_response",
     "sse",
@@ -155,3 +158,33 @@ def blocks(response: ChatResponse) -> Iterator[tuple[int, Block]]:
         yield last, BlockClose(open_kind, block)
     for index, b in tool_blocks.items():
         yield last, BlockClose("tool", b, index)
+
+
+def blocks_at(response: ChatResponse) -> dict[int, list[Block]]:
+    """:func:`blocks`, grouped by the position of the event they come at."""
+    at: dict[int, list[Block]] = {}
+    for pos, op in blocks(response):
+        at.setdefault(pos, []).append(op)
+    return at
+
+
+class WholeCalls:
+    """Tool calls gathered from their events, for APIs that send a call whole (Gemini, Ollama)."""
+
+    def __init__(self) -> None:
+        self._open: dict[int, tuple[str, str, str]] = {}  # index -> id, name, arguments so far
+
+    def feed(self, ev: Event) -> tuple[str, str, Any] | None:
+        """The call ``ev`` completes, as ``(id, name, arguments)``; arguments not JSON become ``{}``."""
+        if isinstance(ev, ToolCallStart):
+            self._open[ev.index] = (ev.id, ev.name, "")
+        elif isinstance(ev, ToolArgsDelta) and ev.index in self._open:
+            cid, name, args = self._open[ev.index]
+            self._open[ev.index] = (cid, name, args + ev.arguments)
+        elif isinstance(ev, ToolCallEnd) and ev.index in self._open:
+            cid, name, args = self._open.pop(ev.index)
+            try:
+                return cid, name, json.loads(args or "{}")
+            except ValueError:
+                return cid, name, {}
+        return None
