@@ -284,7 +284,7 @@ def _message_head(resp: neutral.ChatResponse) -> dict[str, Any]:
     }
 
 
-def _encode_stream(resp: neutral.ChatResponse) -> Response:
+def encode_stream(resp: neutral.ChatResponse) -> Response:
     ops = {pos: [_block_wire(op) for op in at_pos] for pos, at_pos in blocks_at(resp).items()}
     usage = resp.usage
     timed: list[tuple[float, bytes]] = []
@@ -310,7 +310,7 @@ def _encode_stream(resp: neutral.ChatResponse) -> Response:
     return to_response(timed, head_t=resp.head_t, content_type="text/event-stream; charset=utf-8")
 
 
-def _encode_whole(resp: neutral.ChatResponse) -> Response:
+def encode_whole(resp: neutral.ChatResponse) -> Response:
     content: list[dict[str, Any]] = []
     if resp.reasoning:
         content.append({"type": "thinking", "thinking": resp.reasoning, "signature": ""})
@@ -330,12 +330,9 @@ def _encode_whole(resp: neutral.ChatResponse) -> Response:
     return json_response(body, t=resp.end_t, head_t=resp.head_t)
 
 
-CODEC = Codec(
-    "anthropic-messages",
-    lambda host, path: path.endswith("/v1/messages"),
-    decode_request,
-    encode_request,
-    decode_response,
-    lambda resp, stream: _encode_stream(resp) if stream else _encode_whole(resp),
-    stream_field,
-)
+def handles(host: str, path: str) -> bool:
+    return path.endswith("/v1/messages")
+
+
+is_stream_request = stream_field
+CODEC = Codec.of_module("anthropic-messages", __name__)

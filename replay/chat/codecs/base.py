@@ -9,6 +9,7 @@ Example usage::
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,8 +42,8 @@ class TranslationError(ReplayError, ValueError):
 class Codec:
     """One API's wire format, both ways.
 
-    ``encode_response(response, stream)`` writes a streaming or a whole-body answer whatever
-    the source was; ``handles(host, path)`` recognises the API's endpoints.
+    ``handles(host, path)`` recognises the API's endpoints; ``encode_stream`` and
+    ``encode_whole`` write a streaming or a whole-body answer whatever the source was.
     """
 
     name: str
@@ -50,8 +51,18 @@ class Codec:
     decode_request: Callable[[Request], neutral.ChatRequest]
     encode_request: Callable[[neutral.ChatRequest], Request]
     decode_response: Callable[[Response], neutral.ChatResponse]
-    encode_response: Callable[[neutral.ChatResponse, bool], Response]
+    encode_stream: Callable[[neutral.ChatResponse], Response]
+    encode_whole: Callable[[neutral.ChatResponse], Response]
     is_stream_request: Callable[[Request], bool]
+
+    @classmethod
+    def of_module(cls, name: str, module: str) -> Codec:
+        """The codec a module defines as functions named after the fields (``handles``, ...)."""
+        found = vars(sys.modules[module])
+        return cls(name, *(found[f] for f in cls.__dataclass_fields__ if f != "name"))
+
+    def encode_response(self, response: neutral.ChatResponse, stream: bool) -> Response:
+        return self.encode_stream(response) if stream else self.encode_whole(response)
 
 
 @dataclass(frozen=True, slots=True)

@@ -282,7 +282,7 @@ def _metadata(resp: neutral.ChatResponse) -> dict[str, Any]:
     }
 
 
-def _encode_stream(resp: neutral.ChatResponse) -> Response:
+def encode_stream(resp: neutral.ChatResponse) -> Response:
     ops = blocks_at(resp)
     timed: list[tuple[float, bytes]] = []
     started = False
@@ -304,7 +304,7 @@ def _encode_stream(resp: neutral.ChatResponse) -> Response:
     )
 
 
-def _encode_whole(resp: neutral.ChatResponse) -> Response:
+def encode_whole(resp: neutral.ChatResponse) -> Response:
     content: list[dict[str, Any]] = []
     if resp.reasoning:
         content.append({"reasoningContent": {"reasoningText": {"text": resp.reasoning}}})
@@ -322,12 +322,8 @@ def _encode_whole(resp: neutral.ChatResponse) -> Response:
     return json_response(body, t=resp.end_t, head_t=resp.head_t)
 
 
-CODEC = Codec(
-    "bedrock-converse",
-    lambda host, path: "/model/" in path and path.endswith(("/converse", "/converse-stream")),
-    decode_request,
-    encode_request,
-    decode_response,
-    lambda resp, stream: _encode_stream(resp) if stream else _encode_whole(resp),
-    is_stream_request,
-)
+def handles(host: str, path: str) -> bool:
+    return "/model/" in path and path.endswith(("/converse", "/converse-stream"))
+
+
+CODEC = Codec.of_module("bedrock-converse", __name__)

@@ -259,7 +259,7 @@ def _parts_of(ev: neutral.Event, calls: WholeCalls) -> list[dict[str, Any]]:
     return [{"functionCall": {"id": cid, "name": name, "args": value}}]
 
 
-def _encode_stream(resp: neutral.ChatResponse) -> Response:
+def encode_stream(resp: neutral.ChatResponse) -> Response:
     timed: list[tuple[float, bytes]] = []
     calls = WholeCalls()
     for e in resp.events:
@@ -271,7 +271,7 @@ def _encode_stream(resp: neutral.ChatResponse) -> Response:
     return to_response(timed, head_t=resp.head_t, content_type="text/event-stream")
 
 
-def _encode_whole(resp: neutral.ChatResponse) -> Response:
+def encode_whole(resp: neutral.ChatResponse) -> Response:
     parts: list[dict[str, Any]] = []
     calls = WholeCalls()
     if resp.reasoning:
@@ -288,12 +288,8 @@ def _encode_whole(resp: neutral.ChatResponse) -> Response:
     )
 
 
-CODEC = Codec(
-    "gemini",
-    lambda host, path: ":generateContent" in path or ":streamGenerateContent" in path,
-    decode_request,
-    encode_request,
-    decode_response,
-    lambda resp, stream: _encode_stream(resp) if stream else _encode_whole(resp),
-    is_stream_request,
-)
+def handles(host: str, path: str) -> bool:
+    return ":generateContent" in path or ":streamGenerateContent" in path
+
+
+CODEC = Codec.of_module("gemini", __name__)

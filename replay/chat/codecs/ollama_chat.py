@@ -231,7 +231,7 @@ def _line_message(ev: neutral.Event, calls: WholeCalls) -> dict[str, Any] | None
     }
 
 
-def _encode_stream(resp: neutral.ChatResponse) -> Response:
+def encode_stream(resp: neutral.ChatResponse) -> Response:
     end_at = resp.end_index
     timed: list[tuple[float, bytes]] = []
     calls = WholeCalls()
@@ -245,7 +245,7 @@ def _encode_stream(resp: neutral.ChatResponse) -> Response:
     return to_response(timed, head_t=resp.head_t, content_type="application/x-ndjson")
 
 
-def _encode_whole(resp: neutral.ChatResponse) -> Response:
+def encode_whole(resp: neutral.ChatResponse) -> Response:
     message: dict[str, Any] = {"role": "assistant", "content": resp.text}
     if resp.reasoning:
         message["thinking"] = resp.reasoning
@@ -257,12 +257,8 @@ def _encode_whole(resp: neutral.ChatResponse) -> Response:
     return json_response(_done_line(resp, message), t=resp.end_t, head_t=resp.head_t)
 
 
-CODEC = Codec(
-    "ollama-chat",
-    lambda host, path: path.endswith("/api/chat"),
-    decode_request,
-    encode_request,
-    decode_response,
-    lambda resp, stream: _encode_stream(resp) if stream else _encode_whole(resp),
-    is_stream_request,
-)
+def handles(host: str, path: str) -> bool:
+    return path.endswith("/api/chat")
+
+
+CODEC = Codec.of_module("ollama-chat", __name__)

@@ -250,11 +250,23 @@ def dialect_codec(dialect: str) -> Codec:
         path = "/openai/v1/chat/completions" if dialect == "groq" else "/v1/chat/completions"
         return wire.model_copy(update={"url": f"https://{_HOSTS[dialect]}{path}"})
 
-    def encode_resp(resp: neutral.ChatResponse, stream: bool) -> Response:
-        return _encode_stream(resp, dialect) if stream else _encode_whole(resp, dialect)
+    def encode_stream(resp: neutral.ChatResponse) -> Response:
+        return _encode_stream(resp, dialect)
+
+    def encode_whole(resp: neutral.ChatResponse) -> Response:
+        return _encode_whole(resp, dialect)
 
     name = "openai-chat" if dialect == "openai" else f"{dialect}-chat"
-    return Codec(name, handles, decode_request, encode_req, decode_response, encode_resp, is_stream_request)
+    return Codec(
+        name,
+        handles,
+        decode_request,
+        encode_req,
+        decode_response,
+        encode_stream,
+        encode_whole,
+        is_stream_request,
+    )
 
 
 CODEC = dialect_codec("openai")

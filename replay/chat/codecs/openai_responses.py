@@ -39,7 +39,8 @@ from ..neutral.wire import (
 from .base import Codec, at, chat_response, json_body, timed_sse_json
 from .openai_responses_request import decode_request, encode_request, is_stream_request
 
-__all__ = ["CODEC"]
+# The request side lives in openai_responses_request; the codec is read from this namespace.
+__all__ = ["CODEC", "decode_request", "encode_request", "is_stream_request"]
 
 
 # -- responses ------------------------------------------------------------------------------
@@ -280,7 +281,7 @@ class _Encoder:
         return [{k: v for k, v in item.items() if k != "_text"} for _, item in sorted(self.items.items())]
 
 
-def _encode_stream(resp: neutral.ChatResponse) -> Response:
+def encode_stream(resp: neutral.ChatResponse) -> Response:
     enc = _Encoder(resp)
     ops = blocks_at(resp)
     events = resp.events
@@ -305,7 +306,7 @@ def _encode_stream(resp: neutral.ChatResponse) -> Response:
     return to_response(timed, head_t=resp.head_t, content_type="text/event-stream; charset=utf-8")
 
 
-def _encode_whole(resp: neutral.ChatResponse) -> Response:
+def encode_whole(resp: neutral.ChatResponse) -> Response:
     enc = _Encoder(resp)
     for _, op in blocks(resp):
         enc.block(op)
@@ -313,12 +314,8 @@ def _encode_whole(resp: neutral.ChatResponse) -> Response:
     return json_response(_snapshot(resp, status, enc.output()), t=resp.end_t, head_t=resp.head_t)
 
 
-CODEC = Codec(
-    "openai-responses",
-    lambda host, path: path.endswith("/v1/responses") or path == "/responses",
-    decode_request,
-    encode_request,
-    decode_response,
-    lambda resp, stream: _encode_stream(resp) if stream else _encode_whole(resp),
-    is_stream_request,
-)
+def handles(host: str, path: str) -> bool:
+    return path.endswith("/v1/responses") or path == "/responses"
+
+
+CODEC = Codec.of_module("openai-responses", __name__)
