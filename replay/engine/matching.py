@@ -13,14 +13,16 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from ..chat.matchkey import ChatKey, chat_key
 from ..model.cassette import Interaction, Request
 from ..model.headers import header_value
 from ..model.match_on import DEFAULT_MATCH_ON, MATCHERS, normalize_match_on
 from ..scrub.bodies import form_pairs, looks_like_form
+
+if TYPE_CHECKING:
+    from ..chat.matchkey import ChatKey
 
 __all__ = ["DEFAULT_MATCH_ON", "MATCHERS", "Matcher", "RequestParts", "normalize_match_on", "request_parts"]
 
@@ -71,6 +73,9 @@ class RequestParts:
     @property
     def chat(self) -> ChatKey:
         if self._chat is None:
+            # The codecs load with the first request matched on "chat" (as_api), not with the engine.
+            from ..chat.matchkey import chat_key
+
             query = f"?{'&'.join(f'{k}={v}' for k, v in self.query)}" if self.query else ""
             self._chat = chat_key(
                 self.method, f"{self.scheme}://{self.host}{self.path}{query}", self.raw_body
