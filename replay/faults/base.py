@@ -7,7 +7,7 @@ import dataclasses
 import difflib
 import math
 from abc import ABCMeta, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar
 
@@ -66,6 +66,11 @@ def _check_seconds(name: str, value: Any, *, allow_inf: bool = False) -> None:
         raise ValueError(f"{name} must be finite, got {value!r}")
 
 
+def _id_of(*parts: str | None) -> str:
+    """A fault's id from the parts of the settings it was given (None: a setting not given)."""
+    return ",".join(part for part in parts if part is not None)
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class Fault(metaclass=_FaultMeta):
     """Base class: ``interaction=`` index, ``match=`` predicate, ``times=`` limit."""
@@ -78,6 +83,9 @@ class Fault(metaclass=_FaultMeta):
     stage: ClassVar[int] = CONTENT
     rank: ClassVar[int] = 0
     label: ClassVar[str] = "fault"
+    # Optional settings (name -> what it is) of which one at least must be given: a fault
+    # with none of them would do nothing.
+    needs_one_of: ClassVar[Mapping[str, str]] = {}
 
     def __post_init__(self) -> None:
         _check_count("interaction", self.interaction)
@@ -85,6 +93,9 @@ class Fault(metaclass=_FaultMeta):
         if self.match is not None and not callable(self.match):
             raise TypeError(f"match must be a callable taking the request, got {self.match!r}")
         self._validate()
+        if self.needs_one_of and all(getattr(self, name) is None for name in self.needs_one_of):
+            needs = " and/or ".join(f"{name}= ({what})" for name, what in self.needs_one_of.items())
+            raise ValueError(f"{type(self).__name__} needs {needs}")
 
     def _validate(self) -> None:
         return None

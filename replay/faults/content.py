@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -50,7 +51,24 @@ def _choice_payloads(draft: Draft) -> list[EventPayload]:
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class EmptyChoices(Fault):
+class _OpenAIFault(Fault):
+    """A rewrite of the choices of OpenAI-compatible chat completions: other bodies are refused,
+    a whole body is rewritten by :meth:`_whole`, a stream by :meth:`_stream`."""
+
+    def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
+        if (why := _need_openai(draft)) is not None:
+            return why
+        return self._stream(draft, ctx) if draft.stream else self._whole(draft)
+
+    @abstractmethod
+    def _whole(self, draft: Draft) -> str | None: ...
+
+    @abstractmethod
+    def _stream(self, draft: Draft, ctx: FaultContext) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class EmptyChoices(_OpenAIFault):
     """``choices: []`` where code indexes ``choices[0]``: a non-stream body with no choices; a
     stream that opens with a choice-less chunk (as Azure's prompt-filter chunk does).
 
@@ -62,15 +80,14 @@ class EmptyChoices(Fault):
     rank: ClassVar[int] = 0
     label: ClassVar[str] = "empty-choices"
 
-    def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
-        if (why := _need_openai(draft)) is not None:
-            return why
-        if not draft.stream:
-            body = draft.json_body()
-            if not body.get("choices"):
-                return "the body has no choices already"
-            draft.set_json_body({**body, "choices": []})
-            return None
+    def _whole(self, draft: Draft) -> str | None:
+        body = draft.json_body()
+        if not body.get("choices"):
+            return "the body has no choices already"
+        draft.set_json_body({**body, "choices": []})
+        return None
+
+    def _stream(self, draft: Draft, ctx: FaultContext) -> str | None:
         events = draft.data_events()
         lead = {
             "id": "",
@@ -87,7 +104,7 @@ class EmptyChoices(Fault):
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class NullDeltaContent(Fault):
+class NullDeltaContent(_OpenAIFault):
     """``content: null`` where code expects a string: on the first and last chunks of a stream
     (text is never lost: a chunk whose text would be nulled is split in two), or on the message
     of a non-stream completion.
@@ -100,20 +117,19 @@ class NullDeltaContent(Fault):
     rank: ClassVar[int] = 1
     label: ClassVar[str] = "null-content"
 
-    def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
-        if (why := _need_openai(draft)) is not None:
-            return why
-        if not draft.stream:
-            body = draft.json_body()
-            choices = body.get("choices") or []
-            if not choices:
-                return "the body has no choices"
-            new_choices = [
-                {**c, "message": {**(c.get("message") or {}), "content": None}} if isinstance(c, dict) else c
-                for c in choices
-            ]
-            draft.set_json_body({**body, "choices": new_choices})
-            return None
+    def _whole(self, draft: Draft) -> str | None:
+        body = draft.json_body()
+        choices = body.get("choices") or []
+        if not choices:
+            return "the body has no choices"
+        new_choices = [
+            {**c, "message": {**(c.get("message") or {}), "content": None}} if isinstance(c, dict) else c
+            for c in choices
+        ]
+        draft.set_json_body({**body, "choices": new_choices})
+        return None
+
+    def _stream(self, draft: Draft, ctx: FaultContext) -> str | None:
         payloads = _choice_payloads(draft)
         if not payloads:
             return "the stream has no chunks with choices"
@@ -160,7 +176,7 @@ def _null_content_edit(draft: Draft, payload: EventPayload, *, first: bool) -> t
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class UsageOnlyChunk(Fault):
+class UsageOnlyChunk(_OpenAIFault):
     """A final usage-only chunk (``choices: []``, ``usage: {...}``) before ``[DONE]``, as OpenAI
     sends with ``stream_options={"include_usage": True}``. Usage comes from the stream if it
     carries any (a finish chunk, Groq's ``x_groq``), else it is estimated from the text. The
@@ -175,11 +191,10 @@ class UsageOnlyChunk(Fault):
     rank: ClassVar[int] = 2
     label: ClassVar[str] = "usage-chunk"
 
-    def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
-        if (why := _need_openai(draft)) is not None:
-            return why
-        if not draft.stream:
-            return "a usage-only chunk exists only in streams (this body is not streamed)"
+    def _whole(self, draft: Draft) -> str | None:
+        return "a usage-only chunk exists only in streams (this body is not streamed)"
+
+    def _stream(self, draft: Draft, ctx: FaultContext) -> str | None:
         payloads = [p for p in draft.payloads() if isinstance(p.data, dict)]
         if any(p.data.get("choices") == [] and p.data.get("usage") for p in payloads):
             return "the stream already ends with a usage-only chunk"

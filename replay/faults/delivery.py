@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar
 
 from ..chat.finish import rewrite_finish
 from ..errors import ReplayError
 from ..model.cassette import StreamEnd
-from .base import DELIVERY, Fault, _check_count, _check_seconds
+from .base import DELIVERY, Fault, _check_count, _check_seconds, _id_of
 from .draft import Draft, FaultContext
 
 __all__ = ["Disconnect", "Latency", "Stall", "Truncate"]
@@ -35,20 +36,20 @@ class Latency(Fault):
 
     stage: ClassVar[int] = DELIVERY
     rank: ClassVar[int] = 0
+    needs_one_of: ClassVar[Mapping[str, str]] = {
+        "ttfb": "seconds to the response head",
+        "scale": "gap factor",
+    }
 
     def _validate(self) -> None:
         _check_seconds("ttfb", self.ttfb)
         _check_seconds("scale", self.scale)
-        if self.ttfb is None and self.scale is None:
-            raise ValueError("Latency needs ttfb= (seconds to the response head) and/or scale= (gap factor)")
 
     def _id(self) -> str:
-        parts = []
-        if self.ttfb is not None:
-            parts.append(f"ttfb={self.ttfb:g}s")
-        if self.scale is not None:
-            parts.append(f"latency=x{self.scale:g}")
-        return ",".join(parts)
+        return _id_of(
+            None if self.ttfb is None else f"ttfb={self.ttfb:g}s",
+            None if self.scale is None else f"latency=x{self.scale:g}",
+        )
 
     def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
         head = draft.head_t

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from abc import abstractmethod
 from dataclasses import KW_ONLY, dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..chat.finish import error_event_payload
 from .base import Fault, _check_count
@@ -28,7 +29,34 @@ def _event_at(draft: Draft, at_event: int | None, fault: str) -> tuple[EventPayl
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class MalformedEvent(Fault):
+class _AtEventFault(Fault):
+    """A rewrite of event ``at_event`` of a stream (default: the middle data event), by
+    :meth:`_at`; a body that is not a stream is its only event (0), rewritten by :meth:`_whole`."""
+
+    at_event: int | None = None
+
+    def _id(self) -> str:
+        return self.label + (f"@{self.at_event}" if self.at_event is not None else "")
+
+    def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
+        if not draft.stream:
+            if self.at_event not in (None, 0):
+                return f"the body is not an event stream, so at_event={self.at_event} does not exist"
+            return self._whole(draft, ctx)
+        payload, why = _event_at(draft, self.at_event, f"at_event={self.at_event}")
+        if payload is None:
+            return why
+        return self._at(draft, ctx, payload)
+
+    @abstractmethod
+    def _whole(self, draft: Draft, ctx: FaultContext) -> str | None: ...
+
+    @abstractmethod
+    def _at(self, draft: Draft, ctx: FaultContext, payload: EventPayload) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class MalformedEvent(_AtEventFault):
     """Replace the data of event ``at_event`` (default: the middle one) with ``data`` (default:
     the first half of the original JSON, as a broken proxy sends it); the stream goes on. On a
     non-stream body the whole body becomes ``data``.
@@ -38,7 +66,6 @@ class MalformedEvent(Fault):
         faults=[MalformedEvent(at_event=2)]
     """
 
-    at_event: int | None = None
     data: str | None = None
 
     rank: ClassVar[int] = 4
@@ -53,22 +80,15 @@ class MalformedEvent(Fault):
                 "MalformedEvent data must be one line (a new line would start another SSE field)"
             )
 
-    def _id(self) -> str:
-        return self.label + (f"@{self.at_event}" if self.at_event is not None else "")
+    def _whole(self, draft: Draft, ctx: FaultContext) -> str | None:
+        text = draft.body.data.decode("utf-8", "replace")
+        if not text:
+            return "the body is empty"
+        new = self.data if self.data is not None else text[: len(text) // 2]
+        draft.set_body(draft.body.edit([(0, len(draft.body), new.encode())], default_t=draft.head_t))
+        return None
 
-    def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
-        if not draft.stream:
-            if self.at_event not in (None, 0):
-                return f"the body is not an event stream, so at_event={self.at_event} does not exist"
-            text = draft.body.data.decode("utf-8", "replace")
-            if not text:
-                return "the body is empty"
-            new = self.data if self.data is not None else text[: len(text) // 2]
-            draft.set_body(draft.body.edit([(0, len(draft.body), new.encode())], default_t=draft.head_t))
-            return None
-        payload, why = _event_at(draft, self.at_event, f"at_event={self.at_event}")
-        if payload is None:
-            return why
+    def _at(self, draft: Draft, ctx: FaultContext, payload: EventPayload) -> str | None:
         event = payload.event
         new = self.data if self.data is not None else event.data[: len(event.data) // 2]
         raw = draft.body.data[event.start : event.end]
@@ -77,7 +97,7 @@ class MalformedEvent(Fault):
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class ErrorEvent(Fault):
+class ErrorEvent(_AtEventFault):
     """The provider's mid-stream error as event ``at_event`` (default: the middle one); the
     stream ends after it, as providers end it. OpenAI-compatible: ``data: {"error": {...}}``;
     Anthropic: ``event: error`` with ``{"type": "error", "error": {"type": "overloaded_error"}}``.
@@ -89,7 +109,6 @@ class ErrorEvent(Fault):
         faults=[ErrorEvent(at_event=3)]
     """
 
-    at_event: int | None = None
     _: KW_ONLY
     error_type: str | None = None
     message: str | None = None
@@ -105,25 +124,23 @@ class ErrorEvent(Fault):
                 raise ValueError(f"ErrorEvent {name} must be a non-empty string, got {value!r}")
 
     def _id(self) -> str:
-        out = self.label + (f"@{self.at_event}" if self.at_event is not None else "")
-        return out + (f"={self.error_type}" if self.error_type else "")
+        # Named, not super(): a slots dataclass's methods cannot use super() without arguments.
+        return _AtEventFault._id(self) + (f"={self.error_type}" if self.error_type else "")
 
-    def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
-        shape = draft.shape()
-        api = "bedrock" if draft.framing == "eventstream" else shape
+    def _error(self, draft: Draft, ctx: FaultContext) -> tuple[str | None, str | None, dict[str, Any]]:
+        """The API, and the error event's name and payload as the API's provider sends them."""
+        api = "bedrock" if draft.framing == "eventstream" else draft.shape()
         own = error_event_payload(api, self.error_type, self.message)
         if own is None:
-            name, payload_data = stream_error_payload(_provider(draft, ctx), self.error_type, self.message)
-        else:
-            name, payload_data = own
-        if not draft.stream:
-            if self.at_event not in (None, 0):
-                return f"the body is not an event stream, so at_event={self.at_event} does not exist"
-            draft.set_json_body(payload_data)
-            return None
-        payload, why = _event_at(draft, self.at_event, f"at_event={self.at_event}")
-        if payload is None:
-            return why
+            own = stream_error_payload(_provider(draft, ctx), self.error_type, self.message)
+        return api, own[0], own[1]
+
+    def _whole(self, draft: Draft, ctx: FaultContext) -> str | None:
+        draft.set_json_body(self._error(draft, ctx)[2])
+        return None
+
+    def _at(self, draft: Draft, ctx: FaultContext, payload: EventPayload) -> str | None:
+        api, name, payload_data = self._error(draft, ctx)
         event = payload.event
         raw = draft.body.data[event.start : event.end]
         if api == "responses" and isinstance(payload.data, dict):

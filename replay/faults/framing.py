@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from .base import FRAMING, Fault, _check_count
+from .base import FRAMING, Fault, _check_count, _id_of
 from .draft import Draft, FaultContext
 
 __all__ = ["Rechunk"]
@@ -33,21 +34,18 @@ class Rechunk(Fault):
     eol: Literal["\n", "\r\n", "\r"] | None = None
 
     stage: ClassVar[int] = FRAMING
+    needs_one_of: ClassVar[Mapping[str, str]] = {"size": "bytes per read", "eol": "line endings"}
 
     def _validate(self) -> None:
         _check_count("size", self.size, minimum=1)
         if self.eol is not None and self.eol not in _EOLS:
             raise ValueError(f"Rechunk eol must be one of '\\n', '\\r\\n', '\\r', got {self.eol!r}")
-        if self.size is None and self.eol is None:
-            raise ValueError("Rechunk needs size= (bytes per read) and/or eol= (line endings)")
 
     def _id(self) -> str:
-        parts = []
-        if self.size is not None:
-            parts.append(f"rechunk={self.size}")
-        if self.eol is not None:
-            parts.append(f"eol={_EOLS[self.eol]}")
-        return ",".join(parts)
+        return _id_of(
+            None if self.size is None else f"rechunk={self.size}",
+            None if self.eol is None else f"eol={_EOLS[self.eol]}",
+        )
 
     def apply(self, draft: Draft, ctx: FaultContext) -> str | None:
         if not len(draft.body):

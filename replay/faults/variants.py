@@ -84,62 +84,73 @@ def _v(description: str, *faults: Fault) -> Variant:
     return Variant("+".join(f.id for f in faults), faults, description)
 
 
-EDGE_CASES: tuple[Variant, ...] = (
-    _v("the answer was cut at max_tokens", FinishReason("length")),
-    _v("Together's end-of-sequence reason", FinishReason("eos")),
-    _v("the model asked for tools (the message may have no content)", FinishReason("tool_calls")),
-    _v("the provider's filter stopped the answer", FinishReason("content_filter")),
-    _v("the provider failed mid-generation", FinishReason("error")),
-    _v(
-        "delta.content is null on the first and last chunks (message.content null if not streamed)",
-        NullDeltaContent(),
+def _edge_cases(
+    finishes: Sequence[tuple[str, str]],
+    ends_before: str,
+    *,
+    content: Sequence[Variant] = (),
+    mid_stream: Sequence[Variant] = (),
+    statuses: Sequence[Variant] = (),
+) -> tuple[Variant, ...]:
+    """The variants every API shares, around its own: its finish reasons (written in its own
+    field by :class:`~replay.faults.FinishReason`), its ``content`` rewrites, its ``mid_stream``
+    errors and its error ``statuses`` (between a rate limit and a server failure)."""
+    return (
+        *(_v(description, FinishReason(reason)) for reason, description in finishes),
+        *content,
+        _v(f"the stream ends cleanly before {ends_before} (streams only)", Truncate(before_finish=True)),
+        _v("the connection drops mid-body", Disconnect()),
+        *mid_stream,
+        _v("rate limited, with retry-after: 20", HTTPError(429, retry_after=20)),
+        *statuses,
+        _v("the server fails", HTTPError(500)),
+        _v("the server goes silent past the client's read timeout", Stall()),
+        _v("every event split across reads, one byte each", Rechunk(1)),
+    )
+
+
+EDGE_CASES: tuple[Variant, ...] = _edge_cases(
+    [
+        ("length", "the answer was cut at max_tokens"),
+        ("eos", "Together's end-of-sequence reason"),
+        ("tool_calls", "the model asked for tools (the message may have no content)"),
+        ("content_filter", "the provider's filter stopped the answer"),
+        ("error", "the provider failed mid-generation"),
+    ],
+    "the finish chunk",
+    content=(
+        _v(
+            "delta.content is null on the first and last chunks (message.content null if not streamed)",
+            NullDeltaContent(),
+        ),
+        _v("a final usage-only chunk with choices: [] (streams only)", UsageOnlyChunk()),
+        _v(
+            "choices: [] (a non-stream body without choices; a stream opening with a choice-less chunk)",
+            EmptyChoices(),
+        ),
     ),
-    _v("a final usage-only chunk with choices: [] (streams only)", UsageOnlyChunk()),
-    _v(
-        "choices: [] (a non-stream body without choices; a stream opening with a choice-less chunk)",
-        EmptyChoices(),
-    ),
-    _v("the stream ends cleanly before the finish chunk (streams only)", Truncate(before_finish=True)),
-    _v("the connection drops mid-body", Disconnect()),
-    _v("rate limited, with retry-after: 20", HTTPError(429, retry_after=20)),
-    _v("the server fails", HTTPError(500)),
-    _v("the server goes silent past the client's read timeout", Stall()),
-    _v("every event split across reads, one byte each", Rechunk(1)),
 )
 """What code handling OpenAI-compatible chat completions must survive."""
 
-ANTHROPIC_EDGE_CASES: tuple[Variant, ...] = (
-    _v("the answer was cut at max_tokens", FinishReason("max_tokens")),
-    _v("the model asked for tools", FinishReason("tool_use")),
-    _v("a stop sequence ended the answer", FinishReason("stop_sequence")),
-    _v("the model refused", FinishReason("refusal")),
-    _v("the server paused a long turn", FinishReason("pause_turn")),
-    _v("the stream ends cleanly before message_delta (streams only)", Truncate(before_finish=True)),
-    _v("the connection drops mid-body", Disconnect()),
-    _v("an overloaded_error event mid-stream", ErrorEvent()),
-    _v("rate limited, with retry-after: 20", HTTPError(429, retry_after=20)),
-    _v("Anthropic is overloaded", HTTPError(529)),
-    _v("the server fails", HTTPError(500)),
-    _v("the server goes silent past the client's read timeout", Stall()),
-    _v("every event split across reads, one byte each", Rechunk(1)),
+ANTHROPIC_EDGE_CASES: tuple[Variant, ...] = _edge_cases(
+    [
+        ("max_tokens", "the answer was cut at max_tokens"),
+        ("tool_use", "the model asked for tools"),
+        ("stop_sequence", "a stop sequence ended the answer"),
+        ("refusal", "the model refused"),
+        ("pause_turn", "the server paused a long turn"),
+    ],
+    "message_delta",
+    mid_stream=[_v("an overloaded_error event mid-stream", ErrorEvent())],
+    statuses=[_v("Anthropic is overloaded", HTTPError(529))],
 )
 """What code handling Anthropic messages must survive."""
 
 
 def _framed(api: str, finishes: Sequence[tuple[str, str]], error: str) -> tuple[Variant, ...]:
-    """The variants every streamed API shares, counted in its own framing's events, plus its
-    own finish reasons (written in its own field by :class:`~replay.faults.FinishReason`)."""
-    return (
-        *(_v(description, FinishReason(reason)) for reason, description in finishes),
-        _v(f"the stream ends cleanly before the {api} finish (streams only)", Truncate(before_finish=True)),
-        _v("the connection drops mid-body", Disconnect()),
-        _v(error, ErrorEvent()),
-        _v("one event's payload is cut in half", MalformedEvent()),
-        _v("rate limited, with retry-after: 20", HTTPError(429, retry_after=20)),
-        _v("the server fails", HTTPError(500)),
-        _v("the server goes silent past the client's read timeout", Stall()),
-        _v("every event split across reads, one byte each", Rechunk(1)),
-    )
+    """The variants of a streamed API, counted in its own framing's events."""
+    mid_stream = [_v(error, ErrorEvent()), _v("one event's payload is cut in half", MalformedEvent())]
+    return _edge_cases(finishes, f"the {api} finish", mid_stream=mid_stream)
 
 
 RESPONSES_EDGE_CASES = _framed(

@@ -35,11 +35,11 @@ from ..limits import MAX_CHUNK_T
 from .bodies import check_nesting, decode_body, encode_body
 from .chunks import Chunk, Chunks, _check_t, _round_t
 from .framing import Event, Framing, detect_framing, iter_decoded
-from .headers import Headers, check_headers, headers_from_disk, headers_to_disk, media_type
+from .headers import Headers, headers_to_disk, media_type
 
 # Re-exported: replay.transport.streams reads it from here.
 from .headers import header_value as header_value
-from .request import Request
+from .request import DiskModel, HTTPHeaders, Request
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -87,39 +87,28 @@ class StreamEnd(BaseModel):
         return None if value is None else _check_t(value, "end t")
 
 
-class Response(BaseModel):
+class Response(DiskModel):
     """A recorded response: status, headers, time to headers ``t``, and timed body chunks."""
 
     model_config = ConfigDict(extra="forbid")
 
     status: int = Field(ge=100, le=599)  # anything else could not be replayed as HTTP
     t: float = 0.0
-    headers: Headers = Field(default_factory=list)
+    headers: HTTPHeaders = Field(default_factory=list)
     # Typed as a sequence (callers pass lists); always held as a compact Chunks.
     chunks: Annotated[Sequence[Chunk], PlainValidator(Chunks.validate)] = Field(default_factory=Chunks)
     end: StreamEnd | None = None
     decoded_from: str | None = None
     synthetic_timing: bool = False
 
-    @model_validator(mode="before")
     @classmethod
-    def _from_disk(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        value = dict(value)
-        if "headers" in value:
-            value["headers"] = headers_from_disk(value["headers"])
+    def _fields_from_disk(cls, value: dict[str, Any]) -> None:
         if "t" in value:
             value["t"] = _check_t(value["t"], "response t")
+        # A body stored whole (``body:``) becomes chunks, cut as the stored chunk list says.
         body = value.pop("body", None)
         if body is not None:
             value["chunks"] = _split_sized(decode_body(body), value.get("chunks"))
-        return value
-
-    @field_validator("headers")
-    @classmethod
-    def _http_headers(cls, value: Headers) -> Headers:
-        return check_headers(value)
 
     @model_validator(mode="after")
     def _check_times(self) -> Response:

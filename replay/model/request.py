@@ -7,15 +7,26 @@ so replay and the CLI never meet them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from .bodies import check_nesting, decode_body, encode_body
 from .headers import Headers, check_headers, header_value, headers_from_disk, headers_to_disk
 
-__all__ = ["Request", "check_url"]
+__all__ = ["DiskModel", "HTTPHeaders", "Request", "check_url"]
+
+# The headers of a recorded request or response: names that are HTTP tokens, values without CR/LF.
+HTTPHeaders = Annotated[Headers, AfterValidator(check_headers)]
 
 
 def check_url(url: str) -> str:
@@ -32,15 +43,10 @@ def check_url(url: str) -> str:
     return url
 
 
-class Request(BaseModel):
-    """A recorded request: method, URL, headers (in order, repeats allowed) and body bytes."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    method: str
-    url: str
-    headers: Headers = Field(default_factory=list)
-    body: bytes = b""
+class DiskModel(BaseModel):
+    """A request or response as a cassette stores it: a mapping's values are converted from
+    their disk forms (headers as a mapping or pairs, ...) before the fields are validated, so a
+    value that cannot be converted is reported against the model, not one of its fields."""
 
     @model_validator(mode="before")
     @classmethod
@@ -50,6 +56,26 @@ class Request(BaseModel):
         value = dict(value)
         if "headers" in value:
             value["headers"] = headers_from_disk(value["headers"])
+        cls._fields_from_disk(value)
+        return value
+
+    @classmethod
+    def _fields_from_disk(cls, value: dict[str, Any]) -> None:
+        """Convert the model's other fields from their disk forms, in place."""
+
+
+class Request(DiskModel):
+    """A recorded request: method, URL, headers (in order, repeats allowed) and body bytes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: str
+    url: str
+    headers: HTTPHeaders = Field(default_factory=list)
+    body: bytes = b""
+
+    @classmethod
+    def _fields_from_disk(cls, value: dict[str, Any]) -> None:
         body = value.get("body")
         if body is None:
             value.pop("body", None)
@@ -57,7 +83,6 @@ class Request(BaseModel):
             value["body"] = decode_body(body)
         if isinstance(value.get("method"), str):
             value["method"] = value["method"].upper()
-        return value
 
     @model_serializer(mode="plain")
     def _to_disk(self) -> dict[str, Any]:
@@ -67,11 +92,6 @@ class Request(BaseModel):
         if self.body:
             out["body"] = encode_body(self.body)
         return out
-
-    @field_validator("headers")
-    @classmethod
-    def _http_headers(cls, value: Headers) -> Headers:
-        return check_headers(value)
 
     @field_validator("url")
     @classmethod

@@ -37,26 +37,9 @@ Example usage::
 
 from __future__ import annotations
 
+from . import patterns
 from .edits import Finding, SecretsFoundError
-from .patterns import (
-    KEY_PATTERNS,
-    PLACEHOLDER,
-    SECRET_BODY_FIELDS,
-    SECRET_HEADERS,
-    SECRET_QUERY_PARAMS,
-    find_key_patterns,
-)
+from .patterns import *  # noqa: F403 - what a secret looks like, exported as patterns lists it
 from .policy import Scrubber, redact_secrets
 
-__all__ = [
-    "KEY_PATTERNS",
-    "PLACEHOLDER",
-    "SECRET_BODY_FIELDS",
-    "SECRET_HEADERS",
-    "SECRET_QUERY_PARAMS",
-    "Finding",
-    "Scrubber",
-    "SecretsFoundError",
-    "find_key_patterns",
-    "redact_secrets",
-]
+__all__ = ["Finding", "Scrubber", "SecretsFoundError", "redact_secrets", *patterns.__all__]

@@ -78,32 +78,37 @@ class _KeyPattern:
 # which keeps hyphenated prose ("sk-learn-style-...") and the placeholders themselves out.
 _TOKEN = "[A-Za-z0-9_-]"
 _ALNUM = "[A-Za-z0-9]"
+
+
+def _key(label: str, prefix: str, cls: str = _ALNUM, length: str = "{20,}") -> _KeyPattern:
+    """The common shape: ``prefix`` then ``length`` characters of ``cls``."""
+    return _KeyPattern(label, prefix, cls, cls + length)
+
+
 KEY_PATTERNS: tuple[_KeyPattern, ...] = (
-    _KeyPattern("an Anthropic API key", r"sk-ant-(?:[a-z]+\d*-)?", _TOKEN, _TOKEN + "{20,}"),
+    _key("an Anthropic API key", r"sk-ant-(?:[a-z]+\d*-)?", _TOKEN),
     # OpenRouter before OpenAI: both start with sk-. sk-or-v1- + 64 hex digits.
-    _KeyPattern("an OpenRouter API key", r"sk-or-v1-", _ALNUM, _ALNUM + "{32,}"),
-    _KeyPattern("an OpenAI API key", r"sk-(?:proj-|svcacct-|admin-|None-)?", _TOKEN, _TOKEN + "{20,}"),
+    _key("an OpenRouter API key", r"sk-or-v1-", length="{32,}"),
+    _key("an OpenAI API key", r"sk-(?:proj-|svcacct-|admin-|None-)?", _TOKEN),
     # tgp_v1_ + 43 base64url characters (32 random bytes).
-    _KeyPattern("a Together API key", r"tgp_v1_", _TOKEN, _TOKEN + "{32,}"),
-    _KeyPattern("a Fireworks API key", r"fw_", _ALNUM, _ALNUM + "{20,}"),
-    _KeyPattern("a Groq API key", r"gsk_", _ALNUM, _ALNUM + "{20,}"),
-    _KeyPattern("a Google API key", r"AIza", _TOKEN, _TOKEN + "{35}"),
-    _KeyPattern("a Google OAuth token", r"ya29\.", _TOKEN, _TOKEN + "{20,}"),
-    _KeyPattern("an xAI API key", r"xai-", _ALNUM, _ALNUM + "{20,}"),
-    _KeyPattern("a Hugging Face token", r"hf_", _ALNUM, _ALNUM + "{20,}"),
-    _KeyPattern("a Replicate token", r"r8_", _ALNUM, _ALNUM + "{20,}"),
-    _KeyPattern("a Perplexity API key", r"pplx-", _ALNUM, _ALNUM + "{20,}"),
-    _KeyPattern("a GitHub token", r"(?:gh[pousr]_|github_pat_)", "[A-Za-z0-9_]", "[A-Za-z0-9_]{30,}"),
-    _KeyPattern("an AWS access key id", r"(?:AKIA|ASIA)", "[0-9A-Z]", "[0-9A-Z]{16}"),
+    _key("a Together API key", r"tgp_v1_", _TOKEN, "{32,}"),
+    _key("a Fireworks API key", r"fw_"),
+    _key("a Groq API key", r"gsk_"),
+    _key("a Google API key", r"AIza", _TOKEN, "{35}"),
+    _key("a Google OAuth token", r"ya29\.", _TOKEN),
+    _key("an xAI API key", r"xai-"),
+    _key("a Hugging Face token", r"hf_"),
+    _key("a Replicate token", r"r8_"),
+    _key("a Perplexity API key", r"pplx-"),
+    _key("a GitHub token", r"(?:gh[pousr]_|github_pat_)", "[A-Za-z0-9_]", "{30,}"),
+    _key("an AWS access key id", r"(?:AKIA|ASIA)", "[0-9A-Z]", "{16}"),
     # A SigV4 signature (Authorization header, X-Amz-Signature=, copied into a body).
-    _KeyPattern("an AWS SigV4 signature", r"Signature=", "[0-9a-f]", "[0-9a-f]{64}"),
+    _key("an AWS SigV4 signature", r"Signature=", "[0-9a-f]", "{64}"),
     # STS session tokens (X-Amz-Security-Token) are base64 of a structure that always starts
     # with the same bytes: "IQoJb3JpZ2luX2Vj..." (current), "FwoGZXIvYXdzE..." (older).
-    _KeyPattern(
-        "an AWS session token", r"(?:IQoJb3JpZ2luX2|FwoGZXIvYXdzE)", "[A-Za-z0-9+/=]", "[A-Za-z0-9+/=]{100,}"
-    ),
-    _KeyPattern("a Slack token", r"xox[abprs]-", "[A-Za-z0-9-]", "[A-Za-z0-9-]{10,}"),
-    _KeyPattern("a Stripe key", r"(?:sk|rk)_(?:live|test)_", _ALNUM, _ALNUM + "{20,}"),
+    _key("an AWS session token", r"(?:IQoJb3JpZ2luX2|FwoGZXIvYXdzE)", "[A-Za-z0-9+/=]", "{100,}"),
+    _key("a Slack token", r"xox[abprs]-", "[A-Za-z0-9-]", "{10,}"),
+    _key("a Stripe key", r"(?:sk|rk)_(?:live|test)_"),
     _KeyPattern(
         "a JSON Web Token",
         "",

@@ -177,15 +177,7 @@ class Scrubber:
     def scrub_request(self, request: Request, *, headers_too: bool = True) -> Request:
         """The request as it is written (and compared): rules, then ``before_record_request``."""
         clean, _ = self._request_rules(request, headers_too=headers_too)
-        if self.before_record_request is not None:
-            result = self.before_record_request(clean)
-            if not isinstance(result, Request):
-                raise ReplayError(
-                    f"before_record_request returned {type(result).__name__}; it must return the "
-                    "(modified) replay.Request it was given"
-                )
-            clean = result
-        return clean
+        return _through_hook(self.before_record_request, clean, Request, "before_record_request")
 
     # -- responses --------------------------------------------------------------------------
 
@@ -215,15 +207,7 @@ class Scrubber:
     def scrub_response(self, response: Response) -> Response:
         """The response as it is written: rules, then ``before_record_response``."""
         clean, _ = self._response_rules(response)
-        if self.before_record_response is not None:
-            result = self.before_record_response(clean)
-            if not isinstance(result, Response):
-                raise ReplayError(
-                    f"before_record_response returned {type(result).__name__}; it must return the "
-                    "(modified) replay.Response it was given"
-                )
-            clean = result
-        return clean
+        return _through_hook(self.before_record_response, clean, Response, "before_record_response")
 
     def scrub_interaction(self, interaction: Interaction) -> Interaction:
         """Both sides of an interaction, scrubbed."""
@@ -317,3 +301,16 @@ def redact_secrets(obj: T) -> T:
 
 
 _RESPONSE_REDACTOR = Scrubber(redact_response_bodies=True)
+
+
+def _through_hook(hook: Callable[[T], T] | None, clean: T, kind: type[T], name: str) -> T:
+    """``clean`` passed through the user's hook ``name`` (if any), which must give a ``kind`` back."""
+    if hook is None:
+        return clean
+    result = hook(clean)
+    if not isinstance(result, kind):
+        raise ReplayError(
+            f"{name} returned {type(result).__name__}; it must return the "
+            f"(modified) replay.{kind.__name__} it was given"
+        )
+    return result

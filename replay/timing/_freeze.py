@@ -198,15 +198,7 @@ class FastFreezer:
 
         datetime.datetime = _fz.FakeDatetime  # type: ignore[misc]
         datetime.date = _fz.FakeDate  # type: ignore[misc]
-        for name, _real, fake in _PAIRS:
-            if name:
-                setattr(time, name, fake)
-        for name, (_real, fake) in self.functions.items():
-            setattr(time, name, fake)
-        if _fz.uuid_generate_time_attr:
-            setattr(uuid, _fz.uuid_generate_time_attr, None)
-        uuid._UuidCreate = None  # type: ignore[attr-defined]
-        uuid._last_timestamp = None  # type: ignore[attr-defined]
+        self._point_time(faked=True)
         copyreg.dispatch_table[_fz.real_datetime] = _fz.pickle_fake_datetime
         copyreg.dispatch_table[_fz.real_date] = _fz.pickle_fake_date
 
@@ -243,14 +235,18 @@ class FastFreezer:
                 setattr(obj, attr, original)
         self._undo.clear()
         self._give_back_reals()
-        for name, real, _fake in _PAIRS:
+        self._point_time(faked=False)
+
+    def _point_time(self, *, faked: bool) -> None:
+        """The ``time`` module's functions, the fakes or the real ones; uuid's time-based
+        generator is off while faked, as freezegun has it (it would read the real clock)."""
+        functions = [(name, real, fake) for name, (real, fake) in self.functions.items()]
+        for name, real, fake in [*_PAIRS, *functions]:
             if name:
-                setattr(time, name, real)
-        for name, (real, _fake) in self.functions.items():
-            setattr(time, name, real)
+                setattr(time, name, fake if faked else real)
         if _fz.uuid_generate_time_attr:
-            setattr(uuid, _fz.uuid_generate_time_attr, _fz.real_uuid_generate_time)
-        uuid._UuidCreate = _fz.real_uuid_create  # type: ignore[attr-defined]
+            setattr(uuid, _fz.uuid_generate_time_attr, None if faked else _fz.real_uuid_generate_time)
+        uuid._UuidCreate = None if faked else _fz.real_uuid_create  # type: ignore[attr-defined]
         uuid._last_timestamp = None  # type: ignore[attr-defined]
 
     def _give_back_reals(self) -> None:

@@ -26,7 +26,8 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from freezegun import api as _fz
 
@@ -99,58 +100,28 @@ def _user_frozen() -> bool:
     return bool(_FACTORIES) and _FACTORIES[-1] is not _STATE.factory
 
 
-def monotonic() -> float:
-    timeline = _timeline()
-    if timeline is None:
-        return REAL.monotonic()
-    if _user_frozen():
-        return float(_fz.fake_monotonic())
-    return timeline.origin.monotonic + timeline.now_us / 1_000_000
+_N = TypeVar("_N", int, float)
 
 
-def monotonic_ns() -> int:
-    timeline = _timeline()
-    if timeline is None:
-        return REAL.monotonic_ns()
-    if _user_frozen():
-        return int(_fz.fake_monotonic_ns())
-    return timeline.origin.monotonic_ns + timeline.now_us * 1000
+def _clock(name: str, unit: type[_N]) -> Callable[[], _N]:
+    """The fake of ``time.<name>``: real time for a real caller, a user's freezegun clock when
+    one is on top, else the timeline's reading from the origin's ``name``."""
+    real: Callable[[], _N] = getattr(REAL, name)
+    origin = attrgetter(name)
+    frozen = f"fake_{name}"
+    ns = name.endswith("_ns")
 
+    def read() -> _N:
+        timeline = _timeline()
+        if timeline is None:
+            return real()
+        if _user_frozen():
+            return unit(getattr(_fz, frozen)())
+        us = timeline.now_us
+        return unit(origin(timeline.origin) + (us * 1000 if ns else us / 1_000_000))
 
-def perf_counter() -> float:
-    timeline = _timeline()
-    if timeline is None:
-        return REAL.perf_counter()
-    if _user_frozen():
-        return float(_fz.fake_perf_counter())
-    return timeline.origin.perf_counter + timeline.now_us / 1_000_000
-
-
-def perf_counter_ns() -> int:
-    timeline = _timeline()
-    if timeline is None:
-        return REAL.perf_counter_ns()
-    if _user_frozen():
-        return int(_fz.fake_perf_counter_ns())
-    return timeline.origin.perf_counter_ns + timeline.now_us * 1000
-
-
-def time() -> float:
-    timeline = _timeline()
-    if timeline is None:
-        return REAL.time()
-    if _user_frozen():
-        return float(_fz.fake_time())
-    return timeline.origin.time + timeline.now_us / 1_000_000
-
-
-def time_ns() -> int:
-    timeline = _timeline()
-    if timeline is None:
-        return REAL.time_ns()
-    if _user_frozen():
-        return int(_fz.fake_time_ns())
-    return timeline.origin.time_ns + timeline.now_us * 1000
+    read.__name__ = read.__qualname__ = name
+    return read
 
 
 def sleep(seconds: float) -> None:
@@ -168,14 +139,11 @@ def sleep(seconds: float) -> None:
 
 # name in the ``time`` module -> (real function, fake)
 FUNCTIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
-    "monotonic": (REAL.monotonic, monotonic),
-    "monotonic_ns": (REAL.monotonic_ns, monotonic_ns),
-    "perf_counter": (REAL.perf_counter, perf_counter),
-    "perf_counter_ns": (REAL.perf_counter_ns, perf_counter_ns),
-    "time": (REAL.time, time),
-    "time_ns": (REAL.time_ns, time_ns),
-    "sleep": (REAL.sleep, sleep),
+    name: (getattr(REAL, name), _clock(name, unit))
+    for base in ("monotonic", "perf_counter", "time")
+    for name, unit in ((base, float), (f"{base}_ns", int))
 }
+FUNCTIONS["sleep"] = (REAL.sleep, sleep)
 
 
 def install(timeline: Timeline, factory: object) -> None:

@@ -22,26 +22,12 @@ from urllib.parse import urlsplit
 
 from ..engine.matching import DEFAULT_MATCH_ON, request_parts
 from ..model.cassette import Cassette, Interaction
-from .diff_types import (
-    DEFAULT_IGNORED_HEADERS,
-    DEFAULT_IGNORED_KEYS,
-    CassetteDiff,
-    Change,
-    InteractionDiff,
-    TimingStats,
-)
+from . import diff_types
+from .diff_types import *  # noqa: F403 - the result types are this module's API too
+from .diff_types import DEFAULT_IGNORED_HEADERS, DEFAULT_IGNORED_KEYS, CassetteDiff
 from .diff_values import _diff_pair
 
-__all__ = [
-    "DEFAULT_IGNORED_HEADERS",
-    "DEFAULT_IGNORED_KEYS",
-    "CassetteDiff",
-    "Change",
-    "InteractionDiff",
-    "TimingStats",
-    "diff_cassettes",
-    "pair_interactions",
-]
+__all__ = [*diff_types.__all__, "diff_cassettes", "pair_interactions"]
 
 # -- pairing -----------------------------------------------------------------------------------
 

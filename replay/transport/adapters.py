@@ -10,14 +10,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from ..model.cassette import Headers, Request
-from .clientlib import ClientLib
-from .streams import ChunkPlayer, PendingRecording, RecordingTap
+from .clientlib import BodyRecorder, ClientLib
+from .streams import BodySource, ChunkPlayer, LiveBody, RecordingTap
 
 __all__ = ["HttpLib", "LiveRequest", "available_libs", "encode_headers", "lib_for_transport"]
 
@@ -32,13 +32,17 @@ _END_KINDS = {
 
 
 @dataclass(frozen=True, slots=True)
-class HttpLib:
+class HttpLib(BodyRecorder):
     """The parts of one client library that record and replay need."""
 
     name: str
     module: ModuleType
-    replay_stream: type
-    recording_stream: type
+    stream: type  # the library's byte stream over a BodySource, replayed or recorded
+
+    @property
+    def recording_stream(self) -> type:
+        """The stream class a recorded body goes out in (the vcrpy bridge wraps its own tap)."""
+        return self.stream
 
     @property
     def transports(self) -> tuple[type, type]:
@@ -65,7 +69,7 @@ class HttpLib:
         return str(request.url.host)
 
     def replayed_response(self, plan: Any, player: ChunkPlayer, request: Any) -> Any:
-        return self.make_response(plan.status, _wire_headers(plan.headers), self.replay_stream(player))
+        return self.make_response(plan.status, _wire_headers(plan.headers), self.stream(player))
 
     def head_error(self, kind: str, message: str, request: Any) -> Exception:
         return self.transport_error(kind, message, request)
@@ -74,16 +78,9 @@ class HttpLib:
         raw = response.headers.raw
         return response.status_code, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
 
-    def attach_recording(
-        self,
-        response: Any,
-        pending: PendingRecording,
-        on_chunk: Callable[[float], None] | None,
-        on_drain: Callable[[Any], None] | None = None,
-    ) -> Any:
-        response.stream = self.recording_stream(
-            RecordingTap(response.stream, pending, self, on_chunk, on_drain=on_drain)
-        )
+    def tap_body(self, response: Any, body: LiveBody) -> Any:
+        tap = RecordingTap(response.stream, body.pending, self, body.on_chunk, on_drain=body.on_drain)
+        response.stream = self.stream(tap)
         return response
 
     def make_response(self, status: int, headers: Headers | list[tuple[bytes, bytes]], stream: Any) -> Any:
@@ -172,49 +169,29 @@ def _build(name: str, module: ModuleType) -> HttpLib:
     sync_base: Any = module.SyncByteStream
     async_base: Any = module.AsyncByteStream
 
-    class ReplayStream(sync_base, async_base):  # type: ignore[misc]
-        """A replayed body: the library's stream interface over a :class:`ChunkPlayer`."""
+    class ByteStream(sync_base, async_base):  # type: ignore[misc]
+        """The library's stream interface over a replayed (:class:`ChunkPlayer`) or a recorded
+        (:class:`RecordingTap`) body."""
 
-        __slots__ = ("_player",)
+        __slots__ = ("_source",)
 
-        def __init__(self, player: ChunkPlayer) -> None:
-            self._player = player
-
-        def __iter__(self) -> Iterator[bytes]:
-            return self._player.iter_sync()
-
-        def __aiter__(self) -> AsyncIterator[bytes]:
-            return self._player.iter_async()
-
-        def close(self) -> None:
-            self._player.close()
-
-        async def aclose(self) -> None:
-            self._player.close()
-
-    class RecordingStream(sync_base, async_base):  # type: ignore[misc]
-        """A live body passed through a :class:`RecordingTap`."""
-
-        __slots__ = ("_tap",)
-
-        def __init__(self, tap: RecordingTap) -> None:
-            self._tap = tap
+        def __init__(self, source: BodySource) -> None:
+            self._source = source
 
         def __iter__(self) -> Iterator[bytes]:
-            return self._tap.iter_sync()
+            return self._source.iter_sync()
 
         def __aiter__(self) -> AsyncIterator[bytes]:
-            return self._tap.iter_async()
+            return self._source.iter_async()
 
         def close(self) -> None:
-            self._tap.close()
+            self._source.close()
 
         async def aclose(self) -> None:
-            await self._tap.aclose()
+            await self._source.aclose()
 
-    ReplayStream.__qualname__ = f"ReplayStream[{name}]"
-    RecordingStream.__qualname__ = f"RecordingStream[{name}]"
-    return HttpLib(name=name, module=module, replay_stream=ReplayStream, recording_stream=RecordingStream)
+    ByteStream.__qualname__ = f"ByteStream[{name}]"
+    return HttpLib(name=name, module=module, stream=ByteStream)
 
 
 _CACHE: dict[str, HttpLib] = {}

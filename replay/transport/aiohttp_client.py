@@ -26,12 +26,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..model.cassette import Headers, StreamEnd
-from ..timing.clock import REAL
+from ..model.cassette import Headers
 from .aiohttp_content import RecordingContent, ReplayContent
 from .clientlib import WireLib, WireRequest
 from .interceptor import Interceptor, passing_through, serve_async
-from .streams import ChunkPlayer, PendingRecording
+from .streams import ChunkPlayer, LiveBody
 
 __all__ = ["AiohttpLib", "install"]
 
@@ -116,32 +115,19 @@ class AiohttpLib(WireLib):
             headers = [(k, v) for k, v in headers if k.lower() not in ("content-encoding", "content-length")]
         return response.status, headers
 
-    def attach_recording(
-        self,
-        response: Any,
-        pending: PendingRecording,
-        on_chunk: Callable[[float], None] | None,
-        on_drain: Callable[[Any], None] | None = None,
-    ) -> Any:
-        def note(data: bytes) -> None:
-            t = pending.add(data)
-            if on_chunk is not None:
-                on_chunk(t)
+    def tap_body(self, response: Any, body: LiveBody) -> Any:
+        pending = body.pending
 
         def fail(exc: BaseException) -> None:
-            kind = self.error_kind(exc) or "closed_early"
-            at = REAL.perf_counter() - pending.sent_at
-            pending.finish(StreamEnd.model_validate({"kind": kind, "message": str(exc), "t": at}))
+            pending.fail(self.error_kind(exc) or "closed_early", str(exc))
 
-        def closed() -> None:
-            if not pending.done:
-                pending.finish(None if pending.looks_complete() else StreamEnd(kind="closed_early"))
-
-        response.content = RecordingContent(response.content, note, pending.finish, fail, closed)
+        response.content = RecordingContent(
+            response.content, body.note, pending.finish, fail, pending.closed_by_app
+        )
         original_release = response.release
 
         def release() -> Any:
-            closed()
+            pending.closed_by_app()
             return original_release()
 
         response.release = release

@@ -19,12 +19,33 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ..model.cassette import Headers, Request
-from .streams import ChunkPlayer, PendingRecording
+from .streams import ChunkPlayer, LiveBody, PendingRecording
 
-__all__ = ["ClientLib", "WireLib", "WireRequest"]
+__all__ = ["BodyRecorder", "ClientLib", "WireLib", "WireRequest"]
 
 
-class ClientLib(Protocol):
+class BodyRecorder(Protocol):
+    """The recording half of :class:`ClientLib`. Adapters subclass it: what the engine hands
+    over for a live body is bundled here, once, and each adapter only taps its library's body."""
+
+    __slots__ = ()
+
+    def attach_recording(
+        self,
+        response: Any,
+        pending: PendingRecording,
+        on_chunk: Callable[[float], None] | None,
+        on_drain: Callable[[Any], None] | None = None,
+    ) -> Any:
+        """``response``, its body passed through into ``pending`` as the application reads it."""
+        return self.tap_body(response, LiveBody(pending, on_chunk, on_drain))
+
+    def tap_body(self, response: Any, body: LiveBody) -> Any:
+        """``response`` with its body reporting each read to ``body``, unchanged and undelayed."""
+        ...
+
+
+class ClientLib(BodyRecorder, Protocol):
     """One HTTP client library, as record and replay need it."""
 
     @property
@@ -40,13 +61,6 @@ class ClientLib(Protocol):
     def transport_error(self, kind: str, message: str, request: Any) -> Exception: ...
     def error_kind(self, exc: BaseException) -> str | None: ...
     def response_head(self, response: Any) -> tuple[int, Headers]: ...
-    def attach_recording(
-        self,
-        response: Any,
-        pending: PendingRecording,
-        on_chunk: Callable[[float], None] | None,
-        on_drain: Callable[[Any], None] | None = None,
-    ) -> Any: ...
 
 
 @dataclass(slots=True)
@@ -74,7 +88,7 @@ class WireRequest:
         return next((v for k, v in self.headers if k.lower() == lower), None)
 
 
-class WireLib:
+class WireLib(BodyRecorder):
     """The request half of :class:`ClientLib` for adapters that build :class:`WireRequest`."""
 
     name = "wire"

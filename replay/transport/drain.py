@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..model.cassette import StreamEnd, header_value
@@ -49,32 +50,54 @@ def drain_budget(pending: PendingRecording) -> int | None:
     return DRAIN_LIMIT if pending.status >= 400 else None
 
 
-def _take(pending: PendingRecording, chunk: bytes, budget: int, got: int) -> int | None:
-    """Record ``chunk``; the new byte count, or None once the body is over budget."""
-    if pending.done:
-        return None  # the cassette closed meanwhile and kept what it had
-    pending.add(chunk)
-    got += len(chunk)
-    return got if got <= budget else None
+class _Intake:
+    """A drain's reads recorded into ``pending`` up to ``budget`` bytes, and how it ends: whole,
+    or ``closed_early`` (over budget, or the read failed)."""
+
+    __slots__ = ("left", "pending", "whole")
+
+    def __init__(self, pending: PendingRecording, budget: int) -> None:
+        self.pending = pending
+        self.left = budget
+        self.whole = True
+
+    def take(self, chunk: bytes) -> bool:
+        """Record ``chunk``; False once reading should stop."""
+        if self.pending.done:
+            self.whole = False  # the cassette closed meanwhile and kept what it had
+        else:
+            self.pending.add(chunk)
+            self.left -= len(chunk)
+            self.whole = self.left >= 0
+        return self.whole
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Around the reads: a failed read ends the drain, the body cut short."""
+        try:
+            yield
+        except Exception:
+            self.whole = False
+
+    def finish(self) -> None:
+        self.pending.finish(None if self.whole else StreamEnd(kind="closed_early"))
 
 
 def drain_sync(inner: Any, pending: PendingRecording, budget: int) -> threading.Thread:
     """Read the rest of ``inner`` into ``pending`` in a daemon thread, then close it."""
 
     def run() -> None:
-        got: int | None = 0
+        intake = _Intake(pending, budget)
         try:
-            for chunk in inner if isinstance(inner, Iterable) else ():
-                got = _take(pending, chunk, budget, got or 0)
-                if got is None:
-                    break
-        except Exception:
-            got = None
+            with intake.reading():
+                for chunk in inner if isinstance(inner, Iterable) else ():
+                    if not intake.take(chunk):
+                        break
         finally:
             try:
                 inner.close()
             finally:
-                pending.finish(None if got is not None else StreamEnd(kind="closed_early"))
+                intake.finish()
 
     thread = threading.Thread(target=run, name="llm-replay-drain", daemon=True)
     thread.start()
@@ -90,19 +113,17 @@ def drain_async(inner: Any, pending: PendingRecording, budget: int) -> asyncio.T
         return None
 
     async def run() -> None:
-        got: int | None = 0
+        intake = _Intake(pending, budget)
         try:
-            async for chunk in inner if isinstance(inner, AsyncIterable) else _nothing():
-                got = _take(pending, chunk, budget, got or 0)
-                if got is None:
-                    break
-        except Exception:
-            got = None
+            with intake.reading():
+                async for chunk in inner if isinstance(inner, AsyncIterable) else _nothing():
+                    if not intake.take(chunk):
+                        break
         finally:
             try:
                 await inner.aclose()
             finally:
-                pending.finish(None if got is not None else StreamEnd(kind="closed_early"))
+                intake.finish()
 
     return loop.create_task(run(), name="llm-replay-drain")
 

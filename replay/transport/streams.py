@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,8 +25,10 @@ from ..timing.clock import REAL, Schedule
 from .drain import drain_async, drain_budget, drain_sync, yield_to
 
 __all__ = [
+    "BodySource",
     "ChunkPlayer",
     "ErrorMapping",
+    "LiveBody",
     "LiveRequestView",
     "PendingRecording",
     "RecordingTap",
@@ -44,6 +47,16 @@ class ErrorMapping(Protocol):
     def error_kind(self, exc: BaseException) -> str | None:
         """The recorded ending for a transport exception, or None if it is not one."""
         ...
+
+
+class BodySource(Protocol):
+    """A body a client library's stream reads: replayed (:class:`ChunkPlayer`) or recorded
+    (:class:`RecordingTap`)."""
+
+    def iter_sync(self) -> Iterator[bytes]: ...
+    def iter_async(self) -> AsyncIterator[bytes]: ...
+    def close(self) -> None: ...
+    async def aclose(self) -> None: ...
 
 
 class LiveRequestView(Protocol):
@@ -116,43 +129,59 @@ class ChunkPlayer:
             self._next = next(self._rest, None)
         return self._next
 
+    def _when(self) -> float | None:
+        """When the next step is due: the next chunk, else the recorded ending (None: at once)."""
+        due = self._due()
+        if due is not None:
+            return due[0]
+        return self._plan.end.t if self._plan.end is not None else None
+
+    def _step(self) -> bytes | None:
+        """What is delivered once :meth:`_when` has come: the next chunk, None when the body is
+        over (the application closed it meanwhile, or all was delivered), or the recorded
+        ending, raised."""
+        due = self._due()
+        if due is not None:
+            if self._closed:
+                return None
+            self._next = None
+            return due[1]
+        if self._plan.end is not None:
+            raise self._end_error(self._plan.end)
+        return None
+
     # The schedule is released however the body ends (read, closed, failed), so the virtual
     # timeline stops waiting for this response's reader.
     def iter_sync(self) -> Iterator[bytes]:
         wait = self._schedule.wait
         try:
-            while (due := self._due()) is not None:
-                wait(due[0])
-                if self._closed:
+            while True:
+                if (t := self._when()) is not None:
+                    wait(t)
+                if (data := self._step()) is None:
                     return
-                self._next = None
-                yield due[1]
-            if self._plan.end is not None:
-                if self._plan.end.t is not None:
-                    wait(self._plan.end.t)
-                raise self._end_error(self._plan.end)
+                yield data
         finally:
             self._schedule.release()
 
     async def iter_async(self) -> AsyncIterator[bytes]:
         wait = self._schedule.wait_async
         try:
-            while (due := self._due()) is not None:
-                await wait(due[0])
-                if self._closed:
+            while True:
+                if (t := self._when()) is not None:
+                    await wait(t)
+                if (data := self._step()) is None:
                     return
-                self._next = None
-                yield due[1]
-            if self._plan.end is not None:
-                if self._plan.end.t is not None:
-                    await wait(self._plan.end.t)
-                raise self._end_error(self._plan.end)
+                yield data
         finally:
             self._schedule.release()
 
     def close(self) -> None:
         self._closed = True
         self._schedule.release()
+
+    async def aclose(self) -> None:
+        self.close()
 
     def _end_error(self, end: StreamEnd) -> BaseException:
         if end.kind == "closed_early":
@@ -215,6 +244,17 @@ class PendingRecording:
         events = list(iter_events(d for _, d in self.raw))
         return bool(events) and (events[-1].is_done or events[-1].event in _TERMINAL_EVENTS)
 
+    def fail(self, kind: str, message: str = "") -> None:
+        """End the recording with the ending ``kind``, timed now."""
+        t = REAL.perf_counter() - self.sent_at
+        self.finish(StreamEnd.model_validate({"kind": kind, "message": message, "t": t}))
+
+    def closed_by_app(self, complete: bool = False) -> None:
+        """The application closed the body: it ends cleanly if it was ``complete`` or had all
+        arrived (:meth:`looks_complete`), else ``closed_early``."""
+        if not self.done:
+            self.finish(None if complete or self.looks_complete() else StreamEnd(kind="closed_early"))
+
     def finish(self, end: StreamEnd | None = None) -> None:
         with self._lock:
             if self.done:
@@ -251,10 +291,26 @@ class PendingRecording:
         return Interaction(request=request, response=response, recorded_at=Cassette.now())
 
 
+@dataclass(frozen=True, slots=True)
+class LiveBody:
+    """Where a live body being recorded reports, whatever the client library: each read is timed
+    into ``pending`` and told to ``on_chunk`` (virtual time follows the recording); a background
+    drain of a body closed early is told to ``on_drain`` (see :mod:`replay.transport.drain`)."""
+
+    pending: PendingRecording
+    on_chunk: Callable[[float], None] | None = None
+    on_drain: Callable[[Any], None] | None = None
+
+    def note(self, data: bytes) -> None:
+        t = self.pending.add(data)
+        if self.on_chunk is not None:
+            self.on_chunk(t)
+
+
 class RecordingTap:
     """Passes a live body through untouched, timing each chunk into a :class:`PendingRecording`."""
 
-    __slots__ = ("_exhausted", "_inner", "_lib", "_on_chunk", "_on_drain", "_pending")
+    __slots__ = ("_body", "_exhausted", "_inner", "_lib", "_pending")
 
     def __init__(
         self,
@@ -267,57 +323,47 @@ class RecordingTap:
         self._inner = inner
         self._pending = pending
         self._lib = lib
-        self._on_chunk = on_chunk
-        self._on_drain = on_drain  # told of each background drain (see replay.drain)
+        self._body = LiveBody(pending, on_chunk, on_drain)
         self._exhausted = False
 
     def iter_sync(self) -> Iterator[bytes]:
         inner: Iterable[bytes] = self._inner
-        add = self._pending.add
-        on_chunk = self._on_chunk
-        try:
+        note = self._body.note
+        with self._reading():
             for chunk in inner:
-                t = add(chunk)
-                if on_chunk is not None:
-                    on_chunk(t)
+                note(chunk)
                 yield chunk
-        except Exception as exc:
-            self._fail(exc)
-            raise
-        self._exhausted = True
-        self._pending.finish()
 
     async def iter_async(self) -> AsyncIterator[bytes]:
         inner: AsyncIterable[bytes] = self._inner
-        add = self._pending.add
-        on_chunk = self._on_chunk
-        try:
+        note = self._body.note
+        with self._reading():
             async for chunk in inner:
-                t = add(chunk)
-                if on_chunk is not None:
-                    on_chunk(t)
+                note(chunk)
                 yield chunk
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Around the reads of the body, sync or async: how the recording ends."""
+        try:
+            yield
         except Exception as exc:
-            self._fail(exc)
+            kind = self._lib.error_kind(exc)
+            if kind is None:
+                # Not a transport failure (e.g. the app raised inside the loop): the body was cut
+                # short by the application, not by the server.
+                self._pending.fail("closed_early")
+            else:
+                self._pending.fail(kind, str(exc))
             raise
         self._exhausted = True
         self._pending.finish()
-
-    def _fail(self, exc: Exception) -> None:
-        kind = self._lib.error_kind(exc)
-        t = REAL.perf_counter() - self._pending.sent_at
-        if kind is None:
-            # Not a transport failure (e.g. the app raised inside the loop): the body was cut
-            # short by the application, not by the server.
-            self._pending.finish(StreamEnd(kind="closed_early", message="", t=t))
-        else:
-            self._pending.finish(StreamEnd.model_validate({"kind": kind, "message": str(exc), "t": t}))
 
     def close(self) -> None:
         budget = self._drain_budget()
         if budget is not None:
             # A small body the app did not read: read it off the app's path (replay.drain).
-            self._on_drain(drain_sync(self._inner, self._pending, budget))  # type: ignore[misc]
+            self._body.on_drain(drain_sync(self._inner, self._pending, budget))  # type: ignore[misc]
             return
         try:
             self._inner.close()
@@ -329,7 +375,7 @@ class RecordingTap:
         if budget is not None:
             task = drain_async(self._inner, self._pending, budget)
             if task is not None:
-                self._on_drain(task)  # type: ignore[misc]
+                self._body.on_drain(task)  # type: ignore[misc]
                 await yield_to(task)
                 return
         try:
@@ -338,11 +384,10 @@ class RecordingTap:
             self._closed_by_app()
 
     def _drain_budget(self) -> int | None:
-        if self._exhausted or self._on_drain is None or self._pending.looks_complete():
+        if self._exhausted or self._body.on_drain is None or self._pending.looks_complete():
             return None
         return drain_budget(self._pending)
 
     def _closed_by_app(self) -> None:
-        if not self._exhausted and not self._pending.done:
-            pending = self._pending
-            pending.finish(None if pending.looks_complete() else StreamEnd(kind="closed_early"))
+        if not self._exhausted:
+            self._pending.closed_by_app()

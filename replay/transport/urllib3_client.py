@@ -22,11 +22,10 @@ import sys
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
-from ..model.cassette import Headers, StreamEnd
-from ..timing.clock import REAL
+from ..model.cassette import Headers
 from .clientlib import WireLib, WireRequest
 from .interceptor import Interceptor, passing_through, serve_sync
-from .streams import ChunkPlayer, PendingRecording
+from .streams import ChunkPlayer, LiveBody
 
 __all__ = ["Urllib3Lib", "install"]
 
@@ -76,14 +75,8 @@ class Urllib3Lib(WireLib):
     def response_head(self, response: Any) -> tuple[int, Headers]:
         return response.status, [(str(k), str(v)) for k, v in response.headers.items()]
 
-    def attach_recording(
-        self,
-        response: Any,
-        pending: PendingRecording,
-        on_chunk: Callable[[float], None] | None,
-        on_drain: Callable[[Any], None] | None = None,
-    ) -> Any:
-        tap = _TapFp(response, pending, self, on_chunk)
+    def tap_body(self, response: Any, body: LiveBody) -> Any:
+        tap = _TapFp(response, body, self)
         response._fp = tap
         response._original_response = tap
         return response
@@ -95,18 +88,12 @@ LIB = Urllib3Lib()
 class _TapFp:
     """The connection's body reader, passed through and timed chunk by chunk."""
 
-    def __init__(
-        self,
-        response: Any,
-        pending: PendingRecording,
-        lib: Urllib3Lib,
-        on_chunk: Callable[[float], None] | None,
-    ) -> None:
+    def __init__(self, response: Any, body: LiveBody, lib: Urllib3Lib) -> None:
         self._inner = response._fp
         self._response = response
-        self._pending = pending
+        self._body = body
+        self._pending = body.pending
         self._lib = lib
-        self._on_chunk = on_chunk
         self._owed = 0  # bytes of the current HTTP chunk still to come (chunked bodies)
         self._crlf_next = False
         # urllib3 stops reading once Content-Length bytes arrived, without an EOF read.
@@ -118,9 +105,7 @@ class _TapFp:
 
     def _note(self, data: bytes) -> bytes:
         if data:
-            t = self._pending.add(bytes(data))
-            if self._on_chunk is not None:
-                self._on_chunk(t)
+            self._body.note(bytes(data))
             if self._left is not None:
                 self._left -= len(data)
                 if self._left <= 0:
@@ -131,9 +116,7 @@ class _TapFp:
         try:
             return fn(*args)
         except Exception as exc:
-            kind = self._lib.error_kind(exc) or "closed_early"
-            at = REAL.perf_counter() - self._pending.sent_at
-            self._pending.finish(StreamEnd.model_validate({"kind": kind, "message": str(exc), "t": at}))
+            self._pending.fail(self._lib.error_kind(exc) or "closed_early", str(exc))
             raise
 
     def read(self, amt: int | None = None) -> bytes:
@@ -166,11 +149,8 @@ class _TapFp:
         try:
             self._inner.close()
         finally:
-            pending = self._pending
-            if not pending.done:
-                complete = self._response.chunked and self._response.chunk_left == 0
-                end = None if complete or pending.looks_complete() else StreamEnd(kind="closed_early")
-                pending.finish(end)
+            response = self._response
+            self._pending.closed_by_app(complete=bool(response.chunked and response.chunk_left == 0))
 
 
 class _PlayerFile:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import cast
 
 from ..headers import media_type
-from .event import Event, FrameDecoder, Framing
+from .event import Event, FrameDecoder, Framing, split_after_events
 from .eventstream import EventStreamDecoder, EventStreamMessage, encode_message
 from .jsonarray import JSONArrayDecoder
 from .ndjson import NDJSONDecoder
@@ -111,15 +111,7 @@ def split_at(framing: Framing, data: bytes) -> list[bytes]:
 
     Used to turn a body recorded whole (vcrpy) into one read per event.
     """
-    pieces: list[bytes] = []
-    last = 0
-    for event in decode(framing, data):
-        if event.end > last:
-            pieces.append(data[last : event.end])
-            last = event.end
-    if last < len(data):
-        pieces.append(data[last:])
-    return pieces
+    return split_after_events(data, decode(framing, data))
 
 
 def reencode(event: Event, raw: bytes, data: str) -> bytes:

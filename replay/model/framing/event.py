@@ -10,10 +10,20 @@ timed chunks.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
-__all__ = ["FRAMINGS", "Event", "FrameDecoder", "Framing", "FramingError"]
+__all__ = [
+    "FRAMINGS",
+    "BufferedDecoder",
+    "Event",
+    "FrameDecoder",
+    "Framing",
+    "FramingError",
+    "decode_chunks",
+    "split_after_events",
+]
 
 Framing = Literal["sse", "ndjson", "eventstream", "json-array"]
 FRAMINGS: tuple[Framing, ...] = ("sse", "ndjson", "eventstream", "json-array")
@@ -77,3 +87,67 @@ class FrameDecoder(Protocol):
     def feed(self, chunk: bytes, t: float | None = None) -> list[Any]: ...
 
     def finish(self, t: float | None = None) -> list[Any]: ...
+
+
+_E = TypeVar("_E", bound=Event)
+_E_co = TypeVar("_E_co", bound=Event, covariant=True)
+
+
+class _Decoder(Protocol[_E_co]):
+    """A :class:`FrameDecoder` whose events are of one class (each framing's own)."""
+
+    def feed(self, chunk: bytes, t: float | None = None) -> Sequence[_E_co]: ...
+
+    def finish(self, t: float | None = None) -> Sequence[_E_co]: ...
+
+
+@dataclass(slots=True)
+class BufferedDecoder(Generic[_E]):
+    """What the framings that cut whole frames off the front of their reads share: the bytes
+    fed and not yet done with, and the stream offset of the first of them.
+
+    A subclass decodes in :meth:`_frames`; the bytes it is done with are dropped at once, so a
+    decoder holds one frame of the body, not the whole body.
+    """
+
+    _buf: bytearray = field(default_factory=bytearray)
+    _pos: int = 0  # stream offset of _buf[0]
+
+    def feed(self, chunk: bytes, t: float | None = None) -> list[_E]:
+        events: list[_E] = []
+        if chunk:
+            self._buf += chunk
+            self._drop(self._frames(events, t))
+        return events
+
+    def _frames(self, events: list[_E], t: float | None) -> int:
+        """Append the events the buffer now completes; return how many leading bytes are done."""
+        raise NotImplementedError
+
+    def _drop(self, n: int) -> None:
+        del self._buf[:n]
+        self._pos += n
+
+
+def decode_chunks(decoder: _Decoder[_E], chunks: Iterable[bytes]) -> Iterator[_E]:
+    """Events from a sequence of byte chunks fed to a fresh ``decoder``, as they complete."""
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    yield from decoder.finish()
+
+
+def split_after_events(data: bytes, events: Sequence[Event]) -> list[bytes]:
+    """Cut a body into pieces that each end where one of its ``events`` ends.
+
+    Bytes that end no event (a comment block, a keep-alive frame) travel with the next event's
+    piece; bytes after the last event stay in a final piece, so ``b"".join(pieces) == data``.
+    """
+    pieces: list[bytes] = []
+    last = 0
+    for event in events:
+        if event.end > last:
+            pieces.append(data[last : event.end])
+            last = event.end
+    if last < len(data):
+        pieces.append(data[last:])
+    return pieces

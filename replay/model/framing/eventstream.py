@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
-from .event import Event, Framing, FramingError
+from .event import BufferedDecoder, Event, Framing, FramingError, decode_chunks
 
 __all__ = [
     "EventStreamDecoder",
@@ -26,7 +26,6 @@ __all__ = [
     "HeaderValue",
     "decode_message",
     "encode_message",
-    "iter_messages",
     "parse_messages",
 ]
 
@@ -187,7 +186,7 @@ def _event_name(headers: tuple[Header, ...]) -> str:
 
 
 @dataclass(slots=True)
-class EventStreamDecoder:
+class EventStreamDecoder(BufferedDecoder[EventStreamMessage]):
     """Feed bytes in any pieces; get each message when its last byte arrives.
 
     The prelude is checked before its length is trusted: a stream whose prelude CRC fails
@@ -199,15 +198,8 @@ class EventStreamDecoder:
         messages = [*decoder.feed(frame[:7]), *decoder.feed(frame[7:]), *decoder.finish()]
     """
 
-    _buf: bytearray = field(default_factory=bytearray)
-    _pos: int = 0
-
-    def feed(self, chunk: bytes, t: float | None = None) -> list[EventStreamMessage]:
-        messages: list[EventStreamMessage] = []
-        if not chunk:
-            return messages
+    def _frames(self, messages: list[EventStreamMessage], t: float | None) -> int:
         buf = self._buf
-        buf += chunk
         i = 0
         while len(buf) - i >= _PRELUDE:
             total, _, prelude_crc = struct.unpack_from(">III", buf, i)
@@ -219,25 +211,14 @@ class EventStreamDecoder:
                 break
             messages.append(decode_message(bytes(buf[i : i + total]), self._pos + i, t))
             i += total
-        del buf[:i]
-        self._pos += i
-        return messages
+        return i
 
     def finish(self, t: float | None = None) -> list[EventStreamMessage]:
         """An incomplete last message is not an event (its CRC cannot be checked)."""
-        self._pos += len(self._buf)
-        self._buf.clear()
+        self._drop(len(self._buf))
         return []
-
-
-def iter_messages(chunks: Iterable[bytes]) -> Iterator[EventStreamMessage]:
-    """Messages from a sequence of byte chunks, as they complete."""
-    decoder = EventStreamDecoder()
-    for chunk in chunks:
-        yield from decoder.feed(chunk)
-    yield from decoder.finish()
 
 
 def parse_messages(data: bytes) -> list[EventStreamMessage]:
     """All messages of a complete event-stream body."""
-    return list(iter_messages([data]))
+    return list(decode_chunks(EventStreamDecoder(), [data]))

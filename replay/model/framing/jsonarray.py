@@ -9,13 +9,12 @@ jumps between significant bytes with regular expressions: linear time, however t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
-from .event import Event, Framing, FramingError
+from .event import BufferedDecoder, Event, Framing, FramingError, decode_chunks
 
-__all__ = ["JSONArrayDecoder", "JSONArrayEvent", "iter_elements", "parse_elements"]
+__all__ = ["JSONArrayDecoder", "JSONArrayEvent", "parse_elements"]
 
 _NONWS = re.compile(rb"[^ \t\r\n]")
 _SIGNIFICANT = re.compile(rb'[\[\]{}",]')
@@ -35,7 +34,7 @@ class JSONArrayEvent(Event):
 
 
 @dataclass(slots=True)
-class JSONArrayDecoder:
+class JSONArrayDecoder(BufferedDecoder[JSONArrayEvent]):
     """Feed bytes in any pieces; get each top-level element as soon as it closes.
 
     Example usage::
@@ -44,8 +43,6 @@ class JSONArrayDecoder:
         events = [*decoder.feed(b'[{"a": 1},\\n{"a"'), *decoder.feed(b": 2}]"), *decoder.finish()]
     """
 
-    _buf: bytearray = field(default_factory=bytearray)
-    _pos: int = 0  # stream offset of _buf[0]
     _i: int = 0  # scan position in _buf
     _state: int = _BEFORE
     _depth: int = 0
@@ -53,20 +50,16 @@ class JSONArrayDecoder:
     _escape: bool = False
     _elem: int | None = None  # _buf index where the current element starts
 
-    def feed(self, chunk: bytes, t: float | None = None) -> list[JSONArrayEvent]:
-        events: list[JSONArrayEvent] = []
-        if chunk:
-            self._buf += chunk
-            self._scan(events, t)
-            self._trim()
-        return events
+    def _frames(self, events: list[JSONArrayEvent], t: float | None) -> int:
+        self._scan(events, t)
+        return self._rebase()
 
     def finish(self, t: float | None = None) -> list[JSONArrayEvent]:
         """A bare scalar ends with the body; an element cut off mid-way is not an event."""
         events: list[JSONArrayEvent] = []
         if self._state == _SCALAR and self._elem is not None:
             self._emit(len(self._buf), t, events)
-        self._trim()
+        self._drop(self._rebase())
         return events
 
     def _scan(self, events: list[JSONArrayEvent], t: float | None) -> None:
@@ -160,25 +153,16 @@ class JSONArrayDecoder:
         self._elem = None
         self._state = _AFTER
 
-    def _trim(self) -> None:
+    def _rebase(self) -> int:
+        """How many leading bytes are done with, the scan's indices moved past them."""
         # Keep only the open element's bytes: memory stays one element, not the whole body.
         cut = self._i if self._elem is None else self._elem
-        if cut:
-            del self._buf[:cut]
-            self._pos += cut
-            self._i -= cut
-            if self._elem is not None:
-                self._elem -= cut
-
-
-def iter_elements(chunks: Iterable[bytes]) -> Iterator[JSONArrayEvent]:
-    """Events from a sequence of byte chunks, as they complete."""
-    decoder = JSONArrayDecoder()
-    for chunk in chunks:
-        yield from decoder.feed(chunk)
-    yield from decoder.finish()
+        self._i -= cut
+        if self._elem is not None:
+            self._elem -= cut
+        return cut
 
 
 def parse_elements(data: bytes) -> list[JSONArrayEvent]:
     """All elements of a complete (or truncated) streamed JSON array."""
-    return list(iter_elements([data]))
+    return list(decode_chunks(JSONArrayDecoder(), [data]))

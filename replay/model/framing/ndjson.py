@@ -6,13 +6,12 @@ the spans of consecutive events tile the body and a cut at an event's end leaves
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
-from .event import Event, Framing
+from .event import BufferedDecoder, Event, Framing, decode_chunks
 
-__all__ = ["NDJSONDecoder", "NDJSONEvent", "encode_line", "iter_lines", "parse_lines"]
+__all__ = ["NDJSONDecoder", "NDJSONEvent", "encode_line", "parse_lines"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +22,7 @@ class NDJSONEvent(Event):
 
 
 @dataclass(slots=True)
-class NDJSONDecoder:
+class NDJSONDecoder(BufferedDecoder[NDJSONEvent]):
     """Feed bytes in any pieces; get one event per complete non-blank line.
 
     Example usage::
@@ -32,36 +31,23 @@ class NDJSONDecoder:
         events = [*decoder.feed(b'{"a":1}\\n{"a"'), *decoder.feed(b':2}\\n'), *decoder.finish()]
     """
 
-    _buf: bytearray = field(default_factory=bytearray)
-    _pos: int = 0  # stream offset of _buf[0]
     _searched: int = 0  # bytes of _buf already known to hold no LF
 
-    def feed(self, chunk: bytes, t: float | None = None) -> list[NDJSONEvent]:
-        events: list[NDJSONEvent] = []
-        if not chunk:
-            return events
+    def _frames(self, events: list[NDJSONEvent], t: float | None) -> int:
         buf = self._buf
-        buf += chunk
         i = 0
-        while True:
-            lf = buf.find(b"\n", max(i, self._searched))
-            if lf == -1:
-                break
+        while (lf := buf.find(b"\n", max(i, self._searched))) != -1:
             self._line(bytes(buf[i:lf]), self._pos + i, self._pos + lf + 1, t, events)
             i = lf + 1
-        del buf[:i]
-        self._pos += i
-        self._searched = len(buf)
-        return events
+        self._searched = len(buf) - i
+        return i
 
     def finish(self, t: float | None = None) -> list[NDJSONEvent]:
         """A last line without a line break is an event too (Ollama ends with one)."""
         events: list[NDJSONEvent] = []
         if self._buf:
-            end = self._pos + len(self._buf)
-            self._line(bytes(self._buf), self._pos, end, t, events)
-            self._buf.clear()
-            self._pos = end
+            self._line(bytes(self._buf), self._pos, self._pos + len(self._buf), t, events)
+            self._drop(len(self._buf))
             self._searched = 0
         return events
 
@@ -71,17 +57,9 @@ class NDJSONDecoder:
             events.append(NDJSONEvent(data=text, event="message", start=start, end=end, t=t))
 
 
-def iter_lines(chunks: Iterable[bytes]) -> Iterator[NDJSONEvent]:
-    """Events from a sequence of byte chunks, as they complete."""
-    decoder = NDJSONDecoder()
-    for chunk in chunks:
-        yield from decoder.feed(chunk)
-    yield from decoder.finish()
-
-
 def parse_lines(data: bytes) -> list[NDJSONEvent]:
     """All events of a complete NDJSON body."""
-    return list(iter_lines([data]))
+    return list(decode_chunks(NDJSONDecoder(), [data]))
 
 
 def encode_line(data: str, *, eol: str = "\n") -> bytes:

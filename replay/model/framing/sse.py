@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from .event import Event, Framing
+from .event import Event, Framing, decode_chunks, split_after_events
 
 __all__ = ["SSEDecoder", "SSEEvent", "encode_event", "iter_events", "parse_events", "split_at_events"]
 
@@ -185,10 +185,7 @@ class SSEDecoder:
 
 def iter_events(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
     """Events from a sequence of byte chunks, as they complete."""
-    decoder = SSEDecoder()
-    for chunk in chunks:
-        yield from decoder.feed(chunk)
-    yield from decoder.finish()
+    return decode_chunks(SSEDecoder(), chunks)
 
 
 def parse_events(data: bytes) -> list[SSEEvent]:
@@ -200,18 +197,9 @@ def split_at_events(data: bytes) -> list[bytes]:
     """Split a stream body into pieces that each end where a dispatched event ends.
 
     Used to turn a body recorded as one string (vcrpy) into chunks. A frame that dispatches
-    nothing (a comment block, an event without data) travels with the next event's piece;
-    bytes after the last event stay in a final piece, so ``b"".join(pieces) == data`` holds.
+    nothing (a comment block, an event without data) travels with the next event's piece.
     """
-    pieces: list[bytes] = []
-    last = 0
-    for event in parse_events(data):
-        if event.end > last:
-            pieces.append(data[last : event.end])
-            last = event.end
-    if last < len(data):
-        pieces.append(data[last:])
-    return pieces
+    return split_after_events(data, parse_events(data))
 
 
 def encode_event(data: str, *, event: str | None = None, id: str | None = None, eol: str = "\n") -> bytes:
