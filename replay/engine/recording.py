@@ -41,14 +41,7 @@ class NativeRecording:
         session, lib = self.session, self.request.lib
         head_t = REAL.perf_counter() - sent_at
         status, headers = lib.response_head(response)
-        pending = PendingRecording(
-            request=self.request,
-            status=status,
-            headers=headers,
-            sent_at=sent_at,
-            head_t=head_t,
-            on_done=self.live_done,
-        )
+        pending = PendingRecording(self.request, status, headers, sent_at, head_t, on_done=self.live_done)
         session.note_recording(pending)
         on_chunk = _clock_follower(session.timing, self.virtual_base, head_t)
         return lib.attach_recording(response, pending, on_chunk, on_drain=session.note_drain)
