@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -23,13 +25,20 @@ import pytest
 import requests  # noqa: F401
 from llm_server import LLMServer, Script
 
+import replay
+import replay.chat
+import replay.faults
 from replay import pytest_support
 
-# Likewise llm-replay's own modules: the plugin keeps the classes it reads through
-# pytest_support (a Variant, a listener's types), so they must be the ones every later in-process
-# run imports, not copies made after a pytester run unloaded the first.
-for _name in pytest_support.__all__:
-    getattr(pytest_support, _name)
+# Likewise llm-replay's own modules, which load lazily: a module first loaded after a pytester
+# fixture took its snapshot of sys.modules is dropped when that test ends, and the next load is
+# a second copy beside objects that kept the first (a second Variant class, a second neutral
+# Text that isinstance no longer recognises). Load the public names and every chat module now.
+for _module in (replay, replay.faults, pytest_support):
+    for _name in _module.__all__:
+        getattr(_module, _name)
+for _found in pkgutil.walk_packages(replay.chat.__path__, "replay.chat."):
+    importlib.import_module(_found.name)
 
 pytest_plugins = ["pytester"]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import openai
@@ -16,6 +17,7 @@ from error_server import ErrorServer
 
 import replay
 from replay.cli import main
+from replay.transport import streams
 
 MESSAGE = "Rate limit reached for requests"
 
@@ -114,3 +116,43 @@ def test_inspect_shows_a_recorded_429_with_its_body(
     assert "closed_early" not in out
     rows = [line for line in out.splitlines() if "POST /v1/chat/completions" in line]
     assert len(rows) == 2 and all(re.search(r"\b429 \S\s+1 \S", row) for row in rows), out
+
+
+class _LateBody:
+    """The body a drain reads, reached only after a pause: a drain thread or task that starts late,
+    as on a loaded machine, while the application goes on to close its client."""
+
+    def __init__(self, inner: Any, pause: float) -> None:
+        self.inner, self.pause = inner, pause
+
+    def __iter__(self) -> Iterator[bytes]:
+        time.sleep(self.pause)
+        yield from self.inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        await asyncio.sleep(self.pause)
+        async for chunk in self.inner:
+            yield chunk
+
+    def close(self) -> None:
+        self.inner.close()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_closing_the_client_waits_for_a_drain_that_started_late(
+    server: ErrorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, is_async: bool
+) -> None:
+    # Without the wait, the client's pool closes the connection under the drain, and the 429 is
+    # recorded with no body, ``closed_early`` (seen under -n 2 on a loaded 2-core machine).
+    real_sync, real_async = streams.drain_sync, streams.drain_async
+    monkeypatch.setattr(streams, "drain_sync", lambda inner, *a: real_sync(_LateBody(inner, 0.3), *a))
+    monkeypatch.setattr(streams, "drain_async", lambda inner, *a: real_async(_LateBody(inner, 0.3), *a))
+    path = tmp_path / "429.yaml"
+    with replay.use_cassette(path, record_mode="once"):
+        # max_retries=1: the first 429 is closed unread (drained), the second is read.
+        _call(server.base_url, retries=1, is_async=is_async)
+    first = replay.load_cassette(path).interactions[0].response
+    assert first.status == 429 and first.end is None and MESSAGE.encode() in first.body

@@ -138,13 +138,7 @@ def template(docs_server: LLMServer, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture
 def docs_env(docs_server: LLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """SDKs that read their base URL from the environment talk to the local server."""
-    # The package loads its modules lazily. A module first loaded inside an in-process pytester
-    # run is dropped when that run restores sys.modules, and the next run would load a second
-    # copy (a second Variant class, a second clock) beside the first: load them all up front.
-    support = importlib.import_module("replay.pytest_support")
-    for module in (replay, replay.faults, support):
-        for name in module.__all__:
-            getattr(module, name)
+    # (llm-replay's modules are loaded up front by conftest.py, before any pytester snapshot.)
     base = docs_server.base_url
     for name, value in {
         "OPENAI_BASE_URL": base + "/v1",

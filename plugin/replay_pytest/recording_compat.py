@@ -28,19 +28,14 @@ import os
 import re
 import socket
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-# Loaded eagerly: this module is only imported when the drop-in serves the vcr marker, and the
-# bridge must be in place before the suite's modules (and their clients) are imported.
-from replay.pytest_support import (
-    DEFAULT_SYNTHETIC_TIMING,
-    SafePersister,
-    SyntheticTiming,
-    make_timing,
-    vcr_cassette,
-)
+from replay import pytest_support
+
+if TYPE_CHECKING:
+    from replay.pytest_support import SyntheticTiming
 
 from .options import add_options, flag, value
 
@@ -94,6 +89,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         flag("--disable-recording", "Disable VCR.py integration.", default=False),
         group=("recording", "pytest-recording interface (served by llm-replay)"),
     )
+
+
+def _load_bridge() -> None:
+    """vcrpy and the bridge, loaded while no cassette is active: vcrpy keeps the client methods
+    it finds at import as the originals to restore, so it must never see llm-replay's patches."""
+    import vcr  # noqa: F401
+
+    pytest_support.vcr_cassette  # noqa: B018
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Only a session with a vcr-marked test pays for vcrpy (~0.2 s; every xdist worker too).
+    if any(item.get_closest_marker("vcr") is not None for item in session.items):
+        _load_bridge()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -250,9 +259,9 @@ def _timing_settings(merged: dict[str, Any], config: pytest.Config) -> tuple[str
     options = config.option
     timing = getattr(options, "replay_timing", None) or merged.get("timing") or "instant"
     speed = getattr(options, "replay_speed", None) or merged.get("speed") or 1.0
-    synthetic = merged.get("synthetic_timing") or DEFAULT_SYNTHETIC_TIMING
+    synthetic = merged.get("synthetic_timing") or pytest_support.DEFAULT_SYNTHETIC_TIMING
     if isinstance(synthetic, dict):
-        synthetic = SyntheticTiming(**synthetic)
+        synthetic = pytest_support.SyntheticTiming(**synthetic)
     return str(timing), float(speed), synthetic
 
 
@@ -281,7 +290,7 @@ def vcr(
     mode = merged.pop("record_mode", None) or record_mode
     try:
         timing, speed, synthetic = _timing_settings(merged, pytestconfig)
-        policy = make_timing(timing, speed)
+        policy = pytest_support.make_timing(timing, speed)
     except (TypeError, ValueError) as exc:
         raise pytest.UsageError(f"{request.node.nodeid}: {exc}") from None
     for key in _OWN_KEYS:
@@ -299,7 +308,7 @@ def vcr(
         cassette_library_dir=vcr_cassette_dir,
         record_mode=mode,
     )
-    recorder.register_persister(SafePersister(extras, ignore_existing=rewrite))
+    recorder.register_persister(pytest_support.SafePersister(extras, ignore_existing=rewrite))
     pytestconfig.hook.pytest_recording_configure(config=pytestconfig, vcr=recorder)
     skip = tuple(dict.fromkeys((*merged.pop("skip_patchers", ()), "httpx", "httpx2")))
     try:
@@ -310,5 +319,7 @@ def vcr(
         f"Record it: pytest --record-mode=new_episodes {request.node.nodeid} "
         "(--record-mode=once records a cassette that does not exist yet)."
     )
-    with vcr_cassette(context, policy, synthetic_timing=synthetic, record_hint=hint) as cassette:
+    with pytest_support.vcr_cassette(
+        context, policy, synthetic_timing=synthetic, record_hint=hint
+    ) as cassette:
         yield cassette

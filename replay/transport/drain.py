@@ -6,14 +6,16 @@ without reading its body. Recorded as it was read, the interaction would have no
 A bounded body (a Content-Length, or an error status, up to :data:`DRAIN_LIMIT` bytes) is
 therefore read to its end on close, in a background thread (sync) or task (asyncio), so the
 application is never delayed: its ``close()`` returns at once (asyncio: after a few loop turns
-without a timer, :func:`yield_to`). The cassette waits for the
-drains when it closes (:func:`wait_for_drains`).
+without a timer, :func:`yield_to`). The cassette waits for the drains when it closes
+(:func:`wait_for_drains`), and so does closing the client (:func:`settle_drains`,
+:func:`settle_drains_async`): closing its pool would close the connections being drained.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import AsyncIterable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -29,12 +31,18 @@ __all__ = [
     "drain_async",
     "drain_budget",
     "drain_sync",
+    "settle_drains",
+    "settle_drains_async",
     "wait_for_drains",
     "yield_to",
 ]
 
 DRAIN_LIMIT = 256 * 1024  # error bodies are small; a larger one is left closed_early
 DRAIN_WAIT = 10.0  # seconds the cassette waits, at close, for a drain still reading
+
+# Drains still reading, so that closing a client can let them finish first.
+_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+_tasks: weakref.WeakSet[asyncio.Task[None]] = weakref.WeakSet()
 
 
 def drain_budget(pending: PendingRecording) -> int | None:
@@ -80,7 +88,12 @@ class _Intake:
             self.whole = False
 
     def finish(self) -> None:
-        self.pending.finish(None if self.whole else StreamEnd(kind="closed_early"))
+        # A read that ended quietly short of the Content-Length (the connection closed under
+        # it) is cut short too, not a whole empty body.
+        length = header_value(self.pending.headers, "content-length")
+        received = sum(len(d) for _, d in self.pending.raw)
+        short = length is not None and length.strip().isdigit() and received != int(length)
+        self.pending.finish(None if self.whole and not short else StreamEnd(kind="closed_early"))
 
 
 def drain_sync(inner: Any, pending: PendingRecording, budget: int) -> threading.Thread:
@@ -100,6 +113,7 @@ def drain_sync(inner: Any, pending: PendingRecording, budget: int) -> threading.
                 intake.finish()
 
     thread = threading.Thread(target=run, name="llm-replay-drain", daemon=True)
+    _threads.add(thread)
     thread.start()
     return thread
 
@@ -125,7 +139,9 @@ def drain_async(inner: Any, pending: PendingRecording, budget: int) -> asyncio.T
             finally:
                 intake.finish()
 
-    return loop.create_task(run(), name="llm-replay-drain")
+    task = loop.create_task(run(), name="llm-replay-drain")
+    _tasks.add(task)
+    return task
 
 
 async def _nothing() -> Any:
@@ -149,3 +165,17 @@ def wait_for_drains(drains: list[Any]) -> None:
     for drain in drains:
         if isinstance(drain, threading.Thread):
             drain.join(DRAIN_WAIT)
+
+
+def settle_drains() -> None:
+    """Before a client closes its connections: let the drain threads still reading finish."""
+    wait_for_drains([t for t in list(_threads) if t.is_alive()])
+
+
+async def settle_drains_async() -> None:
+    """Before an async client closes its connections: let this loop's drain tasks finish."""
+    loop = asyncio.get_running_loop()
+    running = [t for t in list(_tasks) if not t.done() and t.get_loop() is loop]
+    if running:
+        await asyncio.wait(running, timeout=DRAIN_WAIT)
+    settle_drains()

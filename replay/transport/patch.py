@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .adapters import HttpLib, available_libs
+from .drain import settle_drains, settle_drains_async
 from .interceptor import passing_through, serve_async, serve_sync
 
 if TYPE_CHECKING:
@@ -149,6 +150,28 @@ def _patch_choice(lib: HttpLib) -> None:
 
         choose.__wrapped__ = original  # type: ignore[attr-defined]
         setattr(client_cls, "_transport_for_url", choose)  # noqa: B010
+    _settle_on_close(lib)
+
+
+def _settle_on_close(lib: HttpLib) -> None:
+    """Closing a client waits for the drains still reading its error bodies (replay.drain):
+    its pool would otherwise close the connections under them, under load before they ran."""
+    sync_cls, async_cls = lib.module.Client, lib.module.AsyncClient
+    close, aclose = sync_cls.__dict__["close"], async_cls.__dict__["aclose"]
+    _originals.extend([(sync_cls, "close", close), (async_cls, "aclose", aclose)])
+
+    def settled_close(self: Any) -> Any:
+        settle_drains()
+        return close(self)
+
+    async def settled_aclose(self: Any) -> Any:
+        await settle_drains_async()
+        return await aclose(self)
+
+    settled_close.__wrapped__ = close  # type: ignore[attr-defined]
+    settled_aclose.__wrapped__ = aclose  # type: ignore[attr-defined]
+    setattr(sync_cls, "close", settled_close)  # noqa: B010
+    setattr(async_cls, "aclose", settled_aclose)  # noqa: B010
 
 
 class _SyncChoice:
