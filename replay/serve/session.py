@@ -65,17 +65,18 @@ class Miss:
     message: str
 
 
+@dataclass(eq=False)
 class ServeSession:
     """One cassette served: matching, faults, recordings saved as they finish."""
 
-    def __init__(
-        self, sid: str, name: CassetteName, path: Path, settings: SessionSettings, scrubber: Scrubber
-    ) -> None:
-        self.id = sid
-        self.name = name
-        self.path = path
-        self.settings = settings
-        self.scrubber = scrubber
+    id: str
+    name: CassetteName
+    path: Path
+    settings: SessionSettings
+    scrubber: Scrubber
+
+    def __post_init__(self) -> None:
+        settings, scrubber, path = self.settings, self.scrubber, self.path
         self.existed = path.exists()
         self.closed = False
         self._lock = threading.Lock()
