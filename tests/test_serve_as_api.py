@@ -4,6 +4,7 @@ the server's settings and a control API session; faults compose; bad names are r
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from llm_server import LLMServer, Script
 from sdk_helpers import MESSAGES, ChatRun, run_chat
 from serve_helpers import ThreadServer, raw_request
 
+import replay
 from replay.modes import RecordMode
 from replay.serve import SessionSettings
 
@@ -51,6 +53,19 @@ def as_anthropic(recorded: tuple[Path, ChatRun]) -> Iterator[ThreadServer]:
         yield server
 
 
+def _recorded_text_offsets(path: Path) -> list[float]:
+    """When each text delta of the recorded stream arrived (seconds after the request)."""
+    response = replay.load_cassette(path).interactions[0].response
+    offsets = []
+    for event in response.events():
+        if event.data.startswith("{") and (json.loads(event.data).get("choices") or [{}])[0].get(
+            "delta", {}
+        ).get("content"):
+            assert event.t is not None
+            offsets.append(event.t)
+    return offsets
+
+
 def _text_marks(sdk: str, base_url: str) -> list[tuple[float, str]]:
     """(offset since the call, text) of each text delta the SDK yields from a stream."""
     marks: list[tuple[float, str]] = []
@@ -78,12 +93,14 @@ def test_the_anthropic_sdk_reads_an_openai_recording_with_its_timing(
     source = _text_marks("openai", f"{as_anthropic.url}/c/openai.yaml")
     seen = _text_marks("anthropic", f"{as_anthropic.url}/c/openai.yaml")
     assert "".join(t for _, t in seen) == recorded[1].text == "Hello from the local test server."
-    # Each text delta arrives when the recorded one did (real timing over the wire: 80 ms slack
-    # against gaps of 100-200 ms), and the last one late enough to prove it really streamed.
     assert [t for _, t in seen] == [t for _, t in source]
-    for (got, _), (want, _) in zip(seen, source, strict=True):
-        assert got == pytest.approx(want, abs=0.08)
-    assert seen[-1][0] > 0.8
+    # Each text delta arrives at its recorded offset (real timing over the wire). The server waits
+    # for absolute deadlines, so a delta is never early; a loaded machine can only make it late,
+    # so the upper bound is wide (the precise figures are bench/serve.py's).
+    wanted = _recorded_text_offsets(recorded[0] / "openai.yaml")
+    assert len(wanted) == len(seen)
+    for (got, _), want in zip(seen, wanted, strict=True):
+        assert want - 0.02 <= got <= 2 * want + 0.5, (got, want)
     finish = run_chat("anthropic", f"{as_anthropic.url}/c/openai.yaml", stream=True, is_async=False)
     assert finish.finish_reason == "end_turn"  # OpenAI's "stop", mapped
 
