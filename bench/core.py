@@ -223,6 +223,30 @@ class Context:
     def size(self, full: _N, quick: _N) -> _N:
         return quick if self.quick else full
 
+    def add_percentiles(
+        self,
+        id: str,
+        figure: str,
+        values: Sequence[float],
+        *,
+        baseline_name: str,
+        baseline: Sequence[float],
+        targets: Mapping[str, Target | None],
+    ) -> None:
+        """A row for each of p50 and p99 (id ``{id}.p50``, ``figure`` with "p50" for its ``{stat}``):
+        that percentile of ``values`` against the same of ``baseline``, checked by ``targets[stat]``."""
+        for stat, q in (("p50", 50.0), ("p99", 99.0)):
+            self.add(
+                Row(
+                    f"{id}.{stat}",
+                    figure.replace("{stat}", stat),
+                    percentile(values, q),
+                    baseline_name=baseline_name,
+                    baseline=percentile(baseline, q),
+                    target=targets[stat],
+                )
+            )
+
 
 # -- formatting ------------------------------------------------------------------------------
 

@@ -63,53 +63,46 @@ def run(ctx: Context) -> None:
     traced_vcr = _child("vcr-traced", {"path": str(vcr_path)})
     compact = _child("compact-traced", spec)
     size = f"{native.stat().st_size / 1e6:.0f} MB file, {body_bytes / 1e6:.0f} MB of bodies"
-    ctx.add(
-        Row(
-            "6.held",
-            f"resident memory held by an open cassette ({size}), in copies of the bodies",
-            ours["held"] / body_bytes,
-            unit="x",
-            baseline_name="vcrpy",
-            baseline=theirs["held"] / body_bytes,
-            target=Target("value", "<=", 1.5, "<= 1.5 copies"),
-            note=f"{ours['held'] / 1e6:.0f} MB held; 1.0 = the bodies alone",
-        )
+    copies = Target("value", "<=", 1.5, "<= 1.5 copies")
+
+    def in_copies(
+        id: str, figure: str, held: float, vs: tuple[str, float], note: str, target: Target | None
+    ) -> None:
+        """A row of memory in copies of the bodies, against ``vs`` (its name, its bytes)."""
+        ctx.add(Row(id, figure, held / body_bytes, "x", vs[0], vs[1] / body_bytes, target=target, note=note))
+
+    in_copies(
+        "6.held",
+        f"resident memory held by an open cassette ({size}), in copies of the bodies",
+        ours["held"],
+        ("vcrpy", theirs["held"]),
+        f"{ours['held'] / 1e6:.0f} MB held; 1.0 = the bodies alone",
+        copies,
     )
-    ctx.add(
-        Row(
-            "6.live",
-            "live Python objects of the open cassette (tracemalloc), in copies of the bodies",
-            traced["held"] / body_bytes,
-            unit="x",
-            baseline_name="vcrpy",
-            baseline=traced_vcr["held"] / body_bytes,
-            target=Target("value", "<=", 1.5, "<= 1.5 copies"),
-            note=f"{traced['held'] / 1e6:.0f} MB live, peak {traced['peak'] / 1e6:.0f} MB while opening",
-        )
+    in_copies(
+        "6.live",
+        "live Python objects of the open cassette (tracemalloc), in copies of the bodies",
+        traced["held"],
+        ("vcrpy", traced_vcr["held"]),
+        f"{traced['held'] / 1e6:.0f} MB live, peak {traced['peak'] / 1e6:.0f} MB while opening",
+        copies,
     )
-    ctx.add(
-        Row(
-            "6.proto_compact",
-            "floor: the bodies plus arrays of chunk ends and times and nothing else, in copies "
-            "(what llm-replay's Chunks layout approaches)",
-            compact["held"] / body_bytes,
-            unit="x",
-            baseline_name="llm-replay",
-            baseline=traced["held"] / body_bytes,
-            target=Target("value", "<=", 1.5, "<= 1.5 copies"),
-            note="chunks sliced out of the body as they are played: O(chunk) per stream",
-        )
+    in_copies(
+        "6.proto_compact",
+        "floor: the bodies plus arrays of chunk ends and times and nothing else, in copies "
+        "(what llm-replay's Chunks layout approaches)",
+        compact["held"],
+        ("llm-replay", traced["held"]),
+        "chunks sliced out of the body as they are played: O(chunk) per stream",
+        copies,
     )
-    ctx.add(
-        Row(
-            "6.peak_open",
-            "peak memory while opening it, in copies of the bodies",
-            ours["peak"] / body_bytes,
-            unit="x",
-            baseline_name="vcrpy",
-            baseline=theirs["peak"] / body_bytes,
-            note=f"{ours['peak'] / 1e6:.0f} MB peak",
-        )
+    in_copies(
+        "6.peak_open",
+        "peak memory while opening it, in copies of the bodies",
+        ours["peak"],
+        ("vcrpy", theirs["peak"]),
+        f"{ours['peak'] / 1e6:.0f} MB peak",
+        None,
     )
     ctx.add(
         Row(

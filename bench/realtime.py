@@ -46,6 +46,7 @@ ROW_IDS = (
 )
 P50 = Target("value", "<=", 0.05e-3, "<= 0.05 ms")
 P99 = Target("value", "<=", 0.5e-3, "<= 0.5 ms")
+TARGETS = {"p50": P50, "p99": P99}
 _LABELS = {
     "slack": "alternative: timer slack 1 ns + time.sleep, no spin",
     "slack+spin200": "alternative: timer slack 1 ns + sleep, then 200 us spin (written here)",
@@ -197,17 +198,14 @@ def run(ctx: Context) -> None:
         ours_e, ours_cpu = stats["llm-replay"]
         base_e, base_cpu = stats[baseline]
         span = f"{len(ours_e)} waits, gaps 1-{ctx.size(50, 5)} ms, interleaved"
-        for stat, q, target in (("p50", 50.0, P50), ("p99", 99.0, P99)):
-            ctx.add(
-                Row(
-                    f"4.{mode}.{stat}",
-                    f"real timing, {mode}, per-chunk offset error {stat} ({span})",
-                    percentile(ours_e, q),
-                    baseline_name=baseline,
-                    baseline=percentile(base_e, q),
-                    target=target,
-                )
-            )
+        ctx.add_percentiles(
+            f"4.{mode}",
+            f"real timing, {mode}, per-chunk offset error {{stat}} ({span})",
+            ours_e,
+            baseline_name=baseline,
+            baseline=base_e,
+            targets=TARGETS,
+        )
         ctx.add(
             Row(
                 f"4.{mode}.cpu",
@@ -220,17 +218,14 @@ def run(ctx: Context) -> None:
         )
         for name in (SYNC if mode == "sync" else ASYNC)[2:]:
             errors, cpu = stats[name]
-            for stat, q, target in (("p50", 50.0, P50), ("p99", 99.0, P99)):
-                ctx.add(
-                    Row(
-                        f"4.proto.{mode}.{name}.{stat}",
-                        f"{_LABELS[name]}, {mode}: error {stat}",
-                        percentile(errors, q),
-                        baseline_name="llm-replay today",
-                        baseline=percentile(ours_e, q),
-                        target=target,
-                    )
-                )
+            ctx.add_percentiles(
+                f"4.proto.{mode}.{name}",
+                f"{_LABELS[name]}, {mode}: error {{stat}}",
+                errors,
+                baseline_name="llm-replay today",
+                baseline=ours_e,
+                targets=TARGETS,
+            )
             ctx.add(
                 Row(
                     f"4.proto.{mode}.{name}.cpu",

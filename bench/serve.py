@@ -26,7 +26,7 @@ from pathlib import Path
 
 from replay import Cassette, Chunk, Interaction, Request, Response, load_cassette, save_cassette
 
-from .core import Context, Row, Target, percentile
+from .core import Context, Row, Target
 
 __all__ = ["ROW_IDS", "run"]
 
@@ -166,30 +166,25 @@ def run(ctx: Context) -> None:
     flat, flat_base = [abs(e) for s in crowd for e in s], [abs(e) for s in crowd_base for e in s]
     single, single_base = [abs(e) for e in one[0]], [abs(e) for e in one_base[0]]
     base = "aiohttp + asyncio.sleep(gap)"
-    for stat, q, limit in (("p50", 50, 0.5e-3), ("p99", 99, 2e-3)):
-        ctx.add(
-            Row(
-                f"17.one.{stat}",
-                f"serve, 1 stream of {chunks} chunks: arrival error {stat}",
-                percentile(single, q),
-                baseline_name=base,
-                baseline=percentile(single_base, q),
-                target=Target("value", "<=", limit, f"<= {limit * 1e3:g} ms"),
-            )
-        )
-    many_targets = {"p50": None, "p99": Target("value", "<=", 5e-3, "<= 5 ms")}
-    for stat, q in (("p50", 50), ("p99", 99)):
-        target = many_targets[stat]
-        ctx.add(
-            Row(
-                f"17.many.{stat}",
-                f"serve, {many} concurrent streams: arrival error {stat}",
-                percentile(flat, q),
-                baseline_name=base,
-                baseline=percentile(flat_base, q),
-                target=target,
-            )
-        )
+    ctx.add_percentiles(
+        "17.one",
+        f"serve, 1 stream of {chunks} chunks: arrival error {{stat}}",
+        single,
+        baseline_name=base,
+        baseline=single_base,
+        targets={
+            stat: Target("value", "<=", limit, f"<= {limit * 1e3:g} ms")
+            for stat, limit in (("p50", 0.5e-3), ("p99", 2e-3))
+        },
+    )
+    ctx.add_percentiles(
+        "17.many",
+        f"serve, {many} concurrent streams: arrival error {{stat}}",
+        flat,
+        baseline_name=base,
+        baseline=flat_base,
+        targets={"p50": None, "p99": Target("value", "<=", 5e-3, "<= 5 ms")},
+    )
     load = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     for row in ctx.rows[-4:]:
         row.note = load

@@ -4,10 +4,11 @@ optionally sent late or chunked without a Content-Length)."""
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from llm_server import LocalServer
 
 from replay.timing.clock import REAL
 
@@ -15,7 +16,7 @@ __all__ = ["ErrorServer"]
 
 
 @dataclass
-class ErrorServer:
+class ErrorServer(LocalServer):
     status: int = 429
     payload: dict[str, Any] = field(
         default_factory=lambda: {"error": {"message": "Rate limit reached for requests", "type": "requests"}}
@@ -23,11 +24,6 @@ class ErrorServer:
     body_delay: float = 0.0  # seconds between the head and the body
     chunked: bool = False  # no Content-Length: Transfer-Encoding: chunked
     _httpd: ThreadingHTTPServer | None = None
-
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     def start(self) -> str:
         server = self
@@ -57,13 +53,4 @@ class ErrorServer:
                     self.wfile.write(body)
                 self.wfile.flush()
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        return self._serve(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "error-server")

@@ -191,7 +191,7 @@ def ask(
     t0 = time.monotonic()
     try:
         with raw_reads(seen.reads):
-            _run(seen, sdk, base_url, stream, is_async, kwargs, absorb, t0, client_kwargs)
+            _run(_Call(seen, sdk, base_url, stream, kwargs, absorb, t0, client_kwargs), is_async)
     except Exception as exc:
         seen.error = type(exc)
         seen.cause = transport_cause(exc)
@@ -201,54 +201,56 @@ def ask(
     return seen
 
 
-def _run(
-    seen: Seen,
-    sdk: str,
-    base_url: str,
-    stream: bool,
-    is_async: bool,
-    kwargs: dict[str, Any],
-    absorb: Any,
-    t0: float,
-    client_kwargs: dict[str, Any],
-) -> None:
+@dataclass
+class _Call:
+    """One chat call in flight: what it asks, and where what it sees goes."""
+
+    seen: Seen
+    sdk: str
+    base_url: str
+    stream: bool
+    kwargs: dict[str, Any]
+    absorb: Any
+    t0: float
+    client_kwargs: dict[str, Any]
+
+    def client(self, is_async: bool) -> Any:
+        return make_client(self.sdk, self.base_url, is_async=is_async, **self.client_kwargs)
+
+    def answered(self) -> None:
+        self.seen.head_at = time.monotonic() - self.t0
+
+    def item(self, item: Any) -> None:
+        self.seen.items += 1
+        self.seen.item_at.append(time.monotonic() - self.t0)
+        self.absorb(self.seen, item)
+
+
+def _run(call: _Call, is_async: bool) -> None:
     if is_async:
-        asyncio.run(_ask_async(seen, sdk, base_url, stream, kwargs, absorb, t0, client_kwargs))
+        asyncio.run(_ask_async(call))
         return
-    with make_client(sdk, base_url, is_async=False, **client_kwargs) as client:
-        result = _call(client, sdk, kwargs)
-        seen.head_at = time.monotonic() - t0
-        if stream:
-            with result:
-                for item in result:
-                    seen.items += 1
-                    seen.item_at.append(time.monotonic() - t0)
-                    absorb(seen, item)
-        else:
-            _whole(seen, sdk, result)
+    with call.client(is_async=False) as client:
+        result = _call(client, call.sdk, call.kwargs)
+        call.answered()
+        if not call.stream:
+            _whole(call.seen, call.sdk, result)
+            return
+        with result:
+            for item in result:
+                call.item(item)
 
 
-async def _ask_async(
-    seen: Seen,
-    sdk: str,
-    base_url: str,
-    stream: bool,
-    kwargs: dict[str, Any],
-    absorb: Any,
-    t0: float,
-    client_kwargs: dict[str, Any],
-) -> None:
-    async with make_client(sdk, base_url, is_async=True, **client_kwargs) as client:
-        result = await _call(client, sdk, kwargs)
-        seen.head_at = time.monotonic() - t0
-        if stream:
-            async with result:
-                async for item in result:
-                    seen.items += 1
-                    seen.item_at.append(time.monotonic() - t0)
-                    absorb(seen, item)
-        else:
-            _whole(seen, sdk, result)
+async def _ask_async(call: _Call) -> None:
+    async with call.client(is_async=True) as client:
+        result = await _call(client, call.sdk, call.kwargs)
+        call.answered()
+        if not call.stream:
+            _whole(call.seen, call.sdk, result)
+            return
+        async with result:
+            async for item in result:
+                call.item(item)
 
 
 def record_chat(sdk: str, base_url: str, path: Path, *, stream: bool, usage_chunk: bool = False) -> Seen:

@@ -21,13 +21,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from api_routes import route
 
 from replay.timing.clock import REAL
 
-__all__ = ["LLMServer", "Script"]
+__all__ = ["LLMServer", "LocalServer", "Script"]
 
 
 @dataclass
@@ -49,7 +49,43 @@ class Script:
         return self.gaps[i % len(self.gaps)] if self.gaps else 0.0
 
 
-class LLMServer:
+class LocalServer:
+    """A local HTTP server on a free port, served from a daemon thread: ``start()`` (in the subclass)
+    hands its server to :meth:`_serve`; :meth:`stop`, or use it as a context manager."""
+
+    _httpd: ThreadingHTTPServer | None
+
+    def start(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def _serve(self, httpd: ThreadingHTTPServer, name: str) -> str:
+        self._httpd = httpd
+        httpd.daemon_threads = True
+        # A short poll interval makes stop() take ~50 ms instead of serve_forever's default 0.5 s.
+        threading.Thread(target=httpd.serve_forever, args=(0.05,), name=name, daemon=True).start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class LLMServer(LocalServer):
     """Start with :meth:`start` (returns the base URL) and stop with :meth:`stop`.
 
     Example usage::
@@ -71,13 +107,6 @@ class LLMServer:
         self.hold_last.set()  # set = do not hold
         self.waiting_for_release = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None, "server not started"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     def start(self) -> str:
         server = self
@@ -85,27 +114,7 @@ class LLMServer:
         class Handler(_Handler):
             owner = server
 
-        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        # A short poll interval makes stop() take ~50 ms instead of serve_forever's default 0.5 s.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.05,), name="llm-server", daemon=True
-        )
-        self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> LLMServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self._serve(_QuietServer(("127.0.0.1", 0), Handler), "llm-server")
 
 
 class _QuietServer(ThreadingHTTPServer):

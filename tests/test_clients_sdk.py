@@ -98,30 +98,30 @@ def openai_aiohttp(base: str, arrivals: Arrivals | None) -> Any:
     return asyncio.run(main())
 
 
-def bedrock_converse(base: str, arrivals: Arrivals | None) -> Any:
-    client = boto3.client(
+def _bedrock(base: str) -> Any:
+    """A bedrock-runtime client for the local server: one attempt, a 5 s read timeout."""
+    return boto3.client(
         "bedrock-runtime",
         endpoint_url=base,
         region_name="us-east-1",
         config=Config(retries={"total_max_attempts": 1}, read_timeout=5),
     )
-    answer = client.converse(
-        modelId="anthropic.claude-test", messages=[{"role": "user", "content": [{"text": "hi"}]}]
-    )
+
+
+BEDROCK_CALL = {
+    "modelId": "anthropic.claude-test",
+    "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+}
+
+
+def bedrock_converse(base: str, arrivals: Arrivals | None) -> Any:
+    answer = _bedrock(base).converse(**BEDROCK_CALL)
     _note(arrivals, answer)
     return answer["output"], answer["stopReason"]
 
 
 def bedrock_converse_stream(base: str, arrivals: Arrivals | None) -> Any:
-    client = boto3.client(
-        "bedrock-runtime",
-        endpoint_url=base,
-        region_name="us-east-1",
-        config=Config(retries={"total_max_attempts": 1}, read_timeout=5),
-    )
-    answer = client.converse_stream(
-        modelId="anthropic.claude-test", messages=[{"role": "user", "content": [{"text": "hi"}]}]
-    )
+    answer = _bedrock(base).converse_stream(**BEDROCK_CALL)
     out = []
     for event in answer["stream"]:
         _note(arrivals, event)

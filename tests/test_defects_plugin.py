@@ -4,32 +4,16 @@ from __future__ import annotations
 
 import re
 import shlex
-import textwrap
 
 import pytest
 from llm_server import LLMServer
+from pytester_chat import chat_module, write_chat_test
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 
 
-def _test_file(base_url: str, body: str) -> str:
-    return textwrap.dedent(
-        f"""
-        import httpx2, pytest, time
-
-        URL = "{base_url}/v1/chat/completions"
-
-        def chat(model="m", stream=True):
-            with httpx2.Client() as client:
-                body = {{"model": model, "messages": [], "stream": stream}}
-                with client.stream("POST", URL, json=body) as r:
-                    return [c for c in r.iter_raw()]
-        """
-    ) + textwrap.dedent(body)
-
-
 def _chat_test(base_url: str, model: str) -> str:
-    return _test_file(base_url, f"\n@pytest.mark.replay\ndef test_chat():\n    chat(model={model!r})\n")
+    return chat_module(base_url, f"\n@pytest.mark.replay\ndef test_chat():\n    chat(model={model!r})\n")
 
 
 def _hint(output: str, label: str) -> list[str]:
@@ -61,10 +45,11 @@ def test_strict_usage_and_the_unused_summary_count_a_fault_answer_as_used(
 ) -> None:
     pytester.makepyfile(test_err=_chat_test(llm_server.base_url, "m"))
     pytester.runpytest("--replay-record-mode=once").assert_outcomes(passed=1)
-    pytester.makepyfile(
-        test_err=_test_file(
-            llm_server.base_url,
-            """
+    write_chat_test(
+        pytester,
+        llm_server.base_url,
+        "test_err",
+        """
             from replay.faults import HTTPError
 
             @pytest.mark.replay(faults=[HTTPError(503)])
@@ -74,7 +59,6 @@ def test_strict_usage_and_the_unused_summary_count_a_fault_answer_as_used(
                         body = {"model": "m", "messages": [], "stream": True}
                         client.post(URL, json=body).raise_for_status()
             """,
-        )
     )
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
@@ -88,10 +72,11 @@ def test_strict_usage_and_the_unused_summary_count_a_fault_answer_as_used(
 def test_a_test_with_faults_records_its_cassette_and_says_they_apply_from_the_next_run(
     pytester: pytest.Pytester, llm_server: LLMServer
 ) -> None:
-    pytester.makepyfile(
-        test_faulty=_test_file(
-            llm_server.base_url,
-            """
+    write_chat_test(
+        pytester,
+        llm_server.base_url,
+        "test_faulty",
+        """
             from replay.faults import Truncate
 
             @pytest.mark.replay(faults=[Truncate(before_finish=True)])
@@ -99,7 +84,6 @@ def test_a_test_with_faults_records_its_cassette_and_says_they_apply_from_the_ne
                 body = b"".join(chat())
                 print("FINISHED" if b'"finish_reason":"stop"' in body else "TRUNCATED")
             """,
-        )
     )
     result = pytester.runpytest("--replay-record-mode=once", "-s")
     result.assert_outcomes(passed=1)
@@ -120,16 +104,16 @@ def test_a_test_with_faults_records_its_cassette_and_says_they_apply_from_the_ne
 def test_a_strict_xfail_that_xpasses_while_recording_keeps_its_cassette(
     pytester: pytest.Pytester, llm_server: LLMServer
 ) -> None:
-    pytester.makepyfile(
-        test_xp=_test_file(
-            llm_server.base_url,
-            """
+    write_chat_test(
+        pytester,
+        llm_server.base_url,
+        "test_xp",
+        """
             @pytest.mark.xfail(strict=True, reason="fails once the 429 fault is added")
             @pytest.mark.replay
             def test_chat():
                 chat()
             """,
-        )
     )
     result = pytester.runpytest("--replay-record-mode=once")
     result.assert_outcomes(failed=1)  # the XPASS is still reported
@@ -142,10 +126,11 @@ def test_a_strict_xfail_that_xpasses_while_recording_keeps_its_cassette(
 def test_replay_cassette_interactions_hold_what_this_run_recorded(
     pytester: pytest.Pytester, llm_server: LLMServer
 ) -> None:
-    pytester.makepyfile(
-        test_rec=_test_file(
-            llm_server.base_url,
-            """
+    write_chat_test(
+        pytester,
+        llm_server.base_url,
+        "test_rec",
+        """
             @pytest.mark.replay
             def test_chat(replay_cassette):
                 chat()
@@ -154,7 +139,6 @@ def test_replay_cassette_interactions_hold_what_this_run_recorded(
                 assert last.response.chunks and last.response.chunks[-1].t > last.response.t
                 print("RECORDED", len(replay_cassette.recorded), len(replay_cassette.loaded))
             """,
-        )
     )
     result = pytester.runpytest("--replay-record-mode=once", "-s")
     result.assert_outcomes(passed=1)

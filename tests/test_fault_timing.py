@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import anthropic
 import httpx2
@@ -24,23 +25,32 @@ from replay.faults import Disconnect, FaultNotApplied, HTTPError, Latency, Stall
 
 SYNC_ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 STREAM = pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])
+SDK = pytest.mark.parametrize("sdk", ["openai", "anthropic"])
 RATE_LIMITED = {"openai": openai.RateLimitError, "anthropic": anthropic.RateLimitError}
 
 
+class Recordings(NamedTuple):
+    base: str  # the local server's, stopped: every test replays
+    paths: dict[tuple[str, bool], Path]  # (sdk, stream) -> its recording
+
+    def at(self, sdk: str, stream: bool) -> tuple[str, Path]:
+        """The base URL and the recording of ``sdk`` (streamed or not)."""
+        return self.base, self.paths[sdk, stream]
+
+
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[tuple[str, bool], Path]]]:
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recordings]:
     folder = tmp_path_factory.mktemp("timing")
-    server = LLMServer(Script(head_delay=0.02, first_delay=0.01, gaps=[0.005, 0.01, 0.015]))
-    base = server.start()
-    try:
-        paths = {}
-        for sdk in ("openai", "anthropic"):
-            for stream in (True, False):
-                paths[sdk, stream] = folder / f"{sdk}-{stream}.yaml"
-                record_chat(sdk, base, paths[sdk, stream], stream=stream)
-    finally:
-        server.stop()
-    yield base, paths
+    paths = {
+        (sdk, stream): folder / f"{sdk}-{stream}.yaml"
+        for sdk in ("openai", "anthropic")
+        for stream in (True, False)
+    }
+    with LLMServer(Script(head_delay=0.02, first_delay=0.01, gaps=[0.005, 0.01, 0.015])) as server:
+        base = server.base_url
+        for (sdk, stream), path in paths.items():
+            record_chat(sdk, base, path, stream=stream)
+    yield Recordings(base, paths)
 
 
 def _duration(path: Path) -> tuple[float, float]:
@@ -51,12 +61,11 @@ def _duration(path: Path) -> tuple[float, float]:
 
 @SYNC_ASYNC
 @STREAM
-@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
+@SDK
 def test_429_retry_after_20_then_success_in_virtual_time(
-    sdk: str, stream: bool, is_async: bool, recorded: tuple[str, dict[tuple[str, bool], Path]]
+    sdk: str, stream: bool, is_async: bool, recorded: Recordings
 ) -> None:
-    base, paths = recorded
-    path = paths[sdk, stream]
+    base, path = recorded.at(sdk, stream)
     head, last = _duration(path)
     with replay.use_cassette(path, faults=[HTTPError(429, retry_after=20, times=2)]) as cassette:
         seen = ask(sdk, base, stream=stream, is_async=is_async, max_retries=2)
@@ -71,12 +80,9 @@ def test_429_retry_after_20_then_success_in_virtual_time(
 
 
 @SYNC_ASYNC
-@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
-def test_429_until_retries_run_out(
-    sdk: str, is_async: bool, recorded: tuple[str, dict[tuple[str, bool], Path]]
-) -> None:
-    base, paths = recorded
-    path = paths[sdk, True]
+@SDK
+def test_429_until_retries_run_out(sdk: str, is_async: bool, recorded: Recordings) -> None:
+    base, path = recorded.at(sdk, True)
     head, _ = _duration(path)
     with replay.use_cassette(path, faults=[HTTPError(429, retry_after=20, times=3)]) as cassette:
         seen = ask(sdk, base, stream=True, is_async=is_async, max_retries=2)
@@ -90,9 +96,7 @@ def test_429_until_retries_run_out(
 
 
 @SYNC_ASYNC
-def test_anthropic_529_overloaded_is_retried(
-    is_async: bool, recorded: tuple[str, dict[tuple[str, bool], Path]]
-) -> None:
+def test_anthropic_529_overloaded_is_retried(is_async: bool, recorded: Recordings) -> None:
     base, paths = recorded
     with replay.use_cassette(paths["anthropic", False], faults=[HTTPError(529, times=1)]) as cassette:
         seen = ask("anthropic", base, stream=False, is_async=is_async, max_retries=1)
@@ -104,10 +108,9 @@ def test_anthropic_529_overloaded_is_retried(
 @STREAM
 @pytest.mark.parametrize("speed", [1.0, 2.0])
 def test_stall_ends_at_exactly_the_read_timeout_in_virtual_time(
-    stream: bool, is_async: bool, speed: float, recorded: tuple[str, dict[tuple[str, bool], Path]]
+    stream: bool, is_async: bool, speed: float, recorded: Recordings
 ) -> None:
-    base, paths = recorded
-    path = paths["openai", stream]
+    base, path = recorded.at("openai", stream)
     response = replay.load_cassette(path).interactions[0].response
     fault = Stall(after_events=3) if stream else Stall()
     timeout = httpx2.Timeout(30.0, read=7.5)
@@ -125,11 +128,8 @@ def test_stall_ends_at_exactly_the_read_timeout_in_virtual_time(
 
 
 @SYNC_ASYNC
-def test_a_short_stall_only_delays(
-    is_async: bool, recorded: tuple[str, dict[tuple[str, bool], Path]]
-) -> None:
-    base, paths = recorded
-    path = paths["openai", True]
+def test_a_short_stall_only_delays(is_async: bool, recorded: Recordings) -> None:
+    base, path = recorded.at("openai", True)
     response = replay.load_cassette(path).interactions[0].response
     with replay.use_cassette(path, faults=[Stall(after_events=3, seconds=5)]):
         seen = ask("openai", base, stream=True, is_async=is_async, timeout=httpx2.Timeout(30.0, read=7.5))
@@ -138,9 +138,8 @@ def test_a_short_stall_only_delays(
     assert seen.item_at == pytest.approx(expected[: len(seen.item_at)], abs=1e-5)
 
 
-def test_latency_scale_stretches_every_gap(recorded: tuple[str, dict[tuple[str, bool], Path]]) -> None:
-    base, paths = recorded
-    path = paths["openai", True]
+def test_latency_scale_stretches_every_gap(recorded: Recordings) -> None:
+    base, path = recorded.at("openai", True)
     response = replay.load_cassette(path).interactions[0].response
     with replay.use_cassette(path, faults=[Latency(scale=3)]):
         seen = ask("openai", base, stream=True, is_async=False)
@@ -149,7 +148,7 @@ def test_latency_scale_stretches_every_gap(recorded: tuple[str, dict[tuple[str, 
 
 
 def test_stall_in_real_timing_waits_for_the_real_read_timeout(
-    recorded: tuple[str, dict[tuple[str, bool], Path]],
+    recorded: Recordings,
 ) -> None:
     base, paths = recorded
     with replay.use_cassette(paths["openai", True], faults=[Stall(after_events=2)], timing="real"):
@@ -159,7 +158,7 @@ def test_stall_in_real_timing_waits_for_the_real_read_timeout(
 
 
 def test_a_stall_without_end_and_no_read_timeout_is_refused(
-    recorded: tuple[str, dict[tuple[str, bool], Path]],
+    recorded: Recordings,
 ) -> None:
     base, paths = recorded
     with (
@@ -183,12 +182,11 @@ def _byte_due(path: Path, pos: int) -> float:
 
 @SYNC_ASYNC
 @pytest.mark.parametrize("reset", [False, True], ids=["disconnect", "reset"])
-@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
+@SDK
 def test_a_disconnect_raises_when_the_next_bytes_were_due(
-    sdk: str, reset: bool, is_async: bool, recorded: tuple[str, dict[tuple[str, bool], Path]]
+    sdk: str, reset: bool, is_async: bool, recorded: Recordings
 ) -> None:
-    base, paths = recorded
-    path = paths[sdk, True]
+    base, path = recorded.at(sdk, True)
     with replay.use_cassette(path, faults=[Disconnect(after_events=4, reset=reset)]):
         seen = ask(sdk, base, stream=True, is_async=is_async)
     assert seen.error is not None, "the disconnect raised nothing"

@@ -307,18 +307,16 @@ def recordings(
 ) -> Iterator[tuple[str, dict[tuple[str, bool], Path]]]:
     """One recording per SDK and streaming mode, made once from the local server."""
     folder = tmp_path_factory.mktemp("matrix")
-    server = LLMServer(Script(head_delay=0.02, first_delay=0.01, gaps=[0.005, 0.01, 0.015]))
-    base = server.start()
-    try:
-        paths = {}
-        for sdk in SDKS:
-            for stream in (True, False):
-                path = folder / f"{sdk}-{'stream' if stream else 'json'}.yaml"
-                record_chat(sdk, base, path, stream=stream)
-                paths[sdk, stream] = path
-    finally:
-        server.stop()
-    yield base, paths
+    paths = {
+        (sdk, stream): folder / f"{sdk}-{'stream' if stream else 'json'}.yaml"
+        for sdk in SDKS
+        for stream in (True, False)
+    }
+    with LLMServer(Script(head_delay=0.02, first_delay=0.01, gaps=[0.005, 0.01, 0.015])) as server:
+        base = server.base_url
+        for (sdk, stream), path in paths.items():
+            record_chat(sdk, base, path, stream=stream)
+    yield base, paths  # the server is stopped: every test replays
 
 
 @pytest.mark.parametrize(("sdk", "fault", "stream", "is_async", "expect"), list(_params()))

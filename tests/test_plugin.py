@@ -2,46 +2,27 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 from llm_server import LLMServer
+from pytester_chat import write_chat_test
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
-
-
-def _test_file(base_url: str, body: str) -> str:
-    return textwrap.dedent(
-        f"""
-        import httpx2, pytest, time
-
-        URL = "{base_url}/v1/chat/completions"
-
-        def chat(model="m", stream=True):
-            with httpx2.Client() as client:
-                t0 = time.monotonic()
-                body = {{"model": model, "messages": [], "stream": stream}}
-                with client.stream("POST", URL, json=body) as r:
-                    chunks = [(time.monotonic() - t0, c) for c in r.iter_raw()]
-            return chunks
-        """
-    ) + textwrap.dedent(body)
 
 
 def test_marker_records_at_the_default_path_then_replays_offline(
     pytester: pytest.Pytester, llm_server: LLMServer
 ) -> None:
-    pytester.makepyfile(
-        test_chat=_test_file(
-            llm_server.base_url,
-            """
+    write_chat_test(
+        pytester,
+        llm_server.base_url,
+        "test_chat",
+        """
             @pytest.mark.replay
             def test_stream(replay_cassette):
-                chunks = chat()
+                chunks = chat(timed=True)
                 assert len(chunks) == 10
                 print("OFFSETS", [round(t, 6) for t, _ in chunks])
             """,
-        )
     )
     result = pytester.runpytest("--replay-record-mode=once", "-s")
     result.assert_outcomes(passed=1)
@@ -60,16 +41,16 @@ def test_marker_records_at_the_default_path_then_replays_offline(
 def test_missing_cassette_fails_with_the_command_that_records_it(
     pytester: pytest.Pytester, llm_server: LLMServer
 ) -> None:
-    pytester.makepyfile(
-        test_missing=_test_file(
-            llm_server.base_url,
-            """
+    write_chat_test(
+        pytester,
+        llm_server.base_url,
+        "test_missing",
+        """
             class TestGroup:
                 @pytest.mark.replay
                 def test_it(self):
                     chat()
             """,
-        )
     )
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
@@ -85,16 +66,16 @@ def test_missing_cassette_fails_with_the_command_that_records_it(
 def test_cassette_names_for_parametrized_tests_are_file_safe(
     pytester: pytest.Pytester, llm_server: LLMServer
 ) -> None:
-    pytester.makepyfile(
-        test_params=_test_file(
-            llm_server.base_url,
-            """
+    write_chat_test(
+        pytester,
+        llm_server.base_url,
+        "test_params",
+        """
             @pytest.mark.replay
             @pytest.mark.parametrize("model", ["a/b c", "d"])
             def test_p(model):
                 chat(model=model)
             """,
-        )
     )
     pytester.runpytest("--replay-record-mode=once").assert_outcomes(passed=2)
     names = sorted(p.name for p in (pytester.path / "cassettes" / "test_params").iterdir())
@@ -111,10 +92,11 @@ def test_marker_path_and_settings_and_precedence(pytester: pytest.Pytester, llm_
             return {"timing": "instant", "record_mode": "once"}
         """
     )
-    pytester.makepyfile(
-        test_settings=_test_file(
-            llm_server.base_url,
-            """
+    write_chat_test(
+        pytester,
+        llm_server.base_url,
+        "test_settings",
+        """
             @pytest.mark.replay("recorded/shared.yaml", timing="virtual")
             def test_marker_wins_over_config(replay_cassette):
                 chat()
@@ -127,7 +109,6 @@ def test_marker_path_and_settings_and_precedence(pytester: pytest.Pytester, llm_
                     "cassettes", "test_settings", "test_fixture_without_marker_uses_the_default_path.yaml"
                 )
             """,
-        )
     )
     pytester.runpytest().assert_outcomes(passed=2)  # records (config says once)
     assert (pytester.path / "recorded" / "shared.yaml").exists()
@@ -142,10 +123,11 @@ def test_marker_path_and_settings_and_precedence(pytester: pytest.Pytester, llm_
 
 
 def test_a_failing_test_does_not_save_its_recording(pytester: pytest.Pytester, llm_server: LLMServer) -> None:
-    pytester.makepyfile(
-        test_fail=_test_file(
-            llm_server.base_url,
-            """
+    write_chat_test(
+        pytester,
+        llm_server.base_url,
+        "test_fail",
+        """
             @pytest.mark.replay
             def test_records_then_fails():
                 chat()
@@ -156,7 +138,6 @@ def test_a_failing_test_does_not_save_its_recording(pytester: pytest.Pytester, l
                 chat()
                 assert False, "boom"
             """,
-        )
     )
     pytester.runpytest("--replay-record-mode=once").assert_outcomes(failed=2)
     folder = pytester.path / "cassettes" / "test_fail"

@@ -153,6 +153,12 @@ def test_form_bodies_are_scrubbed_like_query_strings() -> None:
         "sk-REDACTED and sk-proj-REDACTED and gsk_REDACTED",
         'data: {"id":"chatcmpl-9HpbaAXyt0cAnlWvI8kUAFpZt5jyQ","model":"gpt-35-turbo"}',
         "msg_01XFDUDYJgAACzvnptvVoYEL toolu_01A09q90qw90lq917835lq9",
+        # The prefixes and placeholders of the key shapes added for issue 13 (test_defects_keys).
+        "set fw_version_number_for_release to 2 and the tgp_v1_ prefix marks a Together key",
+        "the header is AWS4-HMAC-SHA256 Credential=..., SignedHeaders=host, Signature=... (see docs)",
+        "Signature=deadbeef is too short; AKIA is a prefix; ASIAN cuisine 2024 menu items list",
+        "sk-or-v1-REDACTED, tgp_v1_REDACTED, fw_REDACTED, Signature=REDACTED",
+        "the IQoJb3JpZ2luX2 prefix alone is not a token",
     ],
 )
 def test_prose_and_ids_are_not_keys(text: str) -> None:

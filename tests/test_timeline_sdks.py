@@ -24,18 +24,13 @@ MODELS = ["model-a", "model-b", "model-c"]
 def recordings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Path]]]:
     """One cassette per SDK holding three streamed chats (one per model), recorded live."""
     folder = tmp_path_factory.mktemp("timeline-sdks")
-    server = LLMServer(Script(head_delay=0.03, first_delay=0.01, gaps=[0.012, 0.004, 0.02]))
-    base = server.start()
-    try:
-        paths = {}
-        for sdk in SDKS:
-            paths[sdk] = folder / f"{sdk}.yaml"
-            with replay.use_cassette(paths[sdk], record_mode="once"):
+    paths = {sdk: folder / f"{sdk}.yaml" for sdk in SDKS}
+    with LLMServer(Script(head_delay=0.03, first_delay=0.01, gaps=[0.012, 0.004, 0.02])) as server:
+        for sdk, path in paths.items():
+            with replay.use_cassette(path, record_mode="once"):
                 for model in MODELS:
-                    run_chat(sdk, base, stream=True, is_async=False, model=model)
-        yield base, paths
-    finally:
-        server.stop()
+                    run_chat(sdk, server.base_url, stream=True, is_async=False, model=model)
+        yield server.base_url, paths
 
 
 def _alone(sdk: str, base: str, path: Path) -> tuple[dict[str, ChatRun], float]:

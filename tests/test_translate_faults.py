@@ -61,19 +61,27 @@ def test_fallback_chain_anthropic_overloaded_then_gemini_from_an_openai_recordin
     assert seen.finish == "STOP"
 
 
-ANTHROPIC_OUTCOMES = {
-    "finish=max_tokens": ("ok", "max_tokens"),
-    "finish=tool_use": ("ok", "tool_use"),
-    "finish=stop_sequence": ("ok", "stop_sequence"),
-    "finish=refusal": ("ok", "refusal"),
-    "finish=pause_turn": ("ok", "pause_turn"),
-    "truncate@finish": ("ok", None),  # message_delta never came
+# Both SDKs name their errors alike; a stream cut before its finish has no finish reason (for
+# Anthropic: message_delta never came).
+BOTH_OUTCOMES: dict[str, tuple[str, Any]] = {
+    "truncate@finish": ("ok", None),
     "disconnect": ("error", "APIConnectionError"),
-    "error-event": ("error", "APIStatusError"),
     "http=429": ("error", "RateLimitError"),
-    "http=529": ("error", "OverloadedError"),
     "http=500": ("error", "InternalServerError"),
     "stall": ("error", "APITimeoutError"),
+}
+
+
+def _finishes(*reasons: str) -> dict[str, tuple[str, Any]]:
+    """Each ``finish=REASON`` variant ends the stream with REASON, in the caller's own field."""
+    return {f"finish={reason}": ("ok", reason) for reason in reasons}
+
+
+ANTHROPIC_OUTCOMES = {
+    **BOTH_OUTCOMES,
+    **_finishes("max_tokens", "tool_use", "stop_sequence", "refusal", "pause_turn"),
+    "error-event": ("error", "APIStatusError"),
+    "http=529": ("error", "OverloadedError"),
     "rechunk=1": ("ok", "tool_use"),
 }
 
@@ -96,18 +104,10 @@ def test_anthropic_edge_cases_on_a_translated_openai_recording(variant: replay.V
 
 
 OPENAI_OUTCOMES = {
-    "finish=length": ("ok", "length"),
-    "finish=eos": ("ok", "eos"),
-    "finish=tool_calls": ("ok", "tool_calls"),
-    "finish=content_filter": ("ok", "content_filter"),
-    "finish=error": ("ok", "error"),
+    **BOTH_OUTCOMES,
+    **_finishes("length", "eos", "tool_calls", "content_filter", "error"),
     "null-content": ("ok", "tool_calls"),
     "empty-choices": ("ok", "tool_calls"),
-    "truncate@finish": ("ok", None),
-    "disconnect": ("error", "APIConnectionError"),
-    "http=429": ("error", "RateLimitError"),
-    "http=500": ("error", "InternalServerError"),
-    "stall": ("error", "APITimeoutError"),
     "rechunk=1": ("ok", "tool_calls"),
 }
 

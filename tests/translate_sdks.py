@@ -43,6 +43,20 @@ class _Clock:
         return time.monotonic() - self.t0
 
 
+# The streamed deltas each SDK marks (as text, reasoning or tool-call arguments) and where the
+# delta's text is: Anthropic's content_block_delta by its delta's type, Responses by event type.
+_ANTHROPIC_MARKS = {
+    "text_delta": ("text", "text"),
+    "thinking_delta": ("reasoning", "thinking"),
+    "input_json_delta": ("args", "partial_json"),
+}
+_RESPONSES_MARKS = {
+    "response.output_text.delta": "text",
+    "response.reasoning_text.delta": "reasoning",
+    "response.function_call_arguments.delta": "args",
+}
+
+
 def run_anthropic(body: dict[str, Any]) -> Seen:
     import anthropic
 
@@ -51,15 +65,9 @@ def run_anthropic(body: dict[str, Any]) -> Seen:
     kwargs = {k: body[k] for k in ("model", "max_tokens", "messages", "system", "tools") if k in body}
     with client.messages.stream(**kwargs) as stream:
         for event in stream:
-            if event.type != "content_block_delta":
-                continue
-            delta = event.delta
-            if delta.type == "text_delta":
-                seen.marks.append((clock(), "text", delta.text))
-            elif delta.type == "thinking_delta":
-                seen.marks.append((clock(), "reasoning", delta.thinking))
-            elif delta.type == "input_json_delta":
-                seen.marks.append((clock(), "args", delta.partial_json))
+            mark = _ANTHROPIC_MARKS.get(event.delta.type) if event.type == "content_block_delta" else None
+            if mark is not None:
+                seen.marks.append((clock(), mark[0], getattr(event.delta, mark[1])))
         message = stream.get_final_message()
     for block in message.content:
         if block.type == "text":
@@ -114,12 +122,9 @@ def run_openai_responses(body: dict[str, Any]) -> Seen:
     kwargs = {k: body[k] for k in ("model", "input", "instructions", "tools") if k in body}
     with client.responses.stream(**kwargs) as stream:
         for event in stream:
-            if event.type == "response.output_text.delta":
-                seen.marks.append((clock(), "text", event.delta))
-            elif event.type == "response.reasoning_text.delta":
-                seen.marks.append((clock(), "reasoning", event.delta))
-            elif event.type == "response.function_call_arguments.delta":
-                seen.marks.append((clock(), "args", event.delta))
+            kind = _RESPONSES_MARKS.get(event.type)
+            if kind is not None:
+                seen.marks.append((clock(), kind, event.delta))
         final = stream.get_final_response()
     for item in final.output:
         if item.type == "message":
