@@ -19,7 +19,16 @@ from ..model.cassette import Headers, Request
 from .clientlib import BodyRecorder, ClientLib
 from .streams import BodySource, ChunkPlayer, LiveBody, RecordingTap
 
-__all__ = ["HttpLib", "LiveRequest", "available_libs", "encode_headers", "lib_for_transport"]
+__all__ = [
+    "LIBRARY_NAMES",
+    "HttpLib",
+    "LiveRequest",
+    "available_libs",
+    "encode_headers",
+    "installed",
+    "lib_for_transport",
+    "lib_of",
+]
 
 LIBRARY_NAMES = ("httpx2", "httpx")
 
@@ -195,41 +204,50 @@ def _build(name: str, module: ModuleType) -> HttpLib:
 
 
 _CACHE: dict[str, HttpLib] = {}
-_MISSING: set[str] = set()
+_INSTALLED: dict[str, bool] = {}
 
 
-def _module(name: str) -> ModuleType | None:
+def installed(name: str) -> bool:
+    """Whether the library can be imported here, without importing it (asked once per name)."""
+    found = _INSTALLED.get(name)
+    if found is None:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a broken or deliberately blocked install
+            found = False
+        _INSTALLED[name] = found
+    return found
+
+
+def lib_of(name: str) -> HttpLib | None:
+    """The adapter of an imported client library (None if it is not imported).
+
+    The adapter is rebuilt if the module object changed (a re-import makes new classes, and
+    patching the old ones would silently let requests through).
+    """
     module = sys.modules.get(name)
-    if module is not None or name in _MISSING:
-        return module
-    try:
-        # find_spec first: an absent library must not cost an import attempt each time.
-        if importlib.util.find_spec(name) is not None:
-            return importlib.import_module(name)
-    except (ImportError, ValueError):  # a broken or deliberately blocked install
-        pass
-    _MISSING.add(name)
-    return None
+    if module is None:
+        return None
+    lib = _CACHE.get(name)
+    if lib is None or lib.module is not module:
+        lib = _CACHE[name] = _build(name, module)
+    return lib
 
 
 def available_libs() -> list[HttpLib]:
-    """The installed client libraries (imported on first use), without duplicates.
+    """The imported client libraries, without duplicates.
 
+    Only an imported library is patched: a session never pays for importing one the application
+    does not use (``import httpx`` alone takes ~70 ms, its CLI included); one imported while a
+    cassette is active is patched as its import finishes (:mod:`replay.transport.patch`).
     httpx2's ``alias_httpx()`` makes ``import httpx`` return httpx2; such an alias counts once.
-    The adapter is rebuilt if the module object changed (a re-import makes new classes, and
-    patching the old ones would silently let requests through).
     """
     libs: list[HttpLib] = []
     seen: set[int] = set()
     for name in LIBRARY_NAMES:
-        module = _module(name)
-        if module is None:
-            continue
-        lib = _CACHE.get(name)
-        if lib is None or lib.module is not module:
-            lib = _CACHE[name] = _build(name, module)
-        if id(module) not in seen:
-            seen.add(id(module))
+        lib = lib_of(name)
+        if lib is not None and id(lib.module) not in seen:
+            seen.add(id(lib.module))
             libs.append(lib)
     return libs
 

@@ -19,11 +19,13 @@ A request an outer adapter already serves passes the inner ones untouched
 from __future__ import annotations
 
 import contextvars
+import functools
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .adapters import HttpLib, available_libs
+from .adapters import LIBRARY_NAMES, HttpLib, available_libs, installed, lib_of
 from .drain import settle_drains, settle_drains_async
 from .interceptor import passing_through, serve_async, serve_sync
 
@@ -63,6 +65,8 @@ def push_interceptor(interceptor: Interceptor) -> None:
             _install()
         _stack.append(interceptor)
     _opened_here.set((*_opened_here.get(), interceptor))
+    # Outside the lock: wrapt runs a hook (which takes the lock) under its own lock.
+    _patch_late_imports()
 
 
 def pop_interceptor(interceptor: Interceptor) -> None:
@@ -78,8 +82,7 @@ def pop_interceptor(interceptor: Interceptor) -> None:
 
 
 def _install() -> None:
-    libs = available_libs()
-    if not libs:
+    if not any(installed(name) for name in LIBRARY_NAMES):
         from ..errors import ReplayError
 
         raise ReplayError(
@@ -88,20 +91,76 @@ def _install() -> None:
         )
     from . import aiohttp_client, urllib3_client
 
-    for install in (urllib3_client.install, aiohttp_client.install):
-        _originals.extend(install(active_interceptor))
-    for lib in libs:
-        _patch_choice(lib)
-        sync_cls, async_cls = lib.transports
-        _originals.append((sync_cls, "handle_request", sync_cls.__dict__["handle_request"]))
-        _originals.append((async_cls, "handle_async_request", async_cls.__dict__["handle_async_request"]))
-        sync_handler = _sync_handler(lib, sync_cls.__dict__["handle_request"])
-        async_handler = _async_handler(lib, async_cls.__dict__["handle_async_request"])
-        setattr(sync_cls, "handle_request", sync_handler)  # noqa: B010
-        setattr(async_cls, "handle_async_request", async_handler)  # noqa: B010
+    for name, install in (("urllib3", urllib3_client.install), ("aiohttp", aiohttp_client.install)):
+        undo = install(active_interceptor)
+        if undo:
+            _patched.add(name)
+            _originals.extend(undo)
+    for lib in available_libs():
+        _install_lib(lib)
+
+
+def _install_lib(lib: HttpLib) -> None:
+    _patched.add(lib.name)
+    _patch_choice(lib)
+    sync_cls, async_cls = lib.transports
+    _originals.append((sync_cls, "handle_request", sync_cls.__dict__["handle_request"]))
+    _originals.append((async_cls, "handle_async_request", async_cls.__dict__["handle_async_request"]))
+    sync_handler = _sync_handler(lib, sync_cls.__dict__["handle_request"])
+    async_handler = _async_handler(lib, async_cls.__dict__["handle_async_request"])
+    setattr(sync_cls, "handle_request", sync_handler)  # noqa: B010
+    setattr(async_cls, "handle_async_request", async_handler)  # noqa: B010
+
+
+# Client libraries not yet imported when the first cassette opened: patched when their import
+# finishes, if a cassette is still active then (the application imported its SDK inside the
+# block). One hook per module for the whole process (wrapt keeps them; they fire once).
+_LATE = {
+    "httpx2": "httpx2",
+    "httpx": "httpx",
+    "urllib3": "urllib3.connectionpool",
+    "aiohttp": "aiohttp.client",
+}
+_hooked: set[str] = set()
+_patched: set[str] = set()  # the libraries patched by the current install
+
+
+def _patch_late_imports() -> None:
+    from wrapt import register_post_import_hook
+
+    for library, module in _LATE.items():
+        if module in sys.modules or library in _hooked or not installed(library):
+            continue
+        _hooked.add(library)
+        register_post_import_hook(functools.partial(_imported_late, library), module)
+
+
+def _imported_late(library: str, _module: object) -> None:
+    with _lock:
+        if not _stack or library in _patched:
+            return  # no cassette active (the next one to open patches it), or patched already
+        if library in LIBRARY_NAMES:
+            lib = lib_of(library)
+            # httpx2's alias_httpx() makes httpx the same module: patched once.
+            if lib is not None and not any(lib_of(n) is lib or _same(lib, n) for n in _patched):
+                _install_lib(lib)
+            return
+        from . import aiohttp_client, urllib3_client
+
+        install = urllib3_client.install if library == "urllib3" else aiohttp_client.install
+        undo = install(active_interceptor)
+        if undo:
+            _patched.add(library)
+            _originals.extend(undo)
+
+
+def _same(lib: HttpLib, name: str) -> bool:
+    other = sys.modules.get(name)
+    return other is not None and other is lib.module
 
 
 def _uninstall() -> None:
+    _patched.clear()
     while _originals:
         cls, name, original = _originals.pop()
         setattr(cls, name, original)

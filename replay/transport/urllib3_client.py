@@ -296,8 +296,8 @@ def install(active: Callable[[], Interceptor | None]) -> list[tuple[type, str, A
     """Patch ``HTTPConnectionPool.urlopen`` if urllib3 is imported; returns what to restore.
 
     Only an imported urllib3 is patched: opening a cassette never imports a client library the
-    application does not use (a library first imported while a cassette is active is patched
-    from the next cassette on, and its traffic meanwhile is reported, see replay.hygiene.silence).
+    application does not use (one first imported while a cassette is active is patched as its
+    import finishes, see replay.transport.patch).
     """
     if "urllib3.connectionpool" not in sys.modules:
         return []
