@@ -18,6 +18,7 @@ import gzip
 import json
 import socket
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,14 +50,15 @@ class Script:
         return self.gaps[i % len(self.gaps)] if self.gaps else 0.0
 
 
-class LocalServer:
+class LocalServer(ABC):
     """A local HTTP server on a free port, served from a daemon thread: ``start()`` (in the subclass)
     hands its server to :meth:`_serve`; :meth:`stop`, or use it as a context manager."""
 
     _httpd: ThreadingHTTPServer | None
 
+    @abstractmethod
     def start(self) -> str:
-        raise NotImplementedError
+        """Start serving; the base URL."""
 
     @property
     def base_url(self) -> str:

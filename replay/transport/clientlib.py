@@ -13,6 +13,7 @@ Example, the request an adapter hands to :func:`~replay.transport.interceptor.se
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -113,5 +114,6 @@ class WireLib(BodyRecorder):
     def head_error(self, kind: str, message: str, request: Any) -> Exception:
         return self.transport_error(kind, message, request)
 
+    @abstractmethod
     def transport_error(self, kind: str, message: str, request: Any) -> Exception:
-        raise NotImplementedError
+        """The library's own exception for a recorded stream ending ``kind`` (read_error...)."""

@@ -49,13 +49,21 @@ def drain_budget(pending: PendingRecording) -> int | None:
     """How many more bytes a body closed early may still be read for, or None: do not drain."""
     if pending.done:
         return None
-    received = sum(len(d) for _, d in pending.raw)
-    length = header_value(pending.headers, "content-length")
-    if length is not None and length.strip().isdigit():
-        rest = int(length) - received
+    length = _content_length(pending)
+    if length is not None:
+        rest = length - _received(pending)
         return rest if 0 < rest <= DRAIN_LIMIT else None
     # No length: only an error body is bounded in practice (a 200 may be an endless stream).
     return DRAIN_LIMIT if pending.status >= 400 else None
+
+
+def _content_length(pending: PendingRecording) -> int | None:
+    length = header_value(pending.headers, "content-length")
+    return int(length) if length is not None and length.strip().isdigit() else None
+
+
+def _received(pending: PendingRecording) -> int:
+    return sum(len(d) for _, d in pending.raw)
 
 
 class _Intake:
@@ -90,9 +98,8 @@ class _Intake:
     def finish(self) -> None:
         # A read that ended quietly short of the Content-Length (the connection closed under
         # it) is cut short too, not a whole empty body.
-        length = header_value(self.pending.headers, "content-length")
-        received = sum(len(d) for _, d in self.pending.raw)
-        short = length is not None and length.strip().isdigit() and received != int(length)
+        length = _content_length(self.pending)
+        short = length is not None and _received(self.pending) != length
         self.pending.finish(None if self.whole and not short else StreamEnd(kind="closed_early"))
 
 

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .adapters import LIBRARY_NAMES, HttpLib, available_libs, installed, lib_of
+from .adapters import LIBRARY_NAMES, HttpLib, installed, lib_of
 from .drain import settle_drains, settle_drains_async
 from .interceptor import passing_through, serve_async, serve_sync
 
@@ -89,15 +89,27 @@ def _install() -> None:
             "Neither httpx2 nor httpx is installed, so there is no HTTP client to record or replay. "
             "Install the SDK under test (it brings its client), or `pip install httpx2`."
         )
+    for library in _LIBRARIES:
+        _install_library(library)
+
+
+def _install_library(library: str) -> None:
+    """Patch one client library if it is imported and not patched yet (httpx2's alias_httpx()
+    makes httpx the same module: patched once)."""
+    if library in _patched:
+        return
+    if library in LIBRARY_NAMES:
+        lib = lib_of(library)
+        if lib is not None and not any(sys.modules.get(n) is lib.module for n in _patched):
+            _install_lib(lib)
+        return
     from . import aiohttp_client, urllib3_client
 
-    for name, install in (("urllib3", urllib3_client.install), ("aiohttp", aiohttp_client.install)):
-        undo = install(active_interceptor)
-        if undo:
-            _patched.add(name)
-            _originals.extend(undo)
-    for lib in available_libs():
-        _install_lib(lib)
+    install = urllib3_client.install if library == "urllib3" else aiohttp_client.install
+    undo = install(active_interceptor)
+    if undo:
+        _patched.add(library)
+        _originals.extend(undo)
 
 
 def _install_lib(lib: HttpLib) -> None:
@@ -112,10 +124,11 @@ def _install_lib(lib: HttpLib) -> None:
     setattr(async_cls, "handle_async_request", async_handler)  # noqa: B010
 
 
-# Client libraries not yet imported when the first cassette opened: patched when their import
-# finishes, if a cassette is still active then (the application imported its SDK inside the
-# block). One hook per module for the whole process (wrapt keeps them; they fire once).
-_LATE = {
+# The client libraries patched, by the module whose import completes each. One not yet imported
+# when a cassette opens is patched when that import finishes, if a cassette is still active then
+# (the application imported its SDK inside the block): one hook per module for the whole process
+# (wrapt keeps them; they fire once).
+_LIBRARIES = {
     "httpx2": "httpx2",
     "httpx": "httpx",
     "urllib3": "urllib3.connectionpool",
@@ -128,7 +141,7 @@ _patched: set[str] = set()  # the libraries patched by the current install
 def _patch_late_imports() -> None:
     from wrapt import register_post_import_hook
 
-    for library, module in _LATE.items():
+    for library, module in _LIBRARIES.items():
         if module in sys.modules or library in _hooked or not installed(library):
             continue
         _hooked.add(library)
@@ -137,26 +150,8 @@ def _patch_late_imports() -> None:
 
 def _imported_late(library: str, _module: object) -> None:
     with _lock:
-        if not _stack or library in _patched:
-            return  # no cassette active (the next one to open patches it), or patched already
-        if library in LIBRARY_NAMES:
-            lib = lib_of(library)
-            # httpx2's alias_httpx() makes httpx the same module: patched once.
-            if lib is not None and not any(lib_of(n) is lib or _same(lib, n) for n in _patched):
-                _install_lib(lib)
-            return
-        from . import aiohttp_client, urllib3_client
-
-        install = urllib3_client.install if library == "urllib3" else aiohttp_client.install
-        undo = install(active_interceptor)
-        if undo:
-            _patched.add(library)
-            _originals.extend(undo)
-
-
-def _same(lib: HttpLib, name: str) -> bool:
-    other = sys.modules.get(name)
-    return other is not None and other is lib.module
+        if _stack:  # else the next cassette to open patches it
+            _install_library(library)
 
 
 def _uninstall() -> None:

@@ -10,6 +10,7 @@ timed chunks.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
@@ -102,7 +103,7 @@ class _Decoder(Protocol[_E_co]):
 
 
 @dataclass(slots=True)
-class BufferedDecoder(Generic[_E]):
+class BufferedDecoder(ABC, Generic[_E]):
     """What the framings that cut whole frames off the front of their reads share: the bytes
     fed and not yet done with, and the stream offset of the first of them.
 
@@ -120,9 +121,9 @@ class BufferedDecoder(Generic[_E]):
             self._drop(self._frames(events, t))
         return events
 
+    @abstractmethod
     def _frames(self, events: list[_E], t: float | None) -> int:
         """Append the events the buffer now completes; return how many leading bytes are done."""
-        raise NotImplementedError
 
     def _drop(self, n: int) -> None:
         del self._buf[:n]
