@@ -3,7 +3,8 @@
 The plugin reaches below ``replay``'s top-level API for its own machinery only: usage
 bookkeeping and listeners (``--replay-usage-log``, strict usage), the unused-cassette report,
 cassette expiry options, the continuous clocks pytest's own durations read,
-fault variants, and the pytest-recording drop-in (the vcrpy bridge, its timing). These names are
+fault variants, and the pytest-recording drop-in (its native engine, the vcrpy bridge, their
+timing). These names are
 the whole of that contract; another pytest plugin may use them too. Each loads on first use
 (PEP 562), so a pytest session pays nothing for a name no test needs.
 
@@ -35,13 +36,16 @@ if TYPE_CHECKING:
         unused_message,
         use_from_active,
     )
-    from .timing.clock import make_timing
     from .timing.continuous import continuous_perf_counter, continuous_time
+    from .timing.policy import make_timing
     from .vcr.bridge import SafePersister, vcr_cassette
     from .vcr.format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming
+    from .vcr.native_load import load_entries, native_rules
+    from .vcr.playback import BridgeOptions, VcrPlayback, load_vcrpy, vcr_playback
 
 __all__ = [
     "DEFAULT_SYNTHETIC_TIMING",
+    "BridgeOptions",
     "CassetteUse",
     "Expiry",
     "SafePersister",
@@ -49,19 +53,24 @@ __all__ = [
     "UnusedInteractionsError",
     "UsageLog",
     "Variant",
+    "VcrPlayback",
     "add_listener",
     "cassette_key",
     "collect",
     "continuous_perf_counter",
     "continuous_time",
     "describe_interaction",
+    "load_entries",
+    "load_vcrpy",
     "make_timing",
+    "native_rules",
     "parse_max_age",
     "remove_listener",
     "report_silence",
     "unused_message",
     "use_from_active",
     "vcr_cassette",
+    "vcr_playback",
 ]
 
 _HOMES = {
@@ -78,12 +87,18 @@ _HOMES = {
     "describe_interaction": "hygiene.usage",
     "unused_message": "hygiene.usage",
     "use_from_active": "hygiene.usage",
-    "make_timing": "timing.clock",
+    "make_timing": "timing.policy",
     "continuous_perf_counter": "timing.continuous",
     "continuous_time": "timing.continuous",
     "report_silence": "hygiene.silence",
     "SafePersister": "vcr.bridge",
     "vcr_cassette": "vcr.bridge",
+    "load_entries": "vcr.native_load",
+    "native_rules": "vcr.native_load",
+    "BridgeOptions": "vcr.playback",
+    "VcrPlayback": "vcr.playback",
+    "vcr_playback": "vcr.playback",
+    "load_vcrpy": "vcr.playback",
     "DEFAULT_SYNTHETIC_TIMING": "vcr.format",
     "SyntheticTiming": "vcr.format",
 }

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from replay.pytest_support import SyntheticTiming
 
 from .options import add_options, flag, value
+from .recording_engines import VCR_ENGINES, CassetteSpec, engine, native_playback, vcrpy_cassette
 
 __all__ = [
     "RECORD_MODES",
@@ -87,25 +88,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             "List of regexes, separated by comma, to match hosts to where connection must be allowed.",
         ),
         flag("--disable-recording", "Disable VCR.py integration.", default=False),
+        value(
+            "--replay-vcr-engine",
+            "Who replays vcr-marked tests: auto (default: llm-replay natively when the vcrpy "
+            "settings allow, else vcrpy's Cassette) or vcrpy (always vcrpy's Cassette and stubs).",
+            choices=VCR_ENGINES,
+        ),
         group=("recording", "pytest-recording interface (served by llm-replay)"),
     )
-
-
-def _load_bridge() -> None:
-    """vcrpy and the bridge, loaded while no cassette is active: vcrpy keeps the client methods
-    it finds at import as the originals to restore, so it must never see llm-replay's patches."""
-    import vcr  # noqa: F401
-
-    pytest_support.vcr_cassette  # noqa: B018
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    # Only a session with a vcr-marked test pays for vcrpy (~0.2 s; every xdist worker too).
-    if any(item.get_closest_marker("vcr") is not None for item in session.items):
-        _load_bridge()
+    parser.addini("replay_vcr_engine", "Default for --replay-vcr-engine (auto or vcrpy).", default="auto")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    engine(config)  # a bad replay_vcr_engine stops the session before any test runs
     for line in (
         "vcr(*extra_cassettes, **vcr_kwargs): record/replay this test's HTTP traffic with a vcrpy cassette.",
         "block_network(allowed_hosts=None): block network access except for VCR recording.",
@@ -274,12 +269,15 @@ def vcr(
     disable_recording: bool,
     pytestconfig: pytest.Config,
 ) -> Iterator[Any]:
-    """The test's vcrpy ``Cassette`` when it has a ``vcr`` marker (None otherwise)."""
+    """The test's vcrpy ``Cassette`` when it has a ``vcr`` marker (None otherwise).
+
+    A test that only replays, with vcrpy settings llm-replay reproduces, is served by the native
+    engine (:mod:`replay.vcr.playback`; the value is a :class:`PlaybackCassette`); any other by
+    vcrpy's own ``Cassette`` (the value), with httpx2/httpx replayed through the bridge.
+    """
     if disable_recording or not vcr_markers:
         yield None
         return
-    from vcr import VCR
-
     merged = _merge(request.getfixturevalue("vcr_config"), vcr_markers)
     name = request.getfixturevalue("default_cassette_name")
     suffix = "." + str(merged.get("serializer", "yaml"))
@@ -295,31 +293,20 @@ def vcr(
         raise pytest.UsageError(f"{request.node.nodeid}: {exc}") from None
     for key in _OWN_KEYS:
         merged.pop(key, None)
-    rewrite = mode == "rewrite"
-    if rewrite:
-        mode = "new_episodes"  # vcrpy does not know "rewrite"; the persister ignores the old file
     extras = [
         path if os.path.isabs(path) else os.path.join(vcr_cassette_dir, path)
         for marker in vcr_markers
         for path in marker.args
     ]
-    recorder = VCR(
-        path_transformer=VCR.ensure_suffix(suffix),
-        cassette_library_dir=vcr_cassette_dir,
-        record_mode=mode,
-    )
-    recorder.register_persister(pytest_support.SafePersister(extras, ignore_existing=rewrite))
-    pytestconfig.hook.pytest_recording_configure(config=pytestconfig, vcr=recorder)
-    skip = tuple(dict.fromkeys((*merged.pop("skip_patchers", ()), "httpx", "httpx2")))
-    try:
-        context = recorder.use_cassette(name, skip_patchers=skip, **merged)
-    except (TypeError, ValueError, KeyError) as exc:
-        raise pytest.UsageError(f"{request.node.nodeid}: invalid vcr settings: {exc}") from None
     hint = (
         f"Record it: pytest --record-mode=new_episodes {request.node.nodeid} "
         "(--record-mode=once records a cassette that does not exist yet)."
     )
-    with pytest_support.vcr_cassette(
-        context, policy, synthetic_timing=synthetic, record_hint=hint
-    ) as cassette:
-        yield cassette
+    options = pytest_support.BridgeOptions(policy, synthetic, hint)
+    spec = CassetteSpec(vcr_cassette_dir, name, suffix, mode, merged, extras)
+    playback = native_playback(spec, pytestconfig, options)
+    if playback is not None:
+        with pytest_support.vcr_playback(playback, mode) as cassette:
+            yield cassette
+        return
+    yield from vcrpy_cassette(request, spec, options)

@@ -14,8 +14,8 @@ an object the virtual clock does not touch.
 
 from __future__ import annotations
 
-from ..modes import Timing, parse_timing
 from .base import REAL, InstantTiming, RealTiming, Schedule, TimingPolicy
+from .policy import make_timing
 from .virtual import VIRTUAL_IGNORE, VirtualClock, VirtualTiming
 
 __all__ = [
@@ -29,15 +29,3 @@ __all__ = [
     "VirtualTiming",
     "make_timing",
 ]
-
-
-def make_timing(timing: Timing | str, speed: float = 1.0) -> TimingPolicy:
-    """The policy object for a timing name; ``speed`` must be a positive number."""
-    kind = parse_timing(timing)
-    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not speed > 0:
-        raise ValueError(f"speed must be a number > 0 (2.0 replays twice as fast), got {speed!r}")
-    if kind is Timing.VIRTUAL:
-        return VirtualTiming(float(speed))
-    if kind is Timing.REAL:
-        return RealTiming(float(speed))
-    return InstantTiming()

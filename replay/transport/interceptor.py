@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from typing import Any, Protocol, runtime_checkable
 
-from ..timing.clock import REAL, Schedule
+from ..timing.base import REAL, Schedule
 from . import netguard
 from .adapters import LiveRequest
 from .clientlib import ClientLib

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import importlib
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -32,7 +33,7 @@ from .interceptor import passing_through, serve_async, serve_sync
 if TYPE_CHECKING:
     from .interceptor import Interceptor
 
-__all__ = ["active_interceptor", "pop_interceptor", "push_interceptor"]
+__all__ = ["active_interceptor", "import_unpatched", "pop_interceptor", "push_interceptor"]
 
 _lock = threading.RLock()
 _stack: list[Interceptor] = []
@@ -79,6 +80,25 @@ def pop_interceptor(interceptor: Interceptor) -> None:
     here = _opened_here.get()
     if interceptor in here:
         _opened_here.set(tuple(i for i in here if i is not interceptor))
+
+
+def import_unpatched(module: str) -> None:
+    """Import ``module`` with the client libraries' own methods in place, even while a cassette
+    is active: a library that keeps what it finds at import as the originals to call (vcrpy's
+    stubs do) must not keep llm-replay's wrappers. The lock is not held over the import (a
+    late-import hook takes it)."""
+    if module in sys.modules:
+        return
+    with _lock:
+        suspended = bool(_stack)
+        if suspended:
+            _uninstall()
+    try:
+        importlib.import_module(module)
+    finally:
+        with _lock:
+            if suspended and _stack:
+                _install()
 
 
 def _install() -> None:

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from ..errors import ReplayError
 from ..model.cassette import Chunk, Chunks, Headers, Interaction, Request, Response, StreamEnd
-from ..timing.clock import REAL, Schedule
+from ..timing.base import REAL, Schedule
 from .drain import drain_async, drain_budget, drain_sync, yield_to
 
 __all__ = [

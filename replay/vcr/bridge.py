@@ -29,9 +29,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import NoMatchingInteraction
 from ..model.cassette import Chunk, StreamEnd
-from ..timing.clock import REAL, Schedule, TimingPolicy
+from ..timing.base import REAL, Schedule, TimingPolicy
 from ..transport.adapters import HttpLib, LiveRequest
 from ..transport.interceptor import Recording
 from ..transport.streams import PendingRecording, RecordingTap, ResponsePlan
@@ -41,27 +40,18 @@ from .format import (
     SyntheticTiming,
     interaction_from_vcr,
 )
+from .miss import RECORD_HINT, CannotOverwriteExistingCassetteException, VcrCassetteMiss
 from .persister import SafePersister
+from .playback import BridgeOptions
 
-__all__ = ["BridgeOptions", "SafePersister", "VcrBridge", "VcrCassetteMiss", "vcr_cassette"]
-
-
-try:
-    from vcr.errors import CannotOverwriteExistingCassetteException as _VcrMiss
-except ImportError:  # pragma: no cover - vcrpy is a dependency
-    _VcrMiss = Exception
-
-
-class VcrCassetteMiss(NoMatchingInteraction, _VcrMiss):  # type: ignore[misc]
-    """A request the cassette cannot answer: vcrpy's ``CannotOverwriteExistingCassetteException``
-    (so suites that catch it keep working) and llm-replay's :class:`NoMatchingInteraction`."""
-
-    def __init__(self, cassette: Any, failed_request: Any, hint: str) -> None:
-        _VcrMiss.__init__(self, cassette=cassette, failed_request=failed_request)
-        self.args = (f"{self.args[0]}\n{hint}",)
-
-
-_RECORD_HINT = "Record it with --record-mode=once (new cassette) or new_episodes."
+__all__ = [
+    "BridgeOptions",
+    "CannotOverwriteExistingCassetteException",
+    "SafePersister",
+    "VcrBridge",
+    "VcrCassetteMiss",
+    "vcr_cassette",
+]
 
 
 # -- one response, vcrpy's mapping <-> a timed plan --------------------------------------------
@@ -186,15 +176,6 @@ class _VcrRecording:
         return self.bridge._record(self.lib, self.vreq, response, sent_at)
 
 
-@dataclass(frozen=True, slots=True)
-class BridgeOptions:
-    """How a :class:`VcrBridge` paces replays, times untimed bodies, and words a miss."""
-
-    timing: TimingPolicy
-    synthetic_timing: SyntheticTiming = DEFAULT_SYNTHETIC_TIMING
-    record_hint: str | None = None
-
-
 class VcrBridge:
     """Answers httpx2/httpx requests from a vcrpy ``Cassette`` (see the module docstring).
 
@@ -221,11 +202,7 @@ class VcrBridge:
             response = cassette.play_response(vreq)
             return _plan(response, f"{cassette._path}", self.options.synthetic_timing)
         if cassette.write_protected and cassette.filter_request(vreq):
-            hint = (
-                self.options.record_hint
-                or "Record it with --record-mode=once (new cassette) or new_episodes."
-            )
-            raise VcrCassetteMiss(cassette, vreq, hint)
+            raise VcrCassetteMiss(cassette, vreq, self.options.record_hint or RECORD_HINT)
         return None
 
     # -- the Interceptor protocol (see replay.transport.interceptor) -----------------------
