@@ -35,7 +35,7 @@ from .adapters import LiveRequest
 from .clientlib import ClientLib
 from .streams import ChunkPlayer, ResponsePlan
 
-__all__ = ["Interceptor", "Recording", "passing_through", "serve_async", "serve_sync"]
+__all__ = ["PASS_THROUGH", "Interceptor", "Recording", "passing_through", "serve_async", "serve_sync"]
 
 # Set while a request being recorded goes down to the network: an adapter below the one that
 # served it (httpx-aiohttp's transport calls aiohttp, a custom transport calls HTTPTransport)
@@ -76,6 +76,16 @@ class Interceptor(Protocol):
     def schedule(self) -> Schedule:
         """The timeline a replayed response is delivered on."""
         ...
+
+
+class _PassThrough:
+    """A request sent to the network untouched: its response is handed back as it is."""
+
+    def wrap(self, response: Any, sent_at: float) -> Any:
+        return response
+
+
+PASS_THROUGH: Recording = _PassThrough()
 
 
 def _replayed(lib: ClientLib, plan: ResponsePlan, schedule: Schedule, raw: Any) -> Any:

@@ -32,7 +32,7 @@ from typing import Any
 from ..model.cassette import Chunk, StreamEnd
 from ..timing.base import REAL, Schedule, TimingPolicy
 from ..transport.adapters import HttpLib, LiveRequest
-from ..transport.interceptor import Recording
+from ..transport.interceptor import PASS_THROUGH, Recording
 from ..transport.streams import PendingRecording, RecordingTap, ResponsePlan
 from .format import (
     DEFAULT_SYNTHETIC_TIMING,
@@ -159,13 +159,6 @@ class _DrainingTap(RecordingTap):
         self._done()
 
 
-class _VcrOwn:
-    """A request vcrpy itself answers (its stubs sit below our adapter): passed on untouched."""
-
-    def wrap(self, response: Any, sent_at: float) -> Any:
-        return response
-
-
 @dataclass(frozen=True, slots=True)
 class _VcrRecording:
     bridge: VcrBridge
@@ -210,7 +203,7 @@ class VcrBridge:
     def handle(self, request: LiveRequest) -> ResponsePlan | Recording:
         if not isinstance(request.lib, HttpLib):
             # requests/urllib3 and aiohttp: vcrpy's own patches below record and replay them.
-            return _VcrOwn()
+            return PASS_THROUGH
         vreq = self._vcr_request(request.lib, request.raw, request.body)
         plan = self._replay_plan(vreq)
         if plan is not None:

@@ -26,13 +26,14 @@ from urllib.parse import parse_qsl, urlparse
 import yaml
 
 from ..errors import CassetteFormatError
+from ..io.file_cache import ParsedFiles, file_version
 from ..io.storage import load_cassette
 from ..model.cassette import Interaction
 from ..model.yamlio import YamlAliasError, gc_paused, load_data
 from .format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming, interaction_from_vcr, is_vcr_data
 from .pydantic_ai import from_pydantic_ai_data, is_pydantic_ai_data
 
-__all__ = ["Entry", "VcrRules", "load_entries", "native_rules"]
+__all__ = ["Entry", "VcrRules", "load_entries", "native_rules", "read_data"]
 
 # vcrpy's matchers the native engine computes itself; "body" and "headers" need vcrpy's own
 # transformers and header dictionary, so a suite matching on them is served by vcrpy.
@@ -178,13 +179,8 @@ def native_rules(config: Mapping[str, Any]) -> VcrRules | None:
 
 # -- files -------------------------------------------------------------------------------------
 
-# Parsed files keyed on (path, mtime, size, decoding, synthetic timing). The entries are never
-# changed after loading, so every test shares them. Most cassettes are opened by one test only:
-# a file is kept from its second load, so a suite does not hold every cassette in memory.
-_CacheKey = tuple[str, int, int, bool, SyntheticTiming]
-_CACHE: dict[_CacheKey, list[Entry]] = {}
-_SEEN: set[_CacheKey] = set()
-_CACHE_SIZE = 1024
+# Entries are never changed after loading: every test shares them.
+_FILES: ParsedFiles[list[Entry]] = ParsedFiles()
 
 
 def load_entries(
@@ -194,30 +190,18 @@ def load_entries(
     file, or an empty one: vcrpy records those). ``decode`` is vcrpy's
     ``decode_compressed_response``. Raises :class:`CassetteFormatError` naming the file and the
     interaction for a file that is not a valid cassette."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
+    version = file_version(path)
+    if version is None:
         return None
-    except OSError as exc:
-        raise CassetteFormatError(f"{path}: cannot be read ({exc}).") from None
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, decode, synthetic_timing)
-    cached = _CACHE.get(key)
-    if cached is not None:
-        return cached
-    entries = _parse(path, decode, synthetic_timing)
-    if entries is not None:
-        if key in _SEEN:
-            if len(_CACHE) >= _CACHE_SIZE:
-                _CACHE.clear()
-            _CACHE[key] = entries
-        else:
-            if len(_SEEN) >= _CACHE_SIZE:
-                _SEEN.clear()
-            _SEEN.add(key)
+    entries, _ = _FILES.load(
+        (version, decode, synthetic_timing), lambda: _parse(path, decode, synthetic_timing)
+    )
     return entries
 
 
-def _parse(path: Path, decode: bool, synthetic: SyntheticTiming) -> list[Entry] | None:
+def read_data(path: Path) -> Any:
+    """A cassette file's parsed YAML/JSON; None for a missing or empty file (vcrpy records
+    those). Raises :class:`CassetteFormatError` naming the file for unreadable or unsafe YAML."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -227,7 +211,7 @@ def _parse(path: Path, decode: bool, synthetic: SyntheticTiming) -> list[Entry] 
     if not text.strip():
         return None
     try:
-        data = load_data(text)
+        return load_data(text)
     except YamlAliasError as exc:
         raise CassetteFormatError(f"{path}: {exc}; refusing to load it.") from None
     except yaml.YAMLError as exc:
@@ -235,6 +219,12 @@ def _parse(path: Path, decode: bool, synthetic: SyntheticTiming) -> list[Entry] 
         raise CassetteFormatError(
             f"{path}: invalid YAML ({problem}). A cassette is data: Python tags are refused."
         ) from None
+
+
+def _parse(path: Path, decode: bool, synthetic: SyntheticTiming) -> list[Entry] | None:
+    data = read_data(path)
+    if data is None:
+        return None
     if not is_vcr_data(data):
         # A native file (or garbage, which load_cassette words properly).
         interactions = load_cassette(path, synthetic_timing=synthetic).interactions

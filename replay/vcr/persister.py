@@ -9,19 +9,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import CassetteFormatError
+from ..io.file_cache import ParsedFiles, file_version
 from ..io.storage import dump_cassette, load_cassette, write_atomic
 from ..model.cassette import Headers
 from ..model.headers import COOKIE_HEADERS, CREDENTIAL_HEADERS, PLACEHOLDER
-from ..model.yamlio import YamlAliasError, load_data
 from .export import to_vcr_pairs
 from .format import (
     interaction_from_vcr,
     is_vcr_data,
     redact_headers,
 )
+from .native_load import read_data
 from .pydantic_ai import from_pydantic_ai_data, is_pydantic_ai_data
 
 __all__ = ["SafePersister"]
@@ -29,61 +28,26 @@ __all__ = ["SafePersister"]
 # -- reading and writing files ---------------------------------------------------------------
 
 
-# Parsed files, keyed on (path, mtime, size): a session may open a cassette once per test that
-# uses it (parametrized tests, shared cassettes), and parsing plus validating is most of the
-# drop-in's per-test cost. vcrpy keeps the loaded objects (old interactions) and hooks may change
-# them, so each load from the cache gets its own deep copy: cheaper than parsing again. Most
-# cassettes are opened by one test only, so a file is cached at its second load: the first pays
-# neither the copy nor the memory.
-_CACHE: dict[tuple[str, int, int], tuple[list[Any], list[Any]]] = {}
-_SEEN: set[tuple[str, int, int]] = set()
-_CACHE_SIZE = 1024
+# vcrpy keeps the loaded objects (old interactions) and hooks may change them, so a load of a
+# kept file gets its own deep copy: cheaper than parsing again.
+_FILES: ParsedFiles[tuple[list[Any], list[Any]]] = ParsedFiles()
 
 
 def _read_pairs(path: Path) -> tuple[list[Any], list[Any]] | None:
     """vcrpy's (requests, responses) from a vcrpy or native file; None if it does not exist."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
+    version = file_version(path)
+    if version is None:
         return None
-    except OSError as exc:
-        raise CassetteFormatError(f"{path}: cannot be read as YAML text ({exc}).") from None
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    cached = _CACHE.get(key)
-    if cached is None:
-        read = _parse_pairs(path)
-        if read is None or key not in _SEEN:
-            if len(_SEEN) >= _CACHE_SIZE:
-                _SEEN.clear()
-            _SEEN.add(key)
-            return read
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.clear()
-        cached = _CACHE[key] = read
-    requests, responses = copy.deepcopy(cached)
-    return requests, responses
+    pairs, shared = _FILES.load(version, lambda: _parse_pairs(path))
+    return copy.deepcopy(pairs) if shared else pairs
 
 
 def _parse_pairs(path: Path) -> tuple[list[Any], list[Any]] | None:
     from vcr.serialize import deserialize
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CassetteFormatError(f"{path}: cannot be read as YAML text ({exc}).") from None
-    if not text.strip():
+    data = read_data(path)
+    if data is None:
         return None  # vcrpy treats an empty file as a missing cassette, to be recorded
-    try:
-        data = load_data(text)
-    except YamlAliasError as exc:
-        raise CassetteFormatError(f"{path}: {exc}; refusing to load it.") from None
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CassetteFormatError(
-            f"{path}: invalid YAML ({problem}). A cassette is data: Python tags are refused."
-        ) from None
     if not is_vcr_data(data):
         # Native files (or garbage, which load_cassette words properly) become vcrpy's form.
         return to_vcr_pairs(load_cassette(path).interactions)

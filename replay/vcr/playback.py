@@ -36,7 +36,7 @@ from typing import Any
 
 from ..timing.base import Schedule, TimingPolicy
 from ..transport.adapters import LiveRequest
-from ..transport.interceptor import Recording, passing_through
+from ..transport.interceptor import PASS_THROUGH, Recording, passing_through
 from ..transport.streams import ResponsePlan
 from .format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming
 from .native_load import Entry, VcrRules, request_parts
@@ -65,16 +65,6 @@ class BridgeOptions:
     timing: TimingPolicy
     synthetic_timing: SyntheticTiming = DEFAULT_SYNTHETIC_TIMING
     record_hint: str | None = None
-
-
-class _PassThrough:
-    """An ignored host's request: sent to the network, its response handed back untouched."""
-
-    def wrap(self, response: Any, sent_at: float) -> Any:
-        return response
-
-
-_PASS: Recording = _PassThrough()
 
 
 class VcrPlayback:
@@ -119,7 +109,7 @@ class VcrPlayback:
         method, url, body, _ = request.key
         parts = request_parts(method, url, body)
         if self.rules.ignores(parts["host"]):
-            return _PASS
+            return PASS_THROUGH
         repeats = self.rules.allow_playback_repeats
         with self._lock:
             for number in self._index.get(self.rules.key(parts), ()):
