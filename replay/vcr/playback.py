@@ -31,7 +31,7 @@ import http.client
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..timing.base import Schedule, TimingPolicy
@@ -67,6 +67,7 @@ class BridgeOptions:
     record_hint: str | None = None
 
 
+@dataclass(eq=False)
 class VcrPlayback:
     """Answers requests from a vcrpy cassette's interactions by vcrpy's rules (module docstring).
 
@@ -74,31 +75,25 @@ class VcrPlayback:
     attributes :class:`PlaybackCassette` does not keep, and for vcrpy's wording of a miss.
     """
 
-    def __init__(
-        self,
-        entries: Sequence[Entry],
-        rules: VcrRules,
-        options: BridgeOptions,
-        source: str,
-        to_vcrpy: Callable[[], Any],
-    ) -> None:
-        self.entries = entries
-        self.rules = rules
-        self.options = options
-        self.source = source
-        self.play_counts: Counter[int] = Counter()
-        self._to_vcrpy = to_vcrpy
-        self._vcrpy: Any = None
-        self._lock = threading.Lock()
-        self._index: dict[tuple[Any, ...], list[int]] = {}
-        for number, entry in enumerate(entries):
-            self._index.setdefault(rules.key(entry.parts), []).append(number)
+    entries: Sequence[Entry]
+    rules: VcrRules
+    options: BridgeOptions
+    source: str
+    to_vcrpy: Callable[[], Any]
+    play_counts: Counter[int] = field(default_factory=Counter, init=False)
+    _vcrpy: Any = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _index: dict[tuple[Any, ...], list[int]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        for number, entry in enumerate(self.entries):
+            self._index.setdefault(self.rules.key(entry.parts), []).append(number)
 
     def vcrpy_cassette(self) -> Any:
         """The vcrpy ``Cassette`` for this test, built once, counting plays with this engine."""
         with self._lock:
             if self._vcrpy is None:
-                cassette = self._to_vcrpy()
+                cassette = self.to_vcrpy()
                 cassette.play_counts = self.play_counts
                 self._vcrpy = cassette
             return self._vcrpy
