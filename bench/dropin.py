@@ -6,8 +6,11 @@ real cassettes (copied into the bench's temp dir, never into the repo) and synth
 runs it as whole pytest processes, paired and interleaved, median of the per-pair ratios:
 
 - ``8.dropin_wall``: llm-replay as the drop-in (``-p no:recording``) vs pytest-recording itself;
-- ``8.fixed_cost``: per-test cost of llm-replay's plugin opening and closing a cassette (the same
-  suite with the marker minus without it, divided by the number of tests);
+- ``8.fixed_cost``: per-test cost of llm-replay's plugin opening and closing a cassette: the
+  median test of a run with the marker minus that of a run without, timed inside the process
+  (``bench.pertest``); ``8.fixed_cost_process``: the same seen from outside, whole processes of
+  n and 2n tests; ``8.fixed_cost_dropin``: the first figure through the drop-in, against
+  pytest-recording;
 - ``8.xdist``: a 70-test suite shaped like the one reported in the issue (an ``openai`` client
   per test, as fixtures make them, streaming a replayed completion on the virtual clock) with
   ``-n 2`` vs serially;
@@ -27,6 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from statistics import median
@@ -39,7 +43,14 @@ from .data import REAL
 
 __all__ = ["ROW_IDS", "make_sdk_suite", "make_suite", "run"]
 
-ROW_IDS = ["8.dropin_wall", "8.fixed_cost", "8.fixed_cost_dropin", "8.xdist", "8.xdist_instant"]
+ROW_IDS = [
+    "8.dropin_wall",
+    "8.fixed_cost",
+    "8.fixed_cost_process",
+    "8.fixed_cost_dropin",
+    "8.xdist",
+    "8.xdist_instant",
+]
 
 _SSE_EVENTS = 12
 # One client per module, as suites do: a client per test would time the TLS context (~60 ms).
@@ -286,14 +297,52 @@ def _xdist(ctx: Context, rounds: int, replay_args: tuple[str, ...]) -> None:
         )
 
 
+def _test_times(root: Path, args: tuple[str, ...]) -> float:
+    """The median of one run's per-test times (setup + call + teardown, real clock), leaving
+    out the first tests, which pay what a session pays once (imports, first scans)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".txt") as out:
+        env = {**child_env(), "LLM_REPLAY_BENCH_PERTEST": out.name}
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+        proc = subprocess.run(
+            [*command, "-p", "bench.pertest", *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"pytest {' '.join(args)} in {root} failed:\n{proc.stdout[-3000:]}")
+        durations = [float(line) for line in out.read().split()]
+    return median(durations[_WARM_TESTS:])
+
+
+_WARM_TESTS = 10
+
+
 def _per_test(ctx: Context, tests: int, rounds: int, marker: str, args: tuple[str, ...]) -> list[float]:
-    """The marginal cost of a test with a cassette (opened and closed, no request) over the same
-    test without one: suites of ``tests`` and ``2 * tests`` tests, so what a process pays once
-    (imports, start-up) cancels out; one value per round."""
+    """What a test with a cassette (opened and closed, no request) costs over the same test
+    without one: per round, the median test of a run with the marker minus that of a run
+    without, both measured inside the process."""
+    suites = {}
+    for kind in (marker, None):
+        suites[kind] = root = ctx.workdir / f"fixed-{marker}-{kind}"
+        make_suite(root, tests, marker=kind, requests=False)
+    if not ctx.quick:
+        _test_times(suites[marker], args)
+    return [_test_times(suites[marker], args) - _test_times(suites[None], args) for _ in range(rounds)]
+
+
+def _process_marginal(
+    ctx: Context, tests: int, rounds: int, marker: str, args: tuple[str, ...]
+) -> list[float]:
+    """The same cost seen from outside: whole processes of ``tests`` and ``2 * tests`` tests
+    (what a process pays once cancels out), marker minus none; one value per round. Noisier,
+    but it includes what the tests leave to the rest of the session (garbage collection...)."""
     suites = {}
     for size in (tests, 2 * tests):
         for kind in (marker, None):
-            suites[size, kind] = root = ctx.workdir / f"fixed-{marker}-{kind}-{size}"
+            suites[size, kind] = root = ctx.workdir / f"marginal-{marker}-{kind}-{size}"
             make_suite(root, size, marker=kind, requests=False)
     warm = not ctx.quick
     with_marker = _paired(rounds, (suites[2 * tests, marker], args), (suites[tests, marker], args), warm=warm)
@@ -305,35 +354,44 @@ def _per_test(ctx: Context, tests: int, rounds: int, marker: str, args: tuple[st
 
 
 def _fixed_costs(ctx: Context, tests: int, rounds: int) -> None:
-    ours = _per_test(ctx, tests, rounds, "replay", ("-p", "no:recording"))
+    native = ("-p", "no:recording")
+    ours = _per_test(ctx, tests, max(rounds, 3), "replay", native)
     ctx.add(
         Row(
             "8.fixed_cost",
             "llm-replay plugin per test with a cassette (@pytest.mark.replay: open, close; no request)",
             median(ours),
             target=Target("value", "<=", 0.001, "<= 1 ms"),
-            note=f"marginal: ({2 * tests} - {tests} tests, marker - none) / {tests}, "
-            f"median of {rounds} rounds; {_load()}",
+            note=f"median test with the marker minus without, in process (first {_WARM_TESTS} left out), "
+            f"median of {max(rounds, 3)} runs; {_load()}",
         )
     )
-    dropin = _per_test(ctx, tests, rounds, "vcr", ("-p", "no:recording"))
-    theirs = _per_test(ctx, tests, rounds, "vcr", ())
+    marginal = _process_marginal(ctx, tests, rounds, "replay", native)
+    ctx.add(
+        Row(
+            "8.fixed_cost_process",
+            "the same, whole processes: ((2n - n tests) with marker - (2n - n) without) / n",
+            median(marginal),
+            note=f"n = {tests}, median of {rounds} rounds; {_load()}",
+        )
+    )
+    dropin = _per_test(ctx, tests, max(rounds, 3), "vcr", native)
+    theirs = _per_test(ctx, tests, max(rounds, 3), "vcr", ())
     ctx.add(
         Row(
             "8.fixed_cost_dropin",
-            "the same through the drop-in (@pytest.mark.vcr, vcrpy's Cassette underneath)",
+            "the same through the drop-in (@pytest.mark.vcr, native engine)",
             median(dropin),
             baseline_name="pytest-recording",
             baseline=median(theirs),
             ratio=median(dropin) / median(theirs) if median(theirs) > 0 else None,
-            note=f"marginal, as above; median of {rounds} rounds; {_load()}",
+            note=f"in process, as 8.fixed_cost; {_load()}",
         )
     )
 
 
 def main() -> None:
     import argparse
-    import tempfile
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")

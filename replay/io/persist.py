@@ -23,15 +23,16 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CassetteFormatError, CassetteWriteError
 from ..model.cassette import Cassette, Interaction
 from ..scrub import Scrubber
 from .atomic import temp_stem, temp_writer_pid, write_target
 from .storage import load_cassette, save_cassette
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 __all__ = ["LOCK_TIMEOUT", "cassette_lock", "interaction_key", "lock_path", "save_session"]
 
@@ -42,11 +43,14 @@ _STALE_TEMP_AGE = 60.0  # a temporary file this old belongs to a writer that die
 # One FileLock object per lock file, kept for the life of the process. A FileLock left to the
 # garbage collector releases itself in __del__, and a Ctrl-C that lands inside a finalizer is
 # swallowed by Python ("Exception ignored in ..."): the interrupted program would carry on.
+# filelock (~14 ms to import) loads with the first save: a session that only replays never does.
 _LOCKS: dict[Path, FileLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
 def _file_lock(where: Path) -> FileLock:
+    from filelock import FileLock
+
     with _LOCKS_GUARD:
         lock = _LOCKS.get(where)
         if lock is None:
@@ -79,6 +83,8 @@ def cassette_lock(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
             f"Cannot create the lock for cassette {path}: {exc.strerror or exc}"
         ) from None
     lock = _file_lock(where)
+    from filelock import Timeout
+
     try:
         # A short poll: threads of one process saving the same cassette queue on this lock,
         # and filelock's default (50 ms) would add that much to each save in the queue.
