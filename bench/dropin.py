@@ -201,8 +201,8 @@ def make_sdk_suite(root: Path, tests: int, per_module: int = 10) -> None:
         (root / f"test_sdk{start // per_module:03d}.py").write_text("import openai\nimport pytest\n\n" + body)
 
 
-def _pytest(root: Path, *args: str) -> float:
-    env = child_env()
+def _pytest(root: Path, *args: str, extra_env: dict[str, str] | None = None) -> float:
+    env = {**child_env(), **(extra_env or {})}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=900)
@@ -301,18 +301,7 @@ def _test_times(root: Path, args: tuple[str, ...]) -> float:
     """The median of one run's per-test times (setup + call + teardown, real clock), leaving
     out the first tests, which pay what a session pays once (imports, first scans)."""
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as out:
-        env = {**child_env(), "LLM_REPLAY_BENCH_PERTEST": out.name}
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
-        proc = subprocess.run(
-            [*command, "-p", "bench.pertest", *args],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"pytest {' '.join(args)} in {root} failed:\n{proc.stdout[-3000:]}")
+        _pytest(root, "-p", "bench.pertest", *args, extra_env={"LLM_REPLAY_BENCH_PERTEST": out.name})
         durations = [float(line) for line in out.read().split()]
     return median(durations[_WARM_TESTS:])
 
