@@ -202,7 +202,12 @@ def make_sdk_suite(root: Path, tests: int, per_module: int = 10) -> None:
 
 
 def _pytest(root: Path, *args: str, extra_env: dict[str, str] | None = None) -> float:
-    env = {**child_env(), **(extra_env or {})}
+    # pytest's temporary folders go beside the suite: an xdist controller creates one and
+    # deletes old ones, and deleting what earlier test runs left in the user's temp folder
+    # (thousands of files after this project's own suite) is not the tool's cost.
+    temp_root = root.parent / f"{root.name}-tmp"
+    temp_root.mkdir(exist_ok=True)
+    env = {**child_env(), "PYTEST_DEBUG_TEMPROOT": str(temp_root), **(extra_env or {})}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=900)

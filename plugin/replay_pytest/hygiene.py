@@ -195,10 +195,11 @@ class HygieneState:
         )
 
     def absorb(self, text: str) -> None:
-        from replay.pytest_support import CassetteUse
-
         data = json.loads(text)
-        self.uses.extend(CassetteUse.model_validate(u) for u in data["uses"])
+        if data["uses"]:  # only with a usage log: the controller loads the model for nothing else
+            from replay.pytest_support import CassetteUse
+
+            self.uses.extend(CassetteUse.model_validate(u) for u in data["uses"])
         self.unused.extend(UnusedReport(**u) for u in data["unused"])
         self.changes.extend(ChangeReport(**c) for c in data["changes"])
 
@@ -303,7 +304,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     state._flush(None)  # cassettes closed by session-scoped fixtures
     if _is_worker(config):
-        config.workeroutput[_WORKER_KEY] = state.to_json()  # type: ignore[attr-defined]
+        if state.uses or state.unused or state.changes:
+            config.workeroutput[_WORKER_KEY] = state.to_json()  # type: ignore[attr-defined]
         return
     if state.log_path is not None:
         from replay.pytest_support import UsageLog
