@@ -215,10 +215,10 @@ def block_network(
             f"{request.node.nodeid}: Invalid arguments to `block_network`. It accepts only the keyword "
             f"argument `allowed_hosts`. Got args: {marker.args!r}; kwargs: {marker.kwargs!r}"
         )
-    if vcr_markers and request.config.getoption("--record-mode") is None:
+    blocking = marker is not None or request.config.getoption("--block-network")
+    if blocking and vcr_markers and request.config.getoption("--record-mode") is None:
         merged = _merge(request.getfixturevalue("vcr_config"), vcr_markers)
         record_mode = merged.get("record_mode", "none")
-    blocking = marker is not None or request.config.getoption("--block-network")
     if blocking and (not vcr_markers or record_mode == "none"):
         with _NetworkBlock(request.getfixturevalue("allowed_hosts")):
             yield

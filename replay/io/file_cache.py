@@ -14,6 +14,7 @@ Example usage::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -26,14 +27,15 @@ V = TypeVar("V")
 
 
 def file_version(path: Path) -> tuple[str, int, int] | None:
-    """(resolved path, mtime, size), or None when there is no such file."""
+    """(absolute path, mtime, size), or None when there is no such file."""
     try:
         stat = path.stat()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise CassetteFormatError(f"{path}: cannot be read ({exc}).") from None
-    return (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    # abspath, not resolve(): no system calls; a file reached by two routes is at worst parsed twice.
+    return (os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
 
 
 class ParsedFiles(Generic[V]):
