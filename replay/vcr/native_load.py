@@ -55,7 +55,7 @@ _NATIVE_KEYS = frozenset(
         "filter_nested_post_data_parameters",
         "serializer",
         "record_on_exception",  # saving only: replay saves nothing
-        "drop_unused_requests",
+        "drop_unused_requests",  # only when false: vcrpy rewrites the file without the unplayed
     }
 )
 _LOCALHOST = ("localhost", "0.0.0.0", "127.0.0.1", "::1")  # vcrpy's ignore_localhost list
@@ -161,6 +161,8 @@ def native_rules(config: Mapping[str, Any]) -> VcrRules | None:
         return None  # vcrpy rebuilds the URI from the filtered query: its exact text is vcrpy's
     if config.get("filter_post_data_parameters") and "raw_body" in match_on:
         return None
+    if config.get("drop_unused_requests"):
+        return None  # vcrpy saves the cassette without its unplayed interactions, even in "none"
     hosts = config.get("ignore_hosts") or ()
     if isinstance(hosts, str) or not all(isinstance(h, (str, re.Pattern)) for h in hosts):
         return None
