@@ -359,3 +359,31 @@ def test_entries_are_parsed_once_per_file_version(tmp_path: Path) -> None:
     path.write_text(json.dumps({"version": 1, "interactions": [{"request": {}}]}))
     with pytest.raises(CassetteFormatError, match=r"c\.yaml: vcrpy interaction #0 is invalid"):
         load_entries(path, decode=False)
+
+
+def test_vcrpy_imported_during_a_cassette_keeps_the_real_client_methods(tmp_path: Path) -> None:
+    """vcrpy keeps what it finds at import as the methods its stubs call: imported while a
+    cassette is active (a miss, a ``vcr.requests`` read), it must find httpx's own."""
+    import subprocess
+    import sys
+
+    _write(tmp_path / "c.yaml", SHARED)
+    script = f"""
+import sys, httpx
+import replay
+from replay.transport.patch import import_unpatched
+own = httpx.HTTPTransport.handle_request
+with replay.use_cassette({str(tmp_path / "c.yaml")!r}, match_on=["method", "url"]):
+    assert httpx.HTTPTransport.handle_request is not own  # patched while the cassette is open
+    assert "vcr" not in sys.modules
+    import_unpatched("vcr")
+    import vcr.patch
+    assert httpx.HTTPTransport.handle_request is not own  # patched again after the import
+with replay.use_cassette({str(tmp_path / "c.yaml")!r}, match_on=["method", "url"]):
+    pass
+assert vcr.patch._HttpxHttpTransport_handle_request is own
+assert httpx.HTTPTransport.handle_request is own
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
