@@ -230,7 +230,13 @@ def test_http_client_direct_is_replayed_by_vcrpy_and_refused_natively_with_the_f
     )
     native = suite.runpytest(*NO_RECORDING, "test_direct.py")
     native.assert_outcomes(failed=1)
-    native.stdout.fnmatch_lines(["*CannotOverwriteExistingCassetteException*", "*--replay-vcr-engine=vcrpy*"])
+    native.stdout.fnmatch_lines(
+        [
+            "*CannotOverwriteExistingCassetteException: GET https://api.example.com:443/v1/search?q=x "
+            "was sent through http.client directly*the cassette holds a matching interaction*"
+            "--replay-vcr-engine=vcrpy*"
+        ]
+    )
     suite.makeini("[pytest]\nreplay_vcr_engine = vcrpy\n")
     suite.runpytest(*NO_RECORDING, "test_direct.py").assert_outcomes(passed=1)
 

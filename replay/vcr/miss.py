@@ -31,5 +31,20 @@ class CannotOverwriteExistingCassetteException(NoMatchingInteraction, _VcrMiss):
         _VcrMiss.__init__(self, cassette=cassette, failed_request=failed_request)
         self.args = (f"{self.args[0]}\n{hint}",)
 
+    @classmethod
+    def unsupported(
+        cls, cassette: Any, failed_request: Any, message: str
+    ) -> CannotOverwriteExistingCassetteException:
+        """The miss for a request the engine cannot replay whatever the cassette holds (vcrpy's
+        explanation, which assumes it could, would mislead): ``message`` says why.
+        ``reason`` is ``"unsupported_client"``."""
+        error = cls.__new__(cls)
+        Exception.__init__(error, message)
+        error.cassette = cassette
+        error.failed_request = failed_request
+        error.similar_requests = []
+        error.reason = "unsupported_client"
+        return error
+
 
 VcrCassetteMiss = CannotOverwriteExistingCassetteException

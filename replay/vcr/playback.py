@@ -44,8 +44,7 @@ from .native_load import Entry, VcrRules, request_parts
 __all__ = ["BridgeOptions", "PlaybackCassette", "VcrPlayback", "load_vcrpy", "vcr_playback"]
 
 _DIRECT_HINT = (
-    "It was sent through http.client directly (urllib.request, httplib2, ...), which llm-replay's "
-    "native drop-in engine does not replay; vcrpy's stubs do: run with --replay-vcr-engine=vcrpy "
+    "vcrpy's stubs replay http.client: run this suite with --replay-vcr-engine=vcrpy "
     "(or `replay_vcr_engine = vcrpy` in the pytest ini file)."
 )
 
@@ -125,20 +124,15 @@ class VcrPlayback:
 
     # -- misses ------------------------------------------------------------------------------
 
-    def _miss(
-        self, method: str, url: str, body: bytes, request: LiveRequest | None, hint: str = ""
-    ) -> BaseException:
+    def _miss(self, method: str, url: str, body: bytes, request: LiveRequest) -> BaseException:
         load_vcrpy()
         from vcr.request import Request as VcrRequest
 
         from .miss import RECORD_HINT, VcrCassetteMiss
 
-        headers = {name: value for name, value in request.model.headers} if request is not None else {}
+        headers = {name: value for name, value in request.model.headers}
         failed = VcrRequest(method, url, body or None, headers)
-        record_hint = self.options.record_hint or RECORD_HINT
-        return VcrCassetteMiss(
-            self.vcrpy_cassette(), failed, f"{hint}\n{record_hint}" if hint else record_hint
-        )
+        return VcrCassetteMiss(self.vcrpy_cassette(), failed, self.options.record_hint or RECORD_HINT)
 
     def refuse_direct(self, connection: http.client.HTTPConnection, method: str, url: str) -> None:
         """An ``http.client`` request: let an ignored host through, refuse anything else."""
@@ -147,8 +141,26 @@ class VcrPlayback:
         else:
             scheme = "https" if isinstance(connection, http.client.HTTPSConnection) else "http"
             uri = f"{scheme}://{connection.host}:{connection.port}{url}"
-        if not self.rules.ignores(request_parts(method, uri, b"")["host"]):
-            raise self._miss(method, uri, b"", None, _DIRECT_HINT)
+        parts = request_parts(method, uri, b"")
+        if self.rules.ignores(parts["host"]):
+            return
+        load_vcrpy()
+        from vcr.request import Request as VcrRequest
+
+        from .miss import CannotOverwriteExistingCassetteException
+
+        held = (
+            "the cassette holds a matching interaction"
+            if self._index.get(self.rules.key(parts))
+            else f"none of the cassette's {len(self.entries)} interactions matches it either"
+        )
+        message = (
+            f"{method} {uri} was sent through http.client directly (urllib.request, httplib2, ...), "
+            f"which llm-replay's native drop-in engine does not replay; {held} ({self.source}). "
+            f"{_DIRECT_HINT}"
+        )
+        failed = VcrRequest(method, uri, None, {})
+        raise CannotOverwriteExistingCassetteException.unsupported(self.vcrpy_cassette(), failed, message)
 
 
 class PlaybackCassette:
