@@ -14,11 +14,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from replay import pytest_support
+
+if TYPE_CHECKING:
+    from replay.pytest_support import BridgeOptions, VcrPlayback
 
 __all__ = ["VCR_ENGINES", "CassetteSpec", "engine", "native_playback", "vcrpy_cassette"]
 
@@ -78,7 +81,7 @@ class CassetteSpec:
         return Cassette.load(**config)
 
 
-def native_playback(spec: CassetteSpec, config: pytest.Config, options: Any) -> Any:
+def native_playback(spec: CassetteSpec, config: pytest.Config, options: BridgeOptions) -> VcrPlayback | None:
     """The native engine's playback for this test, or None when vcrpy must serve it: recording,
     settings only vcrpy honours, a ``pytest_recording_configure`` hook, or the vcrpy engine."""
     if spec.mode not in ("none", "once") or engine(config) == "vcrpy":
@@ -102,7 +105,9 @@ def native_playback(spec: CassetteSpec, config: pytest.Config, options: Any) -> 
     return pytest_support.VcrPlayback(entries, rules, options, spec.main, spec.vcrpy_cassette)
 
 
-def vcrpy_cassette(request: pytest.FixtureRequest, spec: CassetteSpec, options: Any) -> Iterator[Any]:
+def vcrpy_cassette(
+    request: pytest.FixtureRequest, spec: CassetteSpec, options: BridgeOptions
+) -> Iterator[Any]:
     """vcrpy's own ``Cassette`` for the test (recording, or settings only vcrpy honours), with
     httpx2/httpx traffic replayed and recorded through llm-replay's bridge."""
     pytest_support.load_vcrpy()
