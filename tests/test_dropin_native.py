@@ -393,3 +393,44 @@ print("ok")
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+@pytest.mark.parametrize("engine", ["auto", "vcrpy"])
+def test_vcrpy_4_httpx_cassettes_replay_decoded_on_both_engines(
+    pytester: pytest.Pytester, engine: str
+) -> None:
+    """vcrpy < 5 stored httpx responses as ``status_code``/``content``, the content already decoded
+    beside the original ``content-encoding``: replayed as vcrpy replays them, decoded, the
+    encoding dropped and ``content-length`` set (both engines read them through one function)."""
+    folder = pytester.path / "cassettes" / "test_old"
+    folder.mkdir(parents=True)
+    (folder / "test_it.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "interactions": [
+                    {
+                        "request": {"method": "GET", "uri": f"{API}/v1/models", "body": None, "headers": {}},
+                        "response": {
+                            "status_code": 200,
+                            "http_version": "HTTP/1.1",
+                            "headers": {"content-encoding": ["gzip"], "content-type": ["application/json"]},
+                            "content": '{"data": []}',
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    pytester.makepyfile(
+        test_old=f"""
+        import httpx2, pytest
+
+        @pytest.mark.vcr
+        def test_it():
+            r = httpx2.get("{API}/v1/models")
+            assert r.json() == {{"data": []}} and "content-encoding" not in r.headers
+            assert r.headers["content-length"] == str(len(r.content))
+        """
+    )
+    pytester.runpytest(*NO_RECORDING, f"--replay-vcr-engine={engine}").assert_outcomes(passed=1)

@@ -39,6 +39,7 @@ from .format import (
     TIMING_KEY,
     SyntheticTiming,
     interaction_from_vcr,
+    replayed_vcr_response,
 )
 from .miss import RECORD_HINT, CannotOverwriteExistingCassetteException, VcrCassetteMiss
 from .persister import SafePersister
@@ -58,20 +59,8 @@ __all__ = [
 
 
 def _plan(response: dict[str, Any], source: str, synthetic: SyntheticTiming) -> ResponsePlan:
-    from vcr.filters import decode_response
-
-    raw = response
-    if "status_code" in raw:
-        # vcrpy < 5 stored httpx bodies decoded beside the original headers; vcrpy's own httpx
-        # stub strips the encoding on replay, and so do we.
-        raw = decode_response(
-            {
-                "status": {"code": raw["status_code"]},
-                "headers": raw.get("headers") or {},
-                "body": {"string": raw.get("content") or b""},
-                **({TIMING_KEY: raw[TIMING_KEY]} if TIMING_KEY in raw else {}),
-            }
-        )
+    # decode=False: vcrpy's before_record_response decoded the body already when asked to.
+    raw = replayed_vcr_response(response, decode=False)
     interaction = interaction_from_vcr(
         {"request": {"method": "GET", "uri": "http://replay.invalid/"}, "response": raw},
         synthetic_timing=synthetic,

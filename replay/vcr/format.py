@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from importlib.util import find_spec
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -53,6 +54,7 @@ __all__ = [
     "is_vcr_data",
     "parse_vcr",
     "redact_headers",
+    "replayed_vcr_response",
 ]
 
 TIMING_KEY = "llm_replay"
@@ -296,6 +298,60 @@ def interaction_from_vcr(
     )
     recorded_at = meta.get("recorded_at") if isinstance(meta, dict) else None
     return Interaction(request=request, response=response, recorded_at=recorded_at)
+
+
+# vcrpy's decode_response knows these (br only with brotli installed).
+_VCRPY_ENCODINGS = ("gzip", "deflate", "br")
+
+
+def replayed_vcr_response(response: Any, *, decode: bool) -> Any:
+    """The response mapping vcrpy replays for a stored one.
+
+    vcrpy < 5 stored httpx responses as ``status_code``/``content``, the body already decoded
+    beside the original ``content-encoding``, and decoded them again on replay; ``decode``
+    (vcrpy's ``decode_compressed_response``) decodes a stored body. Both go as vcrpy's
+    ``decode_response`` goes: the first encoding is undone (a body that does not decompress is
+    taken as decoded already), dropped from the headers, and ``content-length`` set. Anything
+    malformed comes back as it is, for :func:`interaction_from_vcr` to word the problem.
+    """
+    if not isinstance(response, dict):
+        return response
+    if "status_code" in response:
+        response = {
+            "status": {"code": response["status_code"]},
+            "headers": response.get("headers") or {},
+            "body": {"string": response.get("content") or b""},
+            **({TIMING_KEY: response[TIMING_KEY]} if TIMING_KEY in response else {}),
+        }
+    elif not decode:
+        return response
+    return _decoded_as_vcrpy(response)
+
+
+def _decoded_as_vcrpy(response: dict[str, Any]) -> dict[str, Any]:
+    headers, body_map = response.get("headers"), response.get("body")
+    if not isinstance(headers, dict) or not isinstance(body_map, dict):
+        return response
+    name = next((k for k in headers if str(k).lower() == "content-encoding"), None)
+    values = headers.get(name) if name is not None else None
+    values = [values] if isinstance(values, str) else values
+    if not isinstance(values, list) or not values:
+        return response
+    encoding = str(values[0]).strip().lower()
+    if encoding not in _VCRPY_ENCODINGS or (encoding == "br" and find_spec("brotli") is None):
+        return response
+    try:
+        body = body_bytes(body_map.get("string"))
+    except ValueError:
+        return response
+    decoded, _, undone = decode_recorded([(0.0, body)] if body else [], [("content-encoding", encoding)])
+    if undone is not None:
+        body = b"".join(data for _, data in decoded)
+    kept = {k: v for k, v in headers.items() if k != name and str(k).lower() != "content-length"}
+    if values[1:]:
+        kept[name] = values[1:]
+    kept["content-length"] = [str(len(body))]
+    return {**response, "headers": kept, "body": {**body_map, "string": body}}
 
 
 def parse_vcr(

@@ -30,7 +30,13 @@ from ..io.file_cache import ParsedFiles, file_version
 from ..io.storage import load_cassette
 from ..model.cassette import Interaction
 from ..model.yamlio import YamlAliasError, gc_paused, load_data
-from .format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming, interaction_from_vcr, is_vcr_data
+from .format import (
+    DEFAULT_SYNTHETIC_TIMING,
+    SyntheticTiming,
+    interaction_from_vcr,
+    is_vcr_data,
+    replayed_vcr_response,
+)
 from .pydantic_ai import from_pydantic_ai_data, is_pydantic_ai_data
 
 __all__ = ["Entry", "VcrRules", "load_entries", "native_rules", "read_data"]
@@ -240,33 +246,18 @@ def _parse(path: Path, decode: bool, synthetic: SyntheticTiming) -> list[Entry] 
 def _entries(path: Path, interactions: list[Any], decode: bool, synthetic: SyntheticTiming) -> list[Entry]:
     entries = []
     for index, raw in enumerate(interactions):
+        if isinstance(raw, dict) and "response" in raw:
+            raw = {**raw, "response": replayed_vcr_response(raw["response"], decode=decode)}
         try:
-            # vcrpy < 5 stored httpx bodies decoded beside the original headers: always decoded.
-            old = (
-                isinstance(raw, dict)
-                and isinstance(raw.get("response"), dict)
-                and "status_code" in raw["response"]
-            )
             interaction = interaction_from_vcr(
-                raw, synthetic_timing=synthetic, keep_secrets=True, decode=decode or old
+                raw, synthetic_timing=synthetic, keep_secrets=True, decode=False
             )
         except (ValueError, TypeError) as exc:
             raise CassetteFormatError(
                 f"{path}: vcrpy interaction #{index} is invalid: {exc}. Fix it, or re-record the cassette."
             ) from None
-        if decode and interaction.response.decoded_from:
-            interaction = _with_length(interaction)
         entries.append(_entry(interaction))
     return entries
-
-
-def _with_length(interaction: Interaction) -> Interaction:
-    """vcrpy's decode_response sets Content-Length to the decoded size, present or not."""
-    response = interaction.response
-    if any(name.lower() == "content-length" for name, _ in response.headers):
-        return interaction
-    headers = [*response.headers, ("Content-Length", str(len(response.body)))]
-    return interaction.model_copy(update={"response": response.model_copy(update={"headers": headers})})
 
 
 def _entry(interaction: Interaction) -> Entry:
