@@ -338,6 +338,29 @@ def test_the_lock_times_out_with_a_clear_error(tmp_path: Path) -> None:
         pass
 
 
+def test_a_session_that_saved_exits_without_lock_finalizer_noise(pytester: pytest.Pytester) -> None:
+    # The locks of earlier saves outlive a pytester inline run; finalized at interpreter exit
+    # they found filelock's globals cleared and printed a traceback each (filelock 3.32).
+    pytester.makeconftest('pytest_plugins = ["pytester"]')
+    pytester.makepyfile(
+        test_saves="""
+        from replay.io.persist import cassette_lock
+
+        def test_save(tmp_path):
+            for i in range(3):
+                with cassette_lock(tmp_path / f"c{i}.yaml"):
+                    pass
+
+        def test_inline(pytester):
+            pytester.makepyfile("def test_x():\\n    pass\\n")
+            pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    assert "Exception ignored" not in result.stderr.str()
+
+
 # -- a stream cut off while recording -------------------------------------------------------
 
 

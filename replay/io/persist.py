@@ -13,6 +13,7 @@ path), not beside the cassettes, so they never show up in ``git status``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import glob
 import hashlib
@@ -46,6 +47,15 @@ _STALE_TEMP_AGE = 60.0  # a temporary file this old belongs to a writer that die
 # filelock (~14 ms to import) loads with the first save: a session that only replays never does.
 _LOCKS: dict[Path, FileLock] = {}
 _LOCKS_GUARD = threading.Lock()
+
+
+@atexit.register
+def _drop_locks() -> None:
+    # Dropped before the interpreter tears modules down: a FileLock finalized later finds
+    # filelock's own globals already cleared (os is None) and Python prints one
+    # "Exception ignored in BaseFileLock.__del__" traceback per lock at exit.
+    with _LOCKS_GUARD:
+        _LOCKS.clear()
 
 
 def _file_lock(where: Path) -> FileLock:
