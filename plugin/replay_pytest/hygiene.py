@@ -185,7 +185,10 @@ class HygieneState:
                 self.changes.append(ChangeReport(test=item.test, text=text))
 
     # xdist: workers send what they saw to the controller
-    def to_json(self) -> str:
+    def to_json(self) -> str | None:
+        """What a worker saw, or None when it saw nothing (the controller then loads nothing)."""
+        if not (self.uses or self.unused or self.changes):
+            return None
         return json.dumps(
             {
                 "uses": [u.model_dump(mode="json") for u in self.uses],
@@ -304,8 +307,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     state._flush(None)  # cassettes closed by session-scoped fixtures
     if _is_worker(config):
-        if state.uses or state.unused or state.changes:
-            config.workeroutput[_WORKER_KEY] = state.to_json()  # type: ignore[attr-defined]
+        text = state.to_json()
+        if text is not None:
+            config.workeroutput[_WORKER_KEY] = text  # type: ignore[attr-defined]
         return
     if state.log_path is not None:
         from replay.pytest_support import UsageLog

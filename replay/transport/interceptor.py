@@ -67,7 +67,12 @@ class Recording(Protocol):
 
 
 class Interceptor(Protocol):
-    """What :mod:`replay.transport.patch` stacks: the innermost one answers each request."""
+    """What :mod:`replay.transport.patch` stacks: the innermost one answers each request.
+
+    Optional: an interceptor that cannot answer requests sent through ``http.client`` directly
+    (``urllib.request``, ``httplib2``) defines ``refuse_direct(connection, method, url)``, called
+    before such a request is sent; it raises to refuse it, or returns to let it go to the network.
+    """
 
     def handle(self, request: LiveRequest) -> ResponsePlan | Recording:
         """Replay (a plan) or record (a :class:`Recording`); raise when neither is allowed."""

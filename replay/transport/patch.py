@@ -11,6 +11,10 @@
   and ``response.elapsed`` in httpx's own hands, one recorded interaction per request on the wire.
 - urllib3 (``requests``, botocore): :mod:`replay.transport.urllib3_client`.
 - aiohttp: :mod:`replay.transport.aiohttp_client`.
+- http.client, sent directly (``urllib.request``, ``httplib2``): ``HTTPConnection.putrequest``
+  asks an interceptor that has a ``refuse_direct`` method (one that cannot answer such requests)
+  to refuse them; others let them through. Not installed while vcrpy's stubs stand in for
+  ``HTTPConnection`` (vcrpy answers those itself).
 
 A request an outer adapter already serves passes the inner ones untouched
 (:func:`~replay.transport.interceptor.passing_through`).
@@ -18,12 +22,13 @@ A request an outer adapter already serves passes the inner ones untouched
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import importlib
 import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .adapters import LIBRARY_NAMES, HttpLib, installed, lib_of
@@ -31,9 +36,10 @@ from .drain import settle_drains, settle_drains_async
 from .interceptor import passing_through, serve_async, serve_sync
 
 if TYPE_CHECKING:
+    from ..timing.base import TimingPolicy
     from .interceptor import Interceptor
 
-__all__ = ["active_interceptor", "import_unpatched", "pop_interceptor", "push_interceptor"]
+__all__ = ["active_interceptor", "import_unpatched", "intercepting", "pop_interceptor", "push_interceptor"]
 
 _lock = threading.RLock()
 _stack: list[Interceptor] = []
@@ -82,6 +88,31 @@ def pop_interceptor(interceptor: Interceptor) -> None:
         _opened_here.set(tuple(i for i in here if i is not interceptor))
 
 
+@contextlib.contextmanager
+def intercepting(interceptor: Interceptor, timing: TimingPolicy) -> Iterator[Interceptor]:
+    """Push ``interceptor`` and activate its ``timing`` for the block; on the way out it stops
+    answering first, then the clock is released.
+
+    Example usage::
+
+        with intercepting(Fixed(plan, timing), timing):
+            httpx2.get("https://api.example.com/v1/models")
+    """
+    push_interceptor(interceptor)
+    try:
+        timing.activate()
+    except BaseException:
+        pop_interceptor(interceptor)
+        raise
+    try:
+        yield interceptor
+    finally:
+        try:
+            pop_interceptor(interceptor)
+        finally:
+            timing.deactivate()
+
+
 def import_unpatched(module: str) -> None:
     """Import ``module`` with the client libraries' own methods in place, even while a cassette
     is active: a library that keeps what it finds at import as the originals to call (vcrpy's
@@ -111,6 +142,7 @@ def _install() -> None:
         )
     for library in _LIBRARIES:
         _install_library(library)
+    _guard_http_client()
 
 
 def _install_library(library: str) -> None:
@@ -172,6 +204,28 @@ def _imported_late(library: str, _module: object) -> None:
     with _lock:
         if _stack:  # else the next cassette to open patches it
             _install_library(library)
+
+
+def _guard_http_client() -> None:
+    import http.client
+
+    connection_cls = http.client.HTTPConnection
+    if connection_cls.__module__ != "http.client":
+        return  # vcrpy's stub stands in: vcrpy answers http.client itself
+    original = connection_cls.__dict__["putrequest"]
+    _originals.append((connection_cls, "putrequest", original))
+
+    def putrequest(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> None:
+        # urllib3's connections inherit this: their requests are answered before a connection
+        # is made, and the ones that go out (ignored hosts, recordings) are passing through.
+        interceptor = active_interceptor()
+        refuse = getattr(interceptor, "refuse_direct", None)
+        if refuse is not None and not passing_through():
+            refuse(self, method, url)
+        original(self, method, url, *args, **kwargs)
+
+    putrequest.__wrapped__ = original  # type: ignore[attr-defined]
+    setattr(connection_cls, "putrequest", putrequest)  # noqa: B010
 
 
 def _uninstall() -> None:

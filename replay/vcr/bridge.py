@@ -258,37 +258,28 @@ class vcr_cassette:
         self._context = context
         self._options = BridgeOptions(timing, synthetic_timing, record_hint)
         self._bridge: VcrBridge | None = None
+        self._active: contextlib.AbstractContextManager[Any] | None = None
 
     def __enter__(self) -> Any:
-        from ..transport.patch import pop_interceptor, push_interceptor
+        from ..transport.patch import intercepting
 
         cassette = self._context.__enter__()
-        bridge = VcrBridge(cassette, self._options)
-        timing = self._options.timing
         try:
-            push_interceptor(bridge)
-            try:
-                timing.activate()
-            except BaseException:
-                pop_interceptor(bridge)
-                raise
+            bridge = VcrBridge(cassette, self._options)
+            active = intercepting(bridge, self._options.timing)
+            active.__enter__()
         except BaseException:
             self._context.__exit__(None, None, None)
             raise
-        self._bridge = bridge
+        self._bridge, self._active = bridge, active
         return cassette
 
     def __exit__(self, *exc_info: Any) -> None:
-        from ..transport.patch import pop_interceptor
-
-        bridge = self._bridge
-        self._bridge = None
+        bridge, active = self._bridge, self._active
+        self._bridge = self._active = None
         try:
-            if bridge is not None:
-                try:
-                    pop_interceptor(bridge)
-                finally:
-                    self._options.timing.deactivate()
+            if bridge is not None and active is not None:
+                active.__exit__(None, None, None)
                 bridge.finish()
         finally:
             self._context.__exit__(*exc_info)

@@ -20,23 +20,24 @@ for a miss: a suite that replays what it recorded never imports it.
 
 Example usage (what :mod:`replay_pytest.recording_compat` does)::
 
-    rules = native_rules(vcr_config)
-    with vcr_playback(entries, rules, BridgeOptions(timing), "c.yaml", to_vcrpy) as cassette:
+    playback = VcrPlayback(entries, native_rules(vcr_config), BridgeOptions(timing), "c.yaml", to_vcrpy)
+    with vcr_playback(playback, "none") as cassette:
         ...
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..timing.base import Schedule, TimingPolicy
 from ..transport.adapters import LiveRequest
-from ..transport.interceptor import PASS_THROUGH, Recording, passing_through
+from ..transport.interceptor import PASS_THROUGH, Recording
 from ..transport.streams import ResponsePlan
 from .format import DEFAULT_SYNTHETIC_TIMING, SyntheticTiming
 from .native_load import Entry, VcrRules, request_parts
@@ -210,66 +211,16 @@ class PlaybackCassette:
         )
 
 
-# -- http.client: refused while a native playback is the active interceptor -----------------
-
-_guard_lock = threading.Lock()
-_guarded = False
-
-
-def _guard_http_client() -> None:
-    """Wraps ``http.client.HTTPConnection.putrequest`` once per process. urllib3's connections
-    inherit it, but their requests are answered before a connection is made, and the ones that
-    do go out (ignored hosts) are marked as passing through."""
-    global _guarded
-    with _guard_lock:
-        if _guarded:
-            return
-        from ..transport.patch import active_interceptor
-
-        original = http.client.HTTPConnection.putrequest
-
-        def putrequest(
-            self: http.client.HTTPConnection, method: str, url: str, *args: Any, **kwargs: Any
-        ) -> None:
-            active = active_interceptor()
-            if isinstance(active, VcrPlayback) and not passing_through():
-                active.refuse_direct(self, method, url)
-            original(self, method, url, *args, **kwargs)
-
-        http.client.HTTPConnection.putrequest = putrequest  # type: ignore[method-assign]
-        _guarded = True
-
-
-class vcr_playback:
-    """Push a :class:`VcrPlayback` for the block; the value is its :class:`PlaybackCassette`.
+@contextlib.contextmanager
+def vcr_playback(playback: VcrPlayback, record_mode: str) -> Iterator[PlaybackCassette]:
+    """Let ``playback`` answer every request in the block; the value is its :class:`PlaybackCassette`.
 
     Example usage::
 
         with vcr_playback(playback, "none") as cassette:
             httpx2.get("https://api.example.com/v1/models")
     """
+    from ..transport.patch import intercepting
 
-    def __init__(self, playback: VcrPlayback, record_mode: str) -> None:
-        self._playback = playback
-        self._record_mode = record_mode
-
-    def __enter__(self) -> PlaybackCassette:
-        from ..transport.patch import pop_interceptor, push_interceptor
-
-        _guard_http_client()
-        timing = self._playback.options.timing
-        push_interceptor(self._playback)
-        try:
-            timing.activate()
-        except BaseException:
-            pop_interceptor(self._playback)
-            raise
-        return PlaybackCassette(self._playback, self._record_mode)
-
-    def __exit__(self, *exc_info: Any) -> None:
-        from ..transport.patch import pop_interceptor
-
-        try:
-            pop_interceptor(self._playback)
-        finally:
-            self._playback.options.timing.deactivate()
+    with intercepting(playback, playback.options.timing):
+        yield PlaybackCassette(playback, record_mode)
