@@ -224,6 +224,8 @@ def _open_warning_at_test(context: replay.CassetteContext, node: pytest.Item) ->
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         active = context.open()
+    if not caught:
+        return active
     path, lineno, _ = node.reportinfo()
     try:
         for w in caught:

@@ -3,6 +3,7 @@ across chunk boundaries, and what was found."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -208,13 +209,22 @@ def _wire(text: str) -> str:
 def _field_rules(values: dict[str, str]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
     """A regex finding ``"name": "value"`` for the given JSON field names, and each name's
     replacement as it appears on the wire (JSON-escaped)."""
+    pattern, wire_values = _field_rules_of(tuple(values.items()))
+    return pattern, dict(wire_values)
+
+
+# Every cassette builds its scrubber, nearly always from the same settings: built once each.
+@functools.lru_cache(maxsize=64)
+def _field_rules_of(
+    values: tuple[tuple[str, str], ...],
+) -> tuple[re.Pattern[str] | None, tuple[tuple[str, str], ...]]:
     if not values:
-        return None, {}
+        return None, ()
     # An escaped quote inside a JSON string can never start a match, so a field name quoted
     # inside some other string value is left alone.
-    alts = "|".join(re.escape(_wire(n)) for n in values)
+    alts = "|".join(re.escape(_wire(n)) for n, _ in values)
     pattern = re.compile(r'"(?P<name>' + alts + r')"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)"')
-    return pattern, {_wire(n): json.dumps(v, ensure_ascii=True)[1:-1] for n, v in values.items()}
+    return pattern, tuple((_wire(n), json.dumps(v, ensure_ascii=True)[1:-1]) for n, v in values)
 
 
 def _body_edits(
