@@ -74,39 +74,9 @@ def chat(
     """
     if provider not in PROVIDERS:
         raise ValueError(f"provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
-    contents = [content] if isinstance(content, str) else list(content)
-    if not contents or not all(isinstance(c, str) for c in contents):
-        raise ValueError(f"content must be a string or a non-empty list of strings, got {content!r}")
-    if n is not None:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a whole number >= 1, got {n!r}")
-        if len(contents) == 1:
-            contents = contents * n
-        elif len(contents) != n:
-            raise ValueError(f"n={n} but {len(contents)} contents were given; give one, or n of them")
-    for name, value in (("ttft", ttft), ("tokens_per_s", tokens_per_s)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or value < 0
-        ):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    if not tokens_per_s > 0:
-        raise ValueError(f"tokens_per_s must be > 0, got {tokens_per_s!r}")
-    if provider == "anthropic":
-        if len(contents) > 1:
-            raise ValueError(
-                "Anthropic messages have one answer: n > 1 applies to provider='openai' or 'together'"
-            )
-        if not usage:
-            raise ValueError(
-                "Anthropic always reports usage; usage=False applies to OpenAI-compatible providers"
-            )
-        if logprobs or echo or seed is not None:
-            raise ValueError("seed, logprobs and echo apply to OpenAI-compatible providers, not Anthropic")
-    if echo and provider != "together":
-        raise ValueError("echo (the prompt echoed back) is Together's; use provider='together'")
+    contents = _contents(content, n)
+    _check_timing(ttft, tokens_per_s)
+    _check_provider_options(provider, len(contents), usage=usage, seed=seed, logprobs=logprobs, echo=echo)
     if echo and stream:
         raise ValueError("echo applies to non-streamed Together completions (stream=False)")
     tools = _normalise_tools(tool_calls, provider)
@@ -123,6 +93,54 @@ def chat(
     build = _anthropic if provider == "anthropic" else _openai
     response = build(spec, clock, stream)
     return Interaction(request=request, response=response, match_on=("method", "path"))
+
+
+def _contents(content: str | Sequence[str], n: int | None) -> list[str]:
+    """One answer per choice: ``content`` as given, or repeated ``n`` times."""
+    contents = [content] if isinstance(content, str) else list(content)
+    if not contents or not all(isinstance(c, str) for c in contents):
+        raise ValueError(f"content must be a string or a non-empty list of strings, got {content!r}")
+    if n is None:
+        return contents
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+    if len(contents) == 1:
+        return contents * n
+    if len(contents) != n:
+        raise ValueError(f"n={n} but {len(contents)} contents were given; give one, or n of them")
+    return contents
+
+
+def _check_timing(ttft: float, tokens_per_s: float) -> None:
+    for name, value in (("ttft", ttft), ("tokens_per_s", tokens_per_s)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not tokens_per_s > 0:
+        raise ValueError(f"tokens_per_s must be > 0, got {tokens_per_s!r}")
+
+
+def _check_provider_options(
+    provider: Provider, choices: int, *, usage: bool, seed: int | None, logprobs: bool, echo: bool
+) -> None:
+    """Options only some providers have, refused where the provider's API has no such thing."""
+    if provider == "anthropic":
+        if choices > 1:
+            raise ValueError(
+                "Anthropic messages have one answer: n > 1 applies to provider='openai' or 'together'"
+            )
+        if not usage:
+            raise ValueError(
+                "Anthropic always reports usage; usage=False applies to OpenAI-compatible providers"
+            )
+        if logprobs or echo or seed is not None:
+            raise ValueError("seed, logprobs and echo apply to OpenAI-compatible providers, not Anthropic")
+    if echo and provider != "together":
+        raise ValueError("echo (the prompt echoed back) is Together's; use provider='together'")
 
 
 def error(

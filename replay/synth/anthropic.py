@@ -21,30 +21,34 @@ __all__ = ["_anthropic"]
 
 
 def _anthropic(spec: _Spec, clock: _Clock, stream: bool) -> Response:
-    mid = "msg_" + spec.id[:24]
-    text = spec.contents[0]
+    message: dict[str, Any] = {
+        "id": "msg_" + spec.id[:24],
+        "type": "message",
+        "role": "assistant",
+        "model": spec.model,
+    }
+    if stream:
+        return _anthropic_stream(spec, clock, message)
+    for _ in range(spec.completion_tokens()):
+        clock.next()
     blocks: list[dict[str, Any]] = []
-    if text:
-        blocks.append({"type": "text", "text": text})
+    if spec.contents[0]:
+        blocks.append({"type": "text", "text": spec.contents[0]})
     for tool in spec.tools:
         blocks.append(
             {"type": "tool_use", "id": tool["id"], "name": tool["name"], "input": tool["input"] or {}}
         )
-    usage = {"input_tokens": spec.prompt_tokens, "output_tokens": spec.completion_tokens()}
-    message: dict[str, Any] = {"id": mid, "type": "message", "role": "assistant", "model": spec.model}
-    if not stream:
-        for _ in range(spec.completion_tokens()):
-            clock.next()
-        t = clock.now()
-        payload = {
-            **message,
-            "content": blocks,
-            "stop_reason": spec.finish,
-            "stop_sequence": None,
-            "usage": usage,
-        }
-        return _json_response("anthropic", t, payload)
+    payload = {
+        **message,
+        "content": blocks,
+        "stop_reason": spec.finish,
+        "stop_sequence": None,
+        "usage": {"input_tokens": spec.prompt_tokens, "output_tokens": spec.completion_tokens()},
+    }
+    return _json_response("anthropic", clock.now(), payload)
 
+
+def _anthropic_stream(spec: _Spec, clock: _Clock, message: dict[str, Any]) -> Response:
     chunks: list[Chunk] = []
 
     def emit(kind: str, payload: dict[str, Any], t: float) -> None:
@@ -56,6 +60,7 @@ def _anthropic(spec: _Spec, clock: _Clock, stream: bool) -> Response:
     first_t = clock.next()
     emit("message_start", {"message": start}, first_t)
     index = 0
+    text = spec.contents[0]
     if text:
         emit("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}, first_t)
         emit("ping", {}, first_t)
@@ -73,14 +78,8 @@ def _anthropic(spec: _Spec, clock: _Clock, stream: bool) -> Response:
         emit("content_block_stop", {"index": index}, clock.now())
         index += 1
     t_end = clock.next()
-    emit(
-        "message_delta",
-        {
-            "delta": {"stop_reason": spec.finish, "stop_sequence": None},
-            "usage": {"output_tokens": usage["output_tokens"]},
-        },
-        t_end,
-    )
+    ending = {"stop_reason": spec.finish, "stop_sequence": None}
+    emit("message_delta", {"delta": ending, "usage": {"output_tokens": spec.completion_tokens()}}, t_end)
     emit("message_stop", {}, t_end)
     return _stream_response("anthropic", head_t, chunks)
 

@@ -95,78 +95,82 @@ def plot_cassette(
     _require_matplotlib()
     from matplotlib.figure import Figure
 
-    chosen = list(range(len(cassette.interactions))) if indices is None else list(indices)
-    for i in chosen:
-        if not 0 <= i < len(cassette.interactions):
-            raise ReplayError(
-                f"interaction #{i} does not exist (the cassette has {len(cassette.interactions)}: "
-                f"#0 to #{len(cassette.interactions) - 1})"
-            )
-    if not chosen:
-        raise ReplayError("the cassette has no interactions to plot")
+    chosen = _chosen(cassette, indices)
     fig = Figure(figsize=(11, 0.7 + 2.3 * len(chosen)), layout="constrained")
     if title:
         fig.suptitle(title, fontsize=11)
     axes = fig.subplots(len(chosen), 1, squeeze=False)[:, 0]
-    marks: list[PlotMarks] = []
-    for ax, i in zip(axes, chosen, strict=True):
-        interaction = cassette.interactions[i]
-        line = timeline(interaction.response)
-        end = max(line.duration, line.ttfb) or 1.0
-        ax.set_xlim(0, end * 1.04)
-        lanes_below = max(0, len({e.choice for e in line.finish if e.choice is not None}) - 1)
-        ax.set_ylim(-0.7 - _CHOICE_STEP * lanes_below, 2.6)
-        ax.set_yticks(list(_LANES.values()), list(_LANES))
-        ax.grid(axis="x", alpha=0.3)
-        ax.set_title(_title(i, interaction, line), fontsize=9, loc="left")
-        ax.set_xlabel("seconds since the request was sent", fontsize=8)
-        ax.tick_params(labelsize=8)
-
-        (head,) = ax.plot([line.ttfb], [_LANES["headers"]], "v", color=_COLORS["headers"], markersize=9)
-        head.set_gid(f"headers-{i}")
-        ax.axvline(line.ttfb, color=_COLORS["headers"], alpha=0.35, linewidth=1)
-        ax.annotate(
-            f"headers {line.ttfb:.3f}s",
-            (line.ttfb, _LANES["headers"]),
-            xytext=(6, 4),
-            textcoords="offset points",
-            fontsize=7,
-            color=_COLORS["headers"],
-        )
-        (chunks,) = ax.plot(
-            list(line.chunk_times),
-            [_LANES["chunks"]] * len(line.chunk_times),
-            "|",
-            color=_COLORS["chunks"],
-            markersize=14,
-            markeredgewidth=1.2,
-        )
-        chunks.set_gid(f"chunks-{i}")
-        plain = [e for e in line.events if e.finish is None]
-        (events,) = ax.plot(
-            [e.t for e in plain],
-            [_LANES["events"]] * len(plain),
-            "o",
-            color=_COLORS["events"],
-            markersize=4,
-            alpha=0.8,
-        )
-        events.set_gid(f"events-{i}")
-        finish = line.finish
-        choices = sorted({e.choice for e in line.events if e.choice is not None})
-        _draw_finish(ax, i, finish, choices)
-        _draw_tokens(ax, i, line.token_events, choices)
-        marks.append(
-            PlotMarks(
-                index=i,
-                headers=1,
-                chunks=len(line.chunk_times),
-                events=len(line.events),
-                finish=len(finish),
-                tokens_per_second=line.tokens_per_second,
-            )
-        )
+    marks = [_draw_panel(ax, i, cassette.interactions[i]) for ax, i in zip(axes, chosen, strict=True)]
     return fig, marks
+
+
+def _chosen(cassette: Cassette, indices: Sequence[int] | None) -> list[int]:
+    count = len(cassette.interactions)
+    chosen = list(range(count)) if indices is None else list(indices)
+    for i in chosen:
+        if not 0 <= i < count:
+            raise ReplayError(
+                f"interaction #{i} does not exist (the cassette has {count}: #0 to #{count - 1})"
+            )
+    if not chosen:
+        raise ReplayError("the cassette has no interactions to plot")
+    return chosen
+
+
+def _draw_panel(ax: Axes, i: int, interaction: Interaction) -> PlotMarks:
+    """Interaction ``i``'s timeline: the head, each chunk, each event, finish reasons, tokens."""
+    line = timeline(interaction.response)
+    end = max(line.duration, line.ttfb) or 1.0
+    ax.set_xlim(0, end * 1.04)
+    lanes_below = max(0, len({e.choice for e in line.finish if e.choice is not None}) - 1)
+    ax.set_ylim(-0.7 - _CHOICE_STEP * lanes_below, 2.6)
+    ax.set_yticks(list(_LANES.values()), list(_LANES))
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(_title(i, interaction, line), fontsize=9, loc="left")
+    ax.set_xlabel("seconds since the request was sent", fontsize=8)
+    ax.tick_params(labelsize=8)
+
+    (head,) = ax.plot([line.ttfb], [_LANES["headers"]], "v", color=_COLORS["headers"], markersize=9)
+    head.set_gid(f"headers-{i}")
+    ax.axvline(line.ttfb, color=_COLORS["headers"], alpha=0.35, linewidth=1)
+    ax.annotate(
+        f"headers {line.ttfb:.3f}s",
+        (line.ttfb, _LANES["headers"]),
+        xytext=(6, 4),
+        textcoords="offset points",
+        fontsize=7,
+        color=_COLORS["headers"],
+    )
+    (chunks,) = ax.plot(
+        list(line.chunk_times),
+        [_LANES["chunks"]] * len(line.chunk_times),
+        "|",
+        color=_COLORS["chunks"],
+        markersize=14,
+        markeredgewidth=1.2,
+    )
+    chunks.set_gid(f"chunks-{i}")
+    plain = [e for e in line.events if e.finish is None]
+    (events,) = ax.plot(
+        [e.t for e in plain],
+        [_LANES["events"]] * len(plain),
+        "o",
+        color=_COLORS["events"],
+        markersize=4,
+        alpha=0.8,
+    )
+    events.set_gid(f"events-{i}")
+    choices = sorted({e.choice for e in line.events if e.choice is not None})
+    _draw_finish(ax, i, line.finish, choices)
+    _draw_tokens(ax, i, line.token_events, choices)
+    return PlotMarks(
+        index=i,
+        headers=1,
+        chunks=len(line.chunk_times),
+        events=len(line.events),
+        finish=len(line.finish),
+        tokens_per_second=line.tokens_per_second,
+    )
 
 
 _CHOICE_STEP = 0.35  # how far below the events lane each further choice's finish mark sits
