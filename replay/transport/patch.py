@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import http.client
 import importlib
 import sys
 import threading
@@ -207,8 +208,6 @@ def _imported_late(library: str, _module: object) -> None:
 
 
 def _guard_http_client() -> None:
-    import http.client
-
     connection_cls = http.client.HTTPConnection
     if connection_cls.__module__ != "http.client":
         return  # vcrpy's stub stands in: vcrpy answers http.client itself
